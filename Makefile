@@ -1,0 +1,116 @@
+# zcap — build, test, demo, bench, install.
+#
+#   make deps      install the Debian packages zcap needs (idempotent)
+#   make           build build/zcap (vmlinux.h + BPF objects + skeletons + CLI)
+#   make test      unit tests + end-to-end tests, plain and under ASan+UBSan
+#   make demo      capture a built-in workload and show what was seen
+#   make bench     benchmarks (traced vs untraced, zcap vs tcpdump/strace)
+#   make install   install zcap into $(PREFIX)/sbin (DESTDIR honoured)
+#
+# SANITIZE=1 builds an ASan+UBSan variant into build-asan/.
+
+PREFIX	?= /usr/local
+CC	?= cc
+CLANG	?= clang
+BPFTOOL	?= bpftool
+VERSION	:= 0.1.0
+
+ifeq ($(SANITIZE),1)
+BUILD	?= build-asan
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+BUILD	?= build
+SANFLAGS :=
+endif
+
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' -e 's/ppc64le/powerpc/' -e 's/riscv64/riscv/' -e 's/s390x/s390/')
+
+WARN	:= -Wall -Wextra -Werror -Wno-unused-parameter
+CFLAGS	?= -O2 -g
+ALL_CFLAGS := $(CFLAGS) $(WARN) $(SANFLAGS) -std=gnu11 -D_GNU_SOURCE -DZCAP_VERSION='"$(VERSION)"' \
+	      -I$(BUILD) -Ikern -Iuser -Ipcap-export $(shell pkg-config --cflags json-c 2>/dev/null)
+LDLIBS	:= -lbpf -lelf -lz -lpcap -ljson-c -lcrypto
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Wno-unused-function \
+	      -I$(BUILD) -Ikern
+
+KERN_SRCS  := $(wildcard kern/*.bpf.c)
+SKELS	   := $(patsubst kern/%.bpf.c,$(BUILD)/%.skel.h,$(KERN_SRCS))
+USER_SRCS  := $(wildcard user/*.c)
+USER_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_SRCS))
+LIB_OBJS   := $(filter-out $(BUILD)/user/main.o,$(USER_OBJS))
+PCAP_SRCS  := $(wildcard pcap-export/*.c)
+PCAP_OBJS  := $(patsubst pcap-export/%.c,$(BUILD)/pcap-export/%.o,$(PCAP_SRCS))
+TOOL_SRCS  := $(wildcard tools/*.c)
+TOOLS	   := $(patsubst tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
+UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
+UNITS	   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
+
+DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libpcap-dev libjson-c-dev \
+	    libssl-dev libcmocka-dev liburing-dev pkg-config make gcc libclang-rt-14-dev \
+	    tshark tcpdump nginx-light haproxy wrk curl strace python3 python3-jsonschema \
+	    graphviz hyperfine
+
+.PHONY: all deps test unit e2e demo bench install clean fuzz asan
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+all: $(BUILD)/zcap $(TOOLS)
+
+deps:
+	@./tests/lib/install-deps.sh $(DEB_PKGS)
+
+$(BUILD)/vmlinux.h:
+	@mkdir -p $(@D)
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/%.bpf.o: kern/%.bpf.c kern/zcap_abi.h $(wildcard kern/*.bpf.h) $(BUILD)/vmlinux.h
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp.o
+	$(BPFTOOL) gen object $@ $@.tmp.o && rm -f $@.tmp.o
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/user/%.o: user/%.c $(wildcard user/*.h) kern/zcap_abi.h $(SKELS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/pcap-export/%.o: pcap-export/%.c $(wildcard pcap-export/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/zcap: $(USER_OBJS) $(PCAP_OBJS)
+	$(CC) $(ALL_CFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/tools/%: tools/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $< -o $@ -luring -lpthread
+
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS) $(PCAP_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests/unit $^ $(LDLIBS) -lcmocka -o $@
+
+# The suite: unit tests (cmocka, TAP output) and end-to-end tests (TAP
+# scripts) under one prove run, then again with the ASan+UBSan build. The
+# last lines printed are prove's summary.
+test: deps
+	@$(MAKE) --no-print-directory all $(UNITS)
+	@$(MAKE) --no-print-directory SANITIZE=1 all $(patsubst $(BUILD)/%,build-asan/%,$(UNITS))
+	@./tests/run-suite.sh
+
+unit: all $(UNITS)
+	@ZCAP_BUILD=$(BUILD) ./tests/run-suite.sh --unit-only
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@./tests/demo.sh $(BUILD)
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@./tests/bench/run.sh $(BUILD)
+
+install: $(BUILD)/zcap
+	install -D -m 0755 $(BUILD)/zcap $(DESTDIR)$(PREFIX)/sbin/zcap
+
+clean:
+	rm -rf build build-asan

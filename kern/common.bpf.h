@@ -1,0 +1,430 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * BPF-side helpers shared by zcap's programs: the maps every object shares
+ * (the loader makes them one with bpf_map__reuse_fd), task filtering, the
+ * per-CPU scratch slots events are built in, fd inspection and path walks.
+ */
+#ifndef ZCAP_COMMON_BPF_H
+#define ZCAP_COMMON_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_endian.h>
+#include "zcap_abi.h"
+
+/* uapi constants that are macros, hence not in vmlinux.h */
+#define S_IFMT	 00170000
+#define S_IFSOCK 0140000
+#define S_IFREG	 0100000
+#define S_IFDIR	 0040000
+#define S_IFCHR	 0020000
+#define S_IFIFO	 0010000
+#define AF_UNIX	 1
+#define AF_INET	 2
+#define AF_INET6 10
+#define IPPROTO_TCP 6
+#define IPPROTO_UDP 17
+#define FMODE_CREATED 0x100000
+
+#define PATH_DEPTH_MAX 32 /* components per path (power of two) */
+#define NAME_MAX_BPF   256
+/* Event data starts here in a slot; every fixed part is smaller. */
+#define ZCAP_SCRATCH_HDR 512
+
+/* State of a payload walk over user buffers. It lives in the scratch slot
+ * (map memory) rather than on the stack: the verifier does not track map
+ * values precisely, so bpf_loop callbacks converge instead of being
+ * explored once per distinct counter value. */
+struct walk {
+	__u32 iov_idx;
+	__u32 iov_cnt;
+	__u8 last_flags; /* extra flags for the LAST chunk (TRUNC, IOV_LIMIT) */
+	__u8 done;	 /* LAST chunk sent */
+	__u16 _pad;
+	__u32 _pad2;
+	__u64 iov;	/* user pointer to struct iovec[], 0 for one buffer */
+	__u64 seg_base; /* current user segment */
+	__u64 seg_left;
+	__u64 left; /* bytes still to capture */
+	__u64 off;  /* offset of the next byte within the call's transfer */
+};
+
+/* State of a path walk (file_path), in map memory for the same reason. */
+struct pathwalk {
+	struct dentry *dentry;
+	struct vfsmount *vfsmnt;
+	struct mount *mnt;
+	char *out;
+	__u32 depth;
+	__u32 off;
+	__s32 fail;
+	__u32 base; /* where in buf the path goes (after the event's fixed part) */
+};
+
+/* One scratch slot: an event under construction (fixed part + up to one
+ * chunk of data), plus room for path walking. */
+struct scratch_slot {
+	__u64 busy; /* taken by a program run on this CPU (preemption guard) */
+	__u32 key;  /* own index, for bpf_loop callbacks to look the slot up */
+	__u32 _pad;
+	struct walk walk;
+	struct pathwalk pw;
+	__u8 buf[ZCAP_SCRATCH_HDR + ZCAP_CHUNK + ZCAP_PATH_MAX + NAME_MAX_BPF];
+	const unsigned char *comps[PATH_DEPTH_MAX];
+};
+#define SLOTS_PER_CPU 2
+
+const volatile struct zcap_config cfg = {};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 24); /* resized by the loader (-B) */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, ZCAP_DROP_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+/* tgids to trace when cfg.filter_pids; children are added on fork. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u8);
+} traced_pids SEC(".maps");
+
+/* SLOTS_PER_CPU entries per possible CPU; the loader sets max_entries. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 256);
+	__type(key, __u32);
+	__type(value, struct scratch_slot);
+} scratch SEC(".maps");
+
+/* A syscall between its enter and exit tracepoints, keyed by tid. LRU:
+ * an entry leaks when a task dies inside a call. Shared with the send-path
+ * object, which attributes page-backed bodies to the call in flight. */
+struct inflight {
+	__u64 args[6];
+	__u64 call_id;
+	__u64 ts_ns;
+	__u16 sc; /* enum zcap_syscall */
+	__u16 _pad[3];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, struct inflight);
+} inflight SEC(".maps");
+
+/* Unique id per captured call; shared by all records of that call. */
+__u64 call_seq = 0;
+
+static __always_inline void count_drop(__u32 cause)
+{
+	__u64 *c = bpf_map_lookup_elem(&drops, &cause);
+
+	if (c)
+		*c += 1;
+}
+
+static __always_inline __u64 next_call_id(void)
+{
+	return __sync_fetch_and_add(&call_seq, 1) + 1;
+}
+
+static __always_inline bool comm_matches(void)
+{
+	char comm[ZCAP_COMM_LEN];
+
+	bpf_get_current_comm(comm, sizeof(comm));
+	for (int i = 0; i < ZCAP_COMM_LEN; i++) {
+		if (comm[i] != cfg.comm[i])
+			return false;
+		if (!comm[i])
+			break;
+	}
+	return true;
+}
+
+/* Is the current task one we capture? (port filtering happens later,
+ * once the fd is known.) */
+static __always_inline bool want_current(void)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	if (tgid == cfg.self_pid)
+		return false;
+	if (cfg.filter_pids && !bpf_map_lookup_elem(&traced_pids, &tgid))
+		return false;
+	if (cfg.filter_comm && !comm_matches())
+		return false;
+	return true;
+}
+
+static __always_inline bool port_matches(const struct zcap_fdinfo *f)
+{
+	if (!cfg.filter_port)
+		return true;
+	if (f->kind != ZCAP_FD_TCP && f->kind != ZCAP_FD_UDP)
+		return false;
+	return f->lport == cfg.port || f->rport == cfg.port;
+}
+
+/* Take a free scratch slot of this CPU; NULL when both are busy, which
+ * only happens when a preempted program run still holds one. */
+static __always_inline struct scratch_slot *slot_get(void)
+{
+	__u32 base = bpf_get_smp_processor_id() * SLOTS_PER_CPU;
+
+	for (__u32 k = 0; k < SLOTS_PER_CPU; k++) {
+		__u32 key = base + k;
+		struct scratch_slot *s = bpf_map_lookup_elem(&scratch, &key);
+
+		if (s && __sync_val_compare_and_swap(&s->busy, 0, 1) == 0) {
+			s->key = key;
+			return s;
+		}
+	}
+	count_drop(ZCAP_DROP_MAPFULL);
+	return NULL;
+}
+
+static __always_inline void slot_put(struct scratch_slot *s)
+{
+	s->busy = 0;
+}
+
+static __always_inline void fill_hdr(struct zcap_hdr *h, __u16 type, __u16 hdr_len)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+
+	h->type = type;
+	h->hdr_len = hdr_len;
+	h->data_len = 0;
+	h->ts_ns = bpf_ktime_get_ns();
+	h->pid = pid_tgid >> 32;
+	h->tid = (__u32)pid_tgid;
+	bpf_get_current_comm(h->comm, sizeof(h->comm));
+}
+
+/* Send hdr_len + data_len bytes of a slot; counts a drop when full. */
+static __always_inline void submit(const void *ev, __u64 size)
+{
+	if (size > ZCAP_SCRATCH_HDR + ZCAP_CHUNK + ZCAP_PATH_MAX)
+		return;
+	if (bpf_ringbuf_output(&events, (void *)ev, size, 0))
+		count_drop(ZCAP_DROP_RINGBUF);
+}
+
+static __always_inline struct file *fd_to_file(struct task_struct *task, int fd)
+{
+	struct file **fds;
+	struct file *file = NULL;
+	unsigned int max_fds;
+
+	if (fd < 0)
+		return NULL;
+	max_fds = BPF_CORE_READ(task, files, fdt, max_fds);
+	if ((unsigned int)fd >= max_fds)
+		return NULL;
+	fds = BPF_CORE_READ(task, files, fdt, fd);
+	bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
+	return file;
+}
+
+static __always_inline void fill_sock_info(struct zcap_fdinfo *fi, struct file *file)
+{
+	struct socket *sock = BPF_CORE_READ(file, private_data);
+	struct sock *sk = BPF_CORE_READ(sock, sk);
+	__u16 proto;
+
+	if (!sk) {
+		fi->kind = ZCAP_FD_SOCK_OTHER;
+		return;
+	}
+	fi->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	fi->sock_type = BPF_CORE_READ_BITFIELD_PROBED(sk, sk_type);
+	proto = BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol);
+	if (fi->family == AF_INET || fi->family == AF_INET6) {
+		if (proto == IPPROTO_TCP)
+			fi->kind = ZCAP_FD_TCP;
+		else if (proto == IPPROTO_UDP)
+			fi->kind = ZCAP_FD_UDP;
+		else
+			fi->kind = ZCAP_FD_SOCK_OTHER;
+		fi->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+		fi->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+		if (fi->family == AF_INET) {
+			BPF_CORE_READ_INTO(fi->laddr, sk, __sk_common.skc_rcv_saddr);
+			BPF_CORE_READ_INTO(fi->raddr, sk, __sk_common.skc_daddr);
+		} else {
+			BPF_CORE_READ_INTO(fi->laddr, sk, __sk_common.skc_v6_rcv_saddr);
+			BPF_CORE_READ_INTO(fi->raddr, sk, __sk_common.skc_v6_daddr);
+		}
+	} else if (fi->family == AF_UNIX) {
+		struct unix_sock *us = (void *)sk;
+		struct sock *peer = BPF_CORE_READ(us, peer);
+
+		fi->kind = ZCAP_FD_UNIX;
+		if (peer)
+			fi->peer_ino = BPF_CORE_READ(peer, sk_socket, file, f_inode, i_ino);
+	} else {
+		fi->kind = ZCAP_FD_SOCK_OTHER;
+	}
+}
+
+/* Describe what a struct file is: kind, identity, socket addresses. */
+static __always_inline void fill_file_info(struct zcap_fdinfo *fi, struct file *file)
+{
+	struct inode *inode;
+	__u32 mode;
+
+	__builtin_memset(fi, 0, sizeof(*fi));
+	if (!file)
+		return;
+	inode = BPF_CORE_READ(file, f_inode);
+	mode = BPF_CORE_READ(inode, i_mode);
+	fi->ino = BPF_CORE_READ(inode, i_ino);
+	fi->dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	fi->flags = BPF_CORE_READ(file, f_flags);
+	switch (mode & S_IFMT) {
+	case S_IFREG:
+		fi->kind = ZCAP_FD_FILE;
+		break;
+	case S_IFDIR:
+		fi->kind = ZCAP_FD_DIR;
+		break;
+	case S_IFIFO:
+		fi->kind = ZCAP_FD_PIPE;
+		break;
+	case S_IFCHR:
+		fi->kind = ZCAP_FD_CHR;
+		break;
+	case S_IFSOCK:
+		fill_sock_info(fi, file);
+		break;
+	default:
+		fi->kind = ZCAP_FD_OTHER;
+	}
+}
+
+static __always_inline struct file *fill_fd_info(struct zcap_fdinfo *fi, int fd)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	struct file *file = fd_to_file(task, fd);
+
+	fill_file_info(fi, file);
+	return file;
+}
+
+/* One step up the dentry tree: record a component or cross a mount. */
+static long path_up_step(__u32 i, __u32 *slot_key)
+{
+	struct scratch_slot *s = bpf_map_lookup_elem(&scratch, slot_key);
+	struct dentry *dentry, *mnt_root, *parent;
+	struct vfsmount *vfsmnt;
+	struct mount *mnt;
+	struct pathwalk *pw;
+
+	if (!s)
+		return 1;
+	pw = &s->pw;
+	/* plain loads first: CO-RE reads must start from kernel types */
+	dentry = pw->dentry;
+	vfsmnt = pw->vfsmnt;
+	mnt = pw->mnt;
+	mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
+	parent = BPF_CORE_READ(dentry, d_parent);
+	if (dentry == mnt_root || dentry == parent) {
+		struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
+
+		if (dentry != mnt_root || up == mnt)
+			return 1; /* the root of the tree */
+		pw->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+		pw->mnt = up;
+		pw->vfsmnt = (void *)((char *)up + bpf_core_field_offset(struct mount, mnt));
+		return 0;
+	}
+	if (pw->depth >= PATH_DEPTH_MAX) {
+		pw->fail = 1;
+		return 1;
+	}
+	s->comps[pw->depth & (PATH_DEPTH_MAX - 1)] = BPF_CORE_READ(dentry, d_name.name);
+	pw->depth++;
+	pw->dentry = parent;
+	return 0;
+}
+
+/* Write component depth-1-i after a '/', root first. */
+static long path_write_step(__u32 i, __u32 *slot_key)
+{
+	struct scratch_slot *s = bpf_map_lookup_elem(&scratch, slot_key);
+	struct pathwalk *pw;
+	__u32 idx, off;
+	long n;
+
+	if (!s)
+		return 1;
+	pw = &s->pw;
+	if (i >= pw->depth)
+		return 1;
+	idx = (pw->depth - 1 - i) & (PATH_DEPTH_MAX - 1);
+	off = pw->off;
+	if (off > ZCAP_PATH_MAX - 2) {
+		pw->fail = 1;
+		return 1;
+	}
+	s->buf[(pw->base & (ZCAP_SCRATCH_HDR - 1)) + (off & (ZCAP_PATH_MAX - 1))] = '/';
+	off++;
+	n = bpf_probe_read_kernel_str(
+		&s->buf[(pw->base & (ZCAP_SCRATCH_HDR - 1)) + (off & (ZCAP_PATH_MAX - 1))],
+		NAME_MAX_BPF, s->comps[idx]);
+	if (n <= 1) {
+		pw->fail = 1;
+		return 1;
+	}
+	pw->off = off + n - 1;
+	return 0;
+}
+
+/*
+ * Absolute path of an open file, from its dentry up to the root of the
+ * task's mount tree, crossing mount points, written at s->buf + base (the
+ * end of the event's fixed part, < ZCAP_SCRATCH_HDR). Returns the length
+ * without the NUL, or -1. Collecting the component pointers first lets the
+ * names be written forwards with bounds the verifier can follow.
+ */
+static __always_inline int file_path(struct scratch_slot *s, struct file *file, __u32 base)
+{
+	struct pathwalk *pw = &s->pw;
+	__u32 key = s->key;
+
+	pw->dentry = BPF_CORE_READ(file, f_path.dentry);
+	pw->vfsmnt = BPF_CORE_READ(file, f_path.mnt);
+	pw->mnt = (void *)((char *)pw->vfsmnt - bpf_core_field_offset(struct mount, mnt));
+	pw->depth = 0;
+	pw->off = 0;
+	pw->fail = 0;
+	pw->base = base;
+	bpf_loop(PATH_DEPTH_MAX * 2, path_up_step, &key, 0);
+	if (pw->fail)
+		return -1;
+	if (pw->depth == 0) {
+		s->buf[base & (ZCAP_SCRATCH_HDR - 1)] = '/';
+		return 1;
+	}
+	bpf_loop(PATH_DEPTH_MAX, path_write_step, &key, 0);
+	if (pw->fail || pw->off >= ZCAP_PATH_MAX)
+		return -1;
+	return pw->off;
+}
+
+#endif /* ZCAP_COMMON_BPF_H */

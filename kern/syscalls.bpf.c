@@ -1,0 +1,702 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * User-buffer I/O and the fd/process life cycle, from syscall tracepoints.
+ *
+ * sys_enter_* saves the arguments per thread; sys_exit_* knows how many
+ * bytes moved (the return value) and reads exactly those from the user
+ * buffers, walking every iovec, in ZCAP_CHUNK-sized records of one call.
+ */
+#include "common.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define F_DUPFD		0
+#define F_DUPFD_CLOEXEC 1030
+
+static __always_inline bool take_inflight(__u16 sc, struct inflight *out)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct inflight *in = bpf_map_lookup_elem(&inflight, &tid);
+
+	if (!in)
+		return false;
+	if (in->sc != sc) {
+		bpf_map_delete_elem(&inflight, &tid);
+		return false;
+	}
+	__builtin_memcpy(out, in, sizeof(*out));
+	bpf_map_delete_elem(&inflight, &tid);
+	return true;
+}
+
+static __always_inline int on_enter(struct trace_event_raw_sys_enter *ctx, __u16 sc)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct inflight in = {};
+
+	if (!want_current())
+		return 0;
+	in.sc = sc;
+	in.call_id = next_call_id();
+	in.ts_ns = bpf_ktime_get_ns();
+	/* one load per field: the verifier refuses a moved ctx pointer */
+	in.args[0] = BPF_CORE_READ(ctx, args[0]);
+	in.args[1] = BPF_CORE_READ(ctx, args[1]);
+	in.args[2] = BPF_CORE_READ(ctx, args[2]);
+	in.args[3] = BPF_CORE_READ(ctx, args[3]);
+	in.args[4] = BPF_CORE_READ(ctx, args[4]);
+	in.args[5] = BPF_CORE_READ(ctx, args[5]);
+	if (bpf_map_update_elem(&inflight, &tid, &in, BPF_ANY))
+		count_drop(ZCAP_DROP_MAPFULL);
+	return 0;
+}
+
+/* Send one chunk of the walk; n bytes from user address src. */
+static __always_inline void emit_chunk(struct zcap_io *ev, struct walk *w, __u64 src, __u64 n)
+{
+	__u8 *data = (__u8 *)(ev + 1);
+	__u8 flags = 0;
+	__u32 len = 0;
+
+	if (n > ZCAP_CHUNK)
+		n = ZCAP_CHUNK;
+	if (w->off == 0)
+		flags |= ZCAP_F_FIRST;
+	if (n >= w->left) {
+		flags |= ZCAP_F_LAST | w->last_flags;
+		w->done = 1;
+	}
+	if (n && bpf_probe_read_user(data, n, (void *)src) == 0) {
+		len = n;
+	} else if (n) {
+		flags |= ZCAP_F_FAULT;
+		count_drop(ZCAP_DROP_FAULT);
+	}
+	ev->chunk_off = w->off;
+	ev->flags = flags | (ev->flags & ZCAP_F_ADDR_ARG);
+	ev->h.data_len = len;
+	submit(ev, sizeof(*ev) + len);
+	w->off += n;
+	w->left -= n;
+}
+
+static long walk_step(__u32 i, __u32 *slot_key)
+{
+	struct scratch_slot *s = bpf_map_lookup_elem(&scratch, slot_key);
+	struct walk *w;
+	__u64 n;
+
+	if (!s)
+		return 1;
+	w = &s->walk;
+	if (w->left == 0)
+		return 1;
+	if (w->seg_left == 0) {
+		struct iovec v;
+
+		if (!w->iov || w->iov_idx >= w->iov_cnt)
+			return 1;
+		if (bpf_probe_read_user(&v, sizeof(v), (struct iovec *)w->iov + w->iov_idx)) {
+			count_drop(ZCAP_DROP_FAULT);
+			return 1;
+		}
+		w->iov_idx++;
+		w->seg_base = (__u64)v.iov_base;
+		w->seg_left = v.iov_len;
+		return 0;
+	}
+	n = w->seg_left;
+	if (n > w->left)
+		n = w->left;
+	if (n > ZCAP_CHUNK)
+		n = ZCAP_CHUNK;
+	emit_chunk((struct zcap_io *)s->buf, w, w->seg_base, n);
+	w->seg_base += n;
+	w->seg_left -= n;
+	return 0;
+}
+
+/*
+ * Capture `moved` bytes of one call/message from a single buffer (iov == 0)
+ * or an iovec array, up to the snaplen, then make sure a LAST chunk went
+ * out (a call that moved nothing is one empty FIRST|LAST record).
+ */
+static __always_inline void walk_payload(struct scratch_slot *s, struct zcap_io *ev, __u64 buf,
+					 __u64 iov, __u64 iov_cnt, __s64 moved)
+{
+	struct walk *w = &s->walk;
+	__u64 snap = cfg.snaplen;
+	__u32 key = s->key;
+
+	__builtin_memset(w, 0, sizeof(*w));
+	ev->total_len = moved > 0 ? moved : 0;
+	if (moved > 0 && cfg.want_payload) {
+		w->left = (__u64)moved < snap ? (__u64)moved : snap;
+		if (w->left < (__u64)moved)
+			w->last_flags |= ZCAP_F_TRUNC;
+		if (iov) {
+			if (iov_cnt > ZCAP_IOV_MAX) {
+				iov_cnt = ZCAP_IOV_MAX;
+				w->last_flags |= ZCAP_F_IOV_LIMIT;
+			}
+			w->iov = iov;
+			w->iov_cnt = iov_cnt;
+		} else {
+			w->seg_base = buf;
+			w->seg_left = w->left;
+		}
+		bpf_loop((w->left / ZCAP_CHUNK) + 2 * iov_cnt + 2, walk_step, &key, 0);
+	} else if (moved > 0) {
+		w->last_flags |= ZCAP_F_TRUNC;
+	}
+	if (!w->done) {
+		if (w->left)
+			w->last_flags |= ZCAP_F_TRUNC; /* iovecs ended early */
+		ev->chunk_off = w->off;
+		ev->flags = (w->off == 0 ? ZCAP_F_FIRST : 0) | ZCAP_F_LAST | w->last_flags |
+			    (ev->flags & ZCAP_F_ADDR_ARG);
+		ev->h.data_len = 0;
+		submit(ev, sizeof(*ev));
+	}
+}
+
+/* A sockaddr argument (sendto/recvfrom/msg_name) names the peer of an
+ * unconnected socket better than the socket does. */
+static __always_inline void peer_from_sockaddr(struct zcap_io *ev, __u64 uaddr)
+{
+	struct sockaddr_in6 sa = {};
+
+	if (!uaddr || bpf_probe_read_user(&sa, sizeof(sa), (void *)uaddr))
+		return;
+	if (sa.sin6_family == AF_INET) {
+		struct sockaddr_in *sin = (void *)&sa;
+
+		__builtin_memset(ev->f.raddr, 0, sizeof(ev->f.raddr));
+		__builtin_memcpy(ev->f.raddr, &sin->sin_addr, 4);
+		ev->f.rport = bpf_ntohs(sin->sin_port);
+		ev->flags |= ZCAP_F_ADDR_ARG;
+	} else if (sa.sin6_family == AF_INET6) {
+		__builtin_memcpy(ev->f.raddr, &sa.sin6_addr, 16);
+		ev->f.rport = bpf_ntohs(sa.sin6_port);
+		ev->flags |= ZCAP_F_ADDR_ARG;
+	}
+}
+
+/* Fill the fixed part of an IO record; false when the fd is filtered out. */
+static __always_inline bool io_begin(struct zcap_io *ev, struct inflight *in, __u16 sc, __u8 dir,
+				     __s64 ret)
+{
+	int fd = (int)in->args[0];
+
+	fill_hdr(&ev->h, ZCAP_EV_IO, sizeof(*ev));
+	fill_fd_info(&ev->f, fd);
+	if (!port_matches(&ev->f))
+		return false;
+	ev->call_id = in->call_id;
+	ev->ret = ret;
+	ev->file_off = -1;
+	ev->syscall = sc;
+	ev->dir = dir;
+	ev->flags = 0;
+	ev->fd = fd;
+	ev->msg_idx = 0;
+	ev->_pad = 0;
+	return true;
+}
+
+/* One msghdr's worth: address, then its iovecs. */
+static __always_inline void emit_msghdr(struct scratch_slot *s, struct zcap_io *ev, __u64 umsg,
+					__s64 moved)
+{
+	struct user_msghdr m = {};
+
+	if (bpf_probe_read_user(&m, sizeof(m), (void *)umsg)) {
+		count_drop(ZCAP_DROP_FAULT);
+		walk_payload(s, ev, 0, 0, 0, 0);
+		return;
+	}
+	if (m.msg_name)
+		peer_from_sockaddr(ev, (__u64)m.msg_name);
+	walk_payload(s, ev, 0, (__u64)m.msg_iov, m.msg_iovlen, moved);
+}
+
+struct mmsg_walk {
+	__u32 slot_key;
+	__u32 nmsg;
+	__u64 vec;
+};
+
+static long mmsg_step(__u32 i, struct mmsg_walk *mw)
+{
+	struct scratch_slot *s;
+	struct zcap_io *ev;
+	struct mmsghdr mh = {};
+
+	if (i >= mw->nmsg)
+		return 1;
+	s = bpf_map_lookup_elem(&scratch, &mw->slot_key);
+	if (!s)
+		return 1;
+	ev = (struct zcap_io *)s->buf;
+	if (bpf_probe_read_user(&mh, sizeof(mh), (struct mmsghdr *)mw->vec + i)) {
+		count_drop(ZCAP_DROP_FAULT);
+		return 1;
+	}
+	ev->msg_idx = i;
+	ev->flags = 0;
+	if (mh.msg_hdr.msg_name)
+		peer_from_sockaddr(ev, (__u64)mh.msg_hdr.msg_name);
+	walk_payload(s, ev, 0, (__u64)mh.msg_hdr.msg_iov, mh.msg_hdr.msg_iovlen, mh.msg_len);
+	return 0;
+}
+
+static __always_inline int io_exit(struct trace_event_raw_sys_exit *ctx, __u16 sc, __u8 dir)
+{
+	struct inflight in;
+	struct scratch_slot *s;
+	struct zcap_io *ev;
+	__s64 ret = ctx->ret;
+
+	if (!take_inflight(sc, &in))
+		return 0;
+	s = slot_get();
+	if (!s)
+		return 0;
+	ev = (struct zcap_io *)s->buf;
+	if (!io_begin(ev, &in, sc, dir, ret))
+		goto out;
+
+	switch (sc) {
+	case ZCAP_SYS_READ:
+	case ZCAP_SYS_WRITE:
+		walk_payload(s, ev, in.args[1], 0, 0, ret);
+		break;
+	case ZCAP_SYS_PREAD64:
+	case ZCAP_SYS_PWRITE64:
+		ev->file_off = in.args[3];
+		walk_payload(s, ev, in.args[1], 0, 0, ret);
+		break;
+	case ZCAP_SYS_READV:
+	case ZCAP_SYS_WRITEV:
+		walk_payload(s, ev, 0, in.args[1], in.args[2], ret);
+		break;
+	case ZCAP_SYS_PREADV:
+	case ZCAP_SYS_PWRITEV:
+	case ZCAP_SYS_PREADV2:
+	case ZCAP_SYS_PWRITEV2:
+		ev->file_off = in.args[3];
+		walk_payload(s, ev, 0, in.args[1], in.args[2], ret);
+		break;
+	case ZCAP_SYS_SENDTO:
+		peer_from_sockaddr(ev, in.args[4]);
+		walk_payload(s, ev, in.args[1], 0, 0, ret);
+		break;
+	case ZCAP_SYS_RECVFROM:
+		if (ret >= 0)
+			peer_from_sockaddr(ev, in.args[4]);
+		walk_payload(s, ev, in.args[1], 0, 0, ret);
+		break;
+	case ZCAP_SYS_SENDMSG:
+	case ZCAP_SYS_RECVMSG:
+		emit_msghdr(s, ev, in.args[1], ret);
+		break;
+	case ZCAP_SYS_SENDMMSG:
+	case ZCAP_SYS_RECVMMSG: {
+		struct mmsg_walk mw = { .slot_key = s->key, .vec = in.args[1] };
+
+		if (ret <= 0) {
+			walk_payload(s, ev, 0, 0, 0, ret);
+			break;
+		}
+		mw.nmsg = ret;
+		if (mw.nmsg > ZCAP_MMSG_MAX)
+			mw.nmsg = ZCAP_MMSG_MAX; /* the rest counted as lost */
+		if ((__u64)ret > ZCAP_MMSG_MAX)
+			count_drop(ZCAP_DROP_MAPFULL);
+		bpf_loop(mw.nmsg, mmsg_step, &mw, 0);
+		break;
+	}
+	}
+out:
+	slot_put(s);
+	return 0;
+}
+
+/* ---- fd life cycle ---------------------------------------------------- */
+
+static __always_inline struct zcap_fd_ev *fd_begin(struct scratch_slot *s, __u16 sc, __s64 ret,
+						   int fd, int fd2)
+{
+	struct zcap_fd_ev *ev = (struct zcap_fd_ev *)s->buf;
+
+	fill_hdr(&ev->h, ZCAP_EV_FD, sizeof(*ev));
+	__builtin_memset(&ev->f2, 0, sizeof(ev->f2));
+	ev->ret = ret;
+	ev->syscall = sc;
+	ev->ev_flags = 0;
+	ev->fd = fd;
+	ev->fd2 = fd2;
+	ev->oflags = 0;
+	ev->mode = 0;
+	ev->_pad = 0;
+	return ev;
+}
+
+static __always_inline void fd_submit(struct zcap_fd_ev *ev)
+{
+	if (!port_matches(&ev->f) && !port_matches(&ev->f2))
+		return;
+	submit(ev, sizeof(*ev) + (ev->h.data_len & (ZCAP_PATH_MAX - 1)));
+}
+
+static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, __u16 sc)
+{
+	struct inflight in;
+	struct scratch_slot *s;
+	struct zcap_fd_ev *ev;
+	struct file *file = NULL;
+	__s64 ret = ctx->ret;
+	__u64 upath;
+	char *data;
+	int dirfd = -100; /* AT_FDCWD */
+	long n = -1;
+
+	if (!take_inflight(sc, &in))
+		return 0;
+	s = slot_get();
+	if (!s)
+		return 0;
+	ev = fd_begin(s, sc, ret, ret, 0);
+	data = (char *)(ev + 1);
+	switch (sc) {
+	case ZCAP_SYS_OPEN:
+		upath = in.args[0];
+		ev->oflags = in.args[1];
+		ev->mode = in.args[2];
+		break;
+	case ZCAP_SYS_CREAT:
+		upath = in.args[0];
+		ev->oflags = 01 | 0100 | 01000; /* O_WRONLY|O_CREAT|O_TRUNC */
+		ev->mode = in.args[1];
+		break;
+	case ZCAP_SYS_OPENAT2: {
+		struct open_how how = {};
+
+		dirfd = in.args[0];
+		upath = in.args[1];
+		bpf_probe_read_user(&how, sizeof(how), (void *)in.args[2]);
+		ev->oflags = how.flags;
+		ev->mode = how.mode;
+		break;
+	}
+	default: /* openat */
+		dirfd = in.args[0];
+		upath = in.args[1];
+		ev->oflags = in.args[2];
+		ev->mode = in.args[3];
+	}
+	ev->fd2 = dirfd;
+	if (ret >= 0) {
+		file = fill_fd_info(&ev->f, ret);
+		if (file && (BPF_CORE_READ(file, f_mode) & FMODE_CREATED))
+			ev->ev_flags |= ZCAP_FD_CREATED;
+		if (file)
+			n = file_path(s, file, sizeof(*ev));
+	} else {
+		__builtin_memset(&ev->f, 0, sizeof(ev->f));
+	}
+	if (n > 0) {
+		ev->ev_flags |= ZCAP_FD_PATH_ABS;
+	} else {
+		n = bpf_probe_read_user_str(data, ZCAP_PATH_MAX, (void *)upath);
+		n = n > 0 ? n - 1 : 0;
+	}
+	ev->h.data_len = n & (ZCAP_PATH_MAX - 1);
+	fd_submit(ev);
+	slot_put(s);
+	return 0;
+}
+
+/* Calls whose result is described by fd, fd2 and the fd table after it. */
+static __always_inline int fd_exit(struct trace_event_raw_sys_exit *ctx, __u16 sc)
+{
+	struct inflight in;
+	struct scratch_slot *s;
+	struct zcap_fd_ev *ev;
+	__s64 ret = ctx->ret;
+	int fds[2] = { -1, -1 };
+
+	if (!take_inflight(sc, &in))
+		return 0;
+	s = slot_get();
+	if (!s)
+		return 0;
+	ev = fd_begin(s, sc, ret, -1, -1);
+	switch (sc) {
+	case ZCAP_SYS_DUP:
+	case ZCAP_SYS_FCNTL:
+		ev->fd = ret;
+		ev->fd2 = in.args[0];
+		break;
+	case ZCAP_SYS_DUP2:
+	case ZCAP_SYS_DUP3:
+		ev->fd = in.args[1];
+		ev->fd2 = in.args[0];
+		ev->oflags = sc == ZCAP_SYS_DUP3 ? in.args[2] : 0;
+		break;
+	case ZCAP_SYS_PIPE:
+	case ZCAP_SYS_PIPE2:
+	case ZCAP_SYS_SOCKETPAIR: {
+		__u64 uptr = sc == ZCAP_SYS_SOCKETPAIR ? in.args[3] : in.args[0];
+
+		if (ret == 0)
+			bpf_probe_read_user(fds, sizeof(fds), (void *)uptr);
+		ev->fd = fds[0];
+		ev->fd2 = fds[1];
+		if (sc == ZCAP_SYS_SOCKETPAIR) {
+			ev->mode = in.args[0];
+			ev->oflags = in.args[1];
+		} else {
+			ev->oflags = sc == ZCAP_SYS_PIPE2 ? in.args[1] : 0;
+		}
+		break;
+	}
+	case ZCAP_SYS_SOCKET:
+		ev->fd = ret;
+		ev->mode = in.args[0];
+		ev->oflags = in.args[1];
+		break;
+	case ZCAP_SYS_ACCEPT:
+	case ZCAP_SYS_ACCEPT4:
+		ev->fd = ret;
+		ev->fd2 = in.args[0];
+		ev->oflags = sc == ZCAP_SYS_ACCEPT4 ? in.args[3] : 0;
+		break;
+	case ZCAP_SYS_CONNECT:
+	case ZCAP_SYS_BIND: {
+		__u32 alen = in.args[2];
+		char *data = (char *)(ev + 1);
+
+		ev->fd = in.args[0];
+		if (alen > 127) /* sockaddr_un is 110 bytes, sockaddr_in6 28 */
+			alen = 127;
+		alen &= 127;
+		if (alen && bpf_probe_read_user(data, alen, (void *)in.args[1]) == 0)
+			ev->h.data_len = alen;
+		break;
+	}
+	case ZCAP_SYS_CLOSE_RANGE:
+		ev->fd = in.args[0];
+		ev->fd2 = in.args[1];
+		ev->oflags = in.args[2];
+		break;
+	}
+	if (ev->fd >= 0 && ret >= 0)
+		fill_fd_info(&ev->f, ev->fd);
+	else
+		__builtin_memset(&ev->f, 0, sizeof(ev->f));
+	if (ev->fd2 >= 0 && sc != ZCAP_SYS_CLOSE_RANGE)
+		fill_fd_info(&ev->f2, ev->fd2);
+	fd_submit(ev);
+	slot_put(s);
+	return 0;
+}
+
+/* close: described at entry, while the fd still refers to something. */
+SEC("tracepoint/syscalls/sys_enter_close")
+int tp_enter_close(struct trace_event_raw_sys_enter *ctx)
+{
+	struct scratch_slot *s;
+	struct zcap_fd_ev *ev;
+	int fd = ctx->args[0];
+
+	if (!want_current())
+		return 0;
+	s = slot_get();
+	if (!s)
+		return 0;
+	ev = fd_begin(s, ZCAP_SYS_CLOSE, 0, fd, -1);
+	if (fill_fd_info(&ev->f, fd))
+		fd_submit(ev);
+	slot_put(s);
+	return 0;
+}
+
+/* fcntl: only the dup commands matter; skip the rest at entry. */
+SEC("tracepoint/syscalls/sys_enter_fcntl")
+int tp_enter_fcntl(struct trace_event_raw_sys_enter *ctx)
+{
+	if (ctx->args[1] != F_DUPFD && ctx->args[1] != F_DUPFD_CLOEXEC)
+		return 0;
+	return on_enter(ctx, ZCAP_SYS_FCNTL);
+}
+
+SEC("tracepoint/syscalls/sys_exit_fcntl")
+int tp_exit_fcntl(struct trace_event_raw_sys_exit *ctx)
+{
+	return fd_exit(ctx, ZCAP_SYS_FCNTL);
+}
+
+#define IO_SYSCALL(name, SC, DIR)                                          \
+	SEC("tracepoint/syscalls/sys_enter_" #name)                        \
+	int tp_enter_##name(struct trace_event_raw_sys_enter *ctx)         \
+	{                                                                  \
+		return on_enter(ctx, SC);                                  \
+	}                                                                  \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                         \
+	int tp_exit_##name(struct trace_event_raw_sys_exit *ctx)           \
+	{                                                                  \
+		return io_exit(ctx, SC, DIR);                              \
+	}
+
+#define FD_SYSCALL(name, SC, EXIT)                                         \
+	SEC("tracepoint/syscalls/sys_enter_" #name)                        \
+	int tp_enter_##name(struct trace_event_raw_sys_enter *ctx)         \
+	{                                                                  \
+		return on_enter(ctx, SC);                                  \
+	}                                                                  \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                         \
+	int tp_exit_##name(struct trace_event_raw_sys_exit *ctx)           \
+	{                                                                  \
+		return EXIT(ctx, SC);                                      \
+	}
+
+IO_SYSCALL(read, ZCAP_SYS_READ, ZCAP_DIR_IN)
+IO_SYSCALL(write, ZCAP_SYS_WRITE, ZCAP_DIR_OUT)
+IO_SYSCALL(pread64, ZCAP_SYS_PREAD64, ZCAP_DIR_IN)
+IO_SYSCALL(pwrite64, ZCAP_SYS_PWRITE64, ZCAP_DIR_OUT)
+IO_SYSCALL(readv, ZCAP_SYS_READV, ZCAP_DIR_IN)
+IO_SYSCALL(writev, ZCAP_SYS_WRITEV, ZCAP_DIR_OUT)
+IO_SYSCALL(preadv, ZCAP_SYS_PREADV, ZCAP_DIR_IN)
+IO_SYSCALL(pwritev, ZCAP_SYS_PWRITEV, ZCAP_DIR_OUT)
+IO_SYSCALL(preadv2, ZCAP_SYS_PREADV2, ZCAP_DIR_IN)
+IO_SYSCALL(pwritev2, ZCAP_SYS_PWRITEV2, ZCAP_DIR_OUT)
+IO_SYSCALL(sendto, ZCAP_SYS_SENDTO, ZCAP_DIR_OUT)
+IO_SYSCALL(recvfrom, ZCAP_SYS_RECVFROM, ZCAP_DIR_IN)
+IO_SYSCALL(sendmsg, ZCAP_SYS_SENDMSG, ZCAP_DIR_OUT)
+IO_SYSCALL(recvmsg, ZCAP_SYS_RECVMSG, ZCAP_DIR_IN)
+IO_SYSCALL(sendmmsg, ZCAP_SYS_SENDMMSG, ZCAP_DIR_OUT)
+IO_SYSCALL(recvmmsg, ZCAP_SYS_RECVMMSG, ZCAP_DIR_IN)
+
+FD_SYSCALL(open, ZCAP_SYS_OPEN, open_exit)
+FD_SYSCALL(openat, ZCAP_SYS_OPENAT, open_exit)
+FD_SYSCALL(openat2, ZCAP_SYS_OPENAT2, open_exit)
+FD_SYSCALL(creat, ZCAP_SYS_CREAT, open_exit)
+FD_SYSCALL(close_range, ZCAP_SYS_CLOSE_RANGE, fd_exit)
+FD_SYSCALL(dup, ZCAP_SYS_DUP, fd_exit)
+FD_SYSCALL(dup2, ZCAP_SYS_DUP2, fd_exit)
+FD_SYSCALL(dup3, ZCAP_SYS_DUP3, fd_exit)
+FD_SYSCALL(pipe, ZCAP_SYS_PIPE, fd_exit)
+FD_SYSCALL(pipe2, ZCAP_SYS_PIPE2, fd_exit)
+FD_SYSCALL(socket, ZCAP_SYS_SOCKET, fd_exit)
+FD_SYSCALL(socketpair, ZCAP_SYS_SOCKETPAIR, fd_exit)
+FD_SYSCALL(accept, ZCAP_SYS_ACCEPT, fd_exit)
+FD_SYSCALL(accept4, ZCAP_SYS_ACCEPT4, fd_exit)
+FD_SYSCALL(connect, ZCAP_SYS_CONNECT, fd_exit)
+FD_SYSCALL(bind, ZCAP_SYS_BIND, fd_exit)
+
+/* ---- process life cycle (raw tracepoints: no tracefs needed) ---------- */
+
+SEC("raw_tp/sched_process_fork")
+int BPF_PROG(rtp_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = BPF_CORE_READ(parent, tgid);
+	__u32 ctgid = BPF_CORE_READ(child, tgid);
+	struct scratch_slot *s;
+	struct zcap_proc_ev *ev;
+	__u8 one = 1;
+
+	if (cfg.filter_pids && ctgid != ptgid && bpf_map_lookup_elem(&traced_pids, &ptgid) &&
+	    bpf_map_update_elem(&traced_pids, &ctgid, &one, BPF_ANY))
+		count_drop(ZCAP_DROP_MAPFULL);
+	if (!want_current())
+		return 0;
+	s = slot_get();
+	if (!s)
+		return 0;
+	ev = (struct zcap_proc_ev *)s->buf;
+	fill_hdr(&ev->h, ZCAP_EV_PROC, sizeof(*ev));
+	ev->syscall = ZCAP_SYS_FORK;
+	ev->is_thread = ctgid == ptgid;
+	ev->ppid = BPF_CORE_READ(parent, real_parent, tgid);
+	ev->child_pid = ctgid;
+	ev->child_tid = BPF_CORE_READ(child, pid);
+	ev->exit_code = 0;
+	ev->argv_len = 0;
+	submit(ev, sizeof(*ev));
+	slot_put(s);
+	return 0;
+}
+
+SEC("raw_tp/sched_process_exec")
+int BPF_PROG(rtp_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
+{
+	struct scratch_slot *s;
+	struct zcap_proc_ev *ev;
+	__u64 start, end, len;
+	char *data;
+	long n;
+
+	if (!want_current())
+		return 0;
+	s = slot_get();
+	if (!s)
+		return 0;
+	ev = (struct zcap_proc_ev *)s->buf;
+	data = (char *)(ev + 1);
+	fill_hdr(&ev->h, ZCAP_EV_PROC, sizeof(*ev));
+	ev->syscall = ZCAP_SYS_EXEC;
+	ev->is_thread = 0;
+	ev->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	ev->child_pid = 0;
+	ev->child_tid = 0;
+	ev->exit_code = 0;
+	start = BPF_CORE_READ(task, mm, arg_start);
+	end = BPF_CORE_READ(task, mm, arg_end);
+	len = end > start ? end - start : 0;
+	if (len > ZCAP_ARGV_MAX - 1)
+		len = ZCAP_ARGV_MAX - 1;
+	if (len && bpf_probe_read_user(data, len, (void *)start))
+		len = 0;
+	ev->argv_len = len;
+	n = bpf_probe_read_kernel_str(data + (len & (ZCAP_ARGV_MAX - 1)), ZCAP_PATH_MAX,
+				      BPF_CORE_READ(bprm, filename));
+	if (n < 0)
+		n = 0;
+	ev->h.data_len = len + n;
+	submit(ev, sizeof(*ev) + ((len + n) & (2 * ZCAP_PATH_MAX - 1)));
+	slot_put(s);
+	return 0;
+}
+
+SEC("raw_tp/sched_process_exit")
+int BPF_PROG(rtp_exit, struct task_struct *task)
+{
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+	struct scratch_slot *s;
+	struct zcap_proc_ev *ev;
+
+	/* signal->live drops to 0 before the tracepoint for the last thread */
+	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+		return 0;
+	if (!want_current())
+		goto forget;
+	s = slot_get();
+	if (!s)
+		goto forget;
+	ev = (struct zcap_proc_ev *)s->buf;
+	fill_hdr(&ev->h, ZCAP_EV_PROC, sizeof(*ev));
+	ev->syscall = ZCAP_SYS_EXIT;
+	ev->is_thread = 0;
+	ev->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	ev->child_pid = 0;
+	ev->child_tid = 0;
+	ev->exit_code = BPF_CORE_READ(task, exit_code);
+	ev->argv_len = 0;
+	submit(ev, sizeof(*ev));
+	slot_put(s);
+forget:
+	if (cfg.filter_pids)
+		bpf_map_delete_elem(&traced_pids, &tgid);
+	return 0;
+}

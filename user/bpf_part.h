@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * A BPF "part": one kern/NAME.bpf.c object with its skeleton, seen by the
+ * loader through this table. Parts share the maps every object defines
+ * through kern/common.bpf.h (events, drops, traced_pids, scratch,
+ * inflight): the first part loaded creates them, the others reuse them.
+ */
+#ifndef ZCAP_BPF_PART_H
+#define ZCAP_BPF_PART_H
+
+#include <stdbool.h>
+#include <bpf/libbpf.h>
+
+#include "loader.h"
+
+struct bpf_part {
+	const char *name;
+	/* Is this part wanted for these options? (NULL: always) */
+	bool (*wanted)(const struct loader_opts *o);
+	void *(*open)(void);
+	struct bpf_object *(*object)(void *skel);
+	struct zcap_config *(*config)(void *skel);
+	/* After open, before load: choose programs/hooks; 0 or -errno with a
+	 * message printed. Writes a short hook description into desc. */
+	int (*prepare)(void *skel, const struct loader_opts *o, char *desc, size_t desclen);
+	int (*load)(void *skel);
+	/* Attach; 0 or -errno with a message printed. */
+	int (*attach)(void *skel, const struct loader_opts *o);
+	/* After attach (e.g. a self-test); may adjust settings. */
+	int (*started)(void *skel, const struct loader_opts *o);
+	void (*destroy)(void *skel);
+};
+
+extern const struct bpf_part part_syscalls;
+
+/* Disable tracepoint programs whose tracepoint this kernel lacks. */
+void part_skip_missing_tracepoints(struct bpf_object *obj);
+
+#endif

@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "capture.h"
+#include "decode.h"
+#include "pathcache.h"
+#include "spawn.h"
+#include "stitch.h"
+#include "util.h"
+
+#define CAP_PERFMON 38
+#define CAP_BPF	    39
+#define CAP_SYS_ADMIN 21
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+struct pipeline {
+	const struct capture_opts *o;
+	struct stitcher *st;
+	struct sink **sinks;
+	int nsinks;
+	struct zcap_stats *stats;
+	bool done; /* -c reached */
+	int error;
+};
+
+static uint64_t cap_eff(void)
+{
+	unsigned long long caps = 0;
+	char line[256];
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &caps) == 1)
+			break;
+	fclose(f);
+	return caps;
+}
+
+bool have_privileges(void)
+{
+	uint64_t caps = cap_eff();
+
+	if (geteuid() == 0 || (caps & (1ULL << CAP_SYS_ADMIN)) ||
+	    ((caps & (1ULL << CAP_BPF)) && (caps & (1ULL << CAP_PERFMON))))
+		return true;
+	zcap_err("permission denied: run as root (or with CAP_BPF and CAP_PERFMON)");
+	return false;
+}
+
+static int to_sinks(const struct zrec *r, void *ctx)
+{
+	struct pipeline *p = ctx;
+
+	if (p->done || p->error)
+		return 0;
+	if (p->o->event_mask && !(p->o->event_mask & (1u << r->ev->type)))
+		return 0;
+	p->stats->records++;
+	if (r->ev->type == ZCAP_EV_IO)
+		p->stats->bytes += r->data_len;
+	for (int i = 0; i < p->nsinks; i++) {
+		int rc = p->sinks[i]->ops->record(p->sinks[i], r);
+
+		if (rc < 0) {
+			p->error = rc;
+			return 0;
+		}
+	}
+	if (p->o->max_records && p->stats->records >= p->o->max_records)
+		p->done = true;
+	return 0;
+}
+
+static int on_ring_record(void *ctx, void *data, size_t len)
+{
+	struct pipeline *p = ctx;
+	struct zev ev;
+
+	if (p->done || p->error)
+		return 0;
+	if (zev_decode(data, len, &ev, NULL)) {
+		p->stats->bad_records++;
+		return 0;
+	}
+	return stitcher_feed(p->st, &ev) < 0 ? 0 : 0;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void report_drops(struct loader *l, struct pipeline *p, uint64_t *last_total)
+{
+	uint64_t total = 0;
+
+	loader_drops(l, p->stats->drops);
+	for (int i = 0; i < ZCAP_DROP_MAX; i++)
+		total += p->stats->drops[i];
+	if (total == *last_total)
+		return;
+	*last_total = total;
+	for (int i = 0; i < p->nsinks; i++)
+		if (p->sinks[i]->ops->drops)
+			p->sinks[i]->ops->drops(p->sinks[i], p->stats);
+}
+
+static void print_summary(const struct zcap_stats *st)
+{
+	fprintf(stderr,
+		"zcap: %llu records, %llu payload bytes captured; lost events: %llu ring full, "
+		"%llu map full, %llu read faults; %llu incomplete records\n",
+		(unsigned long long)st->records, (unsigned long long)st->bytes,
+		(unsigned long long)st->drops[ZCAP_DROP_RINGBUF],
+		(unsigned long long)st->drops[ZCAP_DROP_MAPFULL],
+		(unsigned long long)st->drops[ZCAP_DROP_FAULT], (unsigned long long)st->incomplete);
+}
+
+/* Reap children without blocking; true once cmd has exited. */
+static bool reap(pid_t cmd_pid, struct capture_result *res)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid == cmd_pid && (WIFEXITED(status) || WIFSIGNALED(status))) {
+			res->cmd_status = status;
+			return true;
+		}
+	}
+	return false;
+}
+
+int capture_run(const struct capture_opts *o, struct sink **sinks, int nsinks,
+		struct capture_result *res)
+{
+	struct pipeline p = { .o = o, .sinks = sinks, .nsinks = nsinks, .stats = &res->stats };
+	struct loader_opts lo = o->lo;
+	struct pathcache *pc = NULL;
+	struct loader *l = NULL;
+	struct sigaction sa = { .sa_handler = on_signal };
+	uint64_t last_drops = 0;
+	double start, last_check;
+	pid_t cmd_pid = -1;
+	int err = 0;
+
+	memset(res, 0, sizeof(*res));
+	stop_signal = 0;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	pc = pathcache_new(0);
+	p.st = stitcher_new(pc, to_sinks, &p);
+	if (!pc || !p.st) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	if (o->cmd) {
+		cmd_pid = spawn_stopped(o->cmd, o->user);
+		if (cmd_pid < 0) {
+			err = -ECHILD;
+			goto cleanup;
+		}
+	}
+	lo.filter_pids = o->npids > 0 || o->cmd;
+	lo.on_record = on_ring_record;
+	lo.ctx = &p;
+	err = loader_open(&l, &lo);
+	if (err)
+		goto cleanup;
+	for (int i = 0; i < o->npids; i++)
+		if ((err = loader_trace_pid(l, o->pids[i])))
+			goto cleanup;
+	if (cmd_pid > 0 && (err = loader_trace_pid(l, cmd_pid)))
+		goto cleanup;
+	if (!o->quiet)
+		fprintf(stderr, "zcap: capturing (%s)%s\n", loader_hooks(l),
+			o->cmd ? "" : ", Ctrl-C to stop");
+	if (cmd_pid > 0) {
+		spawn_resume(cmd_pid);
+		res->cmd_ran = true;
+	}
+
+	start = last_check = now_s();
+	while (!stop_signal && !p.done && !p.error) {
+		int n = loader_poll(l, 100);
+
+		if (n < 0) {
+			zcap_err("ring buffer: %s", strerror(-n));
+			err = n;
+			break;
+		}
+		if (cmd_pid > 0 && reap(cmd_pid, res)) {
+			res->cmd_exited = true;
+			break;
+		}
+		if (now_s() - last_check >= 1.0) {
+			last_check = now_s();
+			report_drops(l, &p, &last_drops);
+		}
+		if (o->duration > 0 && now_s() - start >= o->duration)
+			break;
+	}
+	/* whatever the kernel wrote before we stopped is still delivered */
+	if (!p.error)
+		loader_drain(l);
+	stitcher_flush(p.st);
+	res->stats.incomplete = stitcher_incomplete(p.st);
+	report_drops(l, &p, &last_drops);
+	if (p.error && p.error != -EPIPE) {
+		zcap_err("output: %s", strerror(-p.error));
+		err = p.error;
+	}
+	res->error = p.error;
+	res->stop_signal = stop_signal;
+
+cleanup:
+	for (int i = 0; i < nsinks; i++) {
+		int rc = sinks[i]->ops->finish(sinks[i], &res->stats);
+
+		if (rc && !err && rc != -EPIPE) {
+			zcap_err("output: %s", strerror(-rc));
+			err = rc;
+		}
+	}
+	if (!o->quiet && l)
+		print_summary(&res->stats);
+	loader_close(l);
+	stitcher_free(p.st);
+	pathcache_free(pc);
+	if (cmd_pid > 0 && !res->cmd_ran) {
+		kill(cmd_pid, SIGKILL);
+		waitpid(cmd_pid, NULL, 0);
+	}
+	if (!res->error)
+		res->error = err;
+	return err;
+}
+
+int capture_exit_code(const struct capture_opts *o, const struct capture_result *res)
+{
+	if (res->error && res->error != -EPIPE)
+		return ZCAP_EXIT_FAIL;
+	if (o->cmd && res->cmd_exited)
+		return exit_code_of(res->cmd_status);
+	/* stopped before CMD ended: CMD keeps running; like a shell, report
+	 * the signal that ended us */
+	if (o->cmd && res->stop_signal)
+		return 128 + res->stop_signal;
+	return ZCAP_EXIT_OK;
+}

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * A capture session: loader -> decoder -> stitcher -> sinks, until a
+ * signal, a count, a duration or the end of `-- CMD`. Shared by `record`
+ * and `lineage`.
+ */
+#ifndef ZCAP_CAPTURE_H
+#define ZCAP_CAPTURE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "loader.h"
+#include "sink.h"
+
+#define CAPTURE_MAX_PIDS 64
+
+struct capture_opts {
+	struct loader_opts lo;	/* on_record/ctx are set by capture_run */
+	pid_t pids[CAPTURE_MAX_PIDS];
+	int npids;
+	char **cmd;		/* NULL-terminated argv, or NULL */
+	const char *user;	/* run cmd as this user */
+	uint64_t max_records;	/* 0: no limit */
+	double duration;	/* seconds; 0: no limit */
+	bool quiet;		/* no "capturing" line or summary */
+	bool wait_all;		/* with cmd: wait for every traced process, not just cmd */
+	unsigned int event_mask; /* 1 << ZCAP_EV_* to pass to sinks; 0 = all */
+};
+
+struct capture_result {
+	bool cmd_ran;
+	bool cmd_exited; /* cmd ended while we captured */
+	int cmd_status;	 /* waitpid status of cmd */
+	int stop_signal; /* signal that ended the capture, 0 if none */
+	struct zcap_stats stats;
+	int error;	 /* negative errno of a sink/loader failure, 0 if none */
+};
+
+/* Exit code for zcap itself follows from the result (see capture_exit_code). */
+int capture_run(const struct capture_opts *o, struct sink **sinks, int nsinks,
+		struct capture_result *res);
+int capture_exit_code(const struct capture_opts *o, const struct capture_result *res);
+
+/* Fail (exit 2 message) unless we may load BPF programs. */
+bool have_privileges(void);
+
+#endif

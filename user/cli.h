@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Command-line plumbing shared by the subcommands. */
+#ifndef ZCAP_CLI_H
+#define ZCAP_CLI_H
+
+#include <argp.h>
+
+/* argp_parse with zcap's conventions: --help/--usage print and exit 0;
+ * any error is one line "zcap: CMD: what (see 'zcap CMD --help')" and
+ * returns ZCAP_EXIT_USAGE. 0 on success. */
+int cli_parse(const struct argp *argp, int argc, char **argv, void *input, const char *cmd);
+
+/* Split argv at the first "--": returns the index of "--" or argc. */
+int cli_split_command(int argc, char **argv);
+
+#endif

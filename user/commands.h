@@ -1,0 +1,9 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Subcommands: each takes its own argv (argv[0] is the command name). */
+#ifndef ZCAP_COMMANDS_H
+#define ZCAP_COMMANDS_H
+
+int cmd_record(int argc, char **argv);
+int cmd_doctor(int argc, char **argv);
+
+#endif

@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "bpf_part.h"
+#include "loader.h"
+#include "util.h"
+
+#define SLOTS_PER_CPU 2 /* kern/common.bpf.h */
+#define MAX_PARTS     8
+
+/* Maps every part defines (kern/common.bpf.h); made one across parts. */
+static const char *const shared_maps[] = { "events", "drops", "traced_pids", "scratch",
+					   "inflight" };
+
+/* The parts, in load order; the first creates the shared maps. */
+static const struct bpf_part *const all_parts[] = {
+	&part_syscalls,
+};
+
+struct loader {
+	const struct bpf_part *parts[MAX_PARTS];
+	void *skels[MAX_PARTS];
+	int nparts;
+	struct bpf_object *first;
+	struct ring_buffer *rb;
+	int ncpus;
+	char hooks[256];
+};
+
+static int libbpf_verbose;
+
+static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (!libbpf_verbose || (level == LIBBPF_DEBUG && libbpf_verbose < 2))
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+void loader_setup_libbpf(int verbose)
+{
+	libbpf_verbose = verbose;
+	libbpf_set_print(print_libbpf);
+}
+
+static uint64_t round_pow2(uint64_t v)
+{
+	uint64_t p = 4096;
+
+	while (p < v)
+		p <<= 1;
+	return p;
+}
+
+static void set_config(struct zcap_config *cfg, const struct loader_opts *o)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->self_pid = getpid();
+	cfg->snaplen = o->snaplen;
+	cfg->want_payload = o->want_payload;
+	cfg->filter_pids = o->filter_pids;
+	if (o->comm) {
+		cfg->filter_comm = 1;
+		strncpy(cfg->comm, o->comm, sizeof(cfg->comm) - 1);
+	}
+	if (o->port >= 0) {
+		cfg->filter_port = 1;
+		cfg->port = o->port;
+	}
+	cfg->bodies_ok = 1;
+}
+
+static struct bpf_map *map_of(struct bpf_object *obj, const char *name)
+{
+	return bpf_object__find_map_by_name(obj, name);
+}
+
+/* Size the shared maps (first part) or point them at the first part's. */
+static int share_maps(struct loader *l, struct bpf_object *obj, const struct loader_opts *o)
+{
+	for (size_t i = 0; i < sizeof(shared_maps) / sizeof(shared_maps[0]); i++) {
+		struct bpf_map *m = map_of(obj, shared_maps[i]);
+		int err;
+
+		if (!m)
+			continue;
+		if (!l->first) {
+			if (!strcmp(shared_maps[i], "events"))
+				bpf_map__set_max_entries(m, round_pow2(o->ringbuf_bytes));
+			else if (!strcmp(shared_maps[i], "scratch"))
+				bpf_map__set_max_entries(m, l->ncpus * SLOTS_PER_CPU);
+			continue;
+		}
+		err = bpf_map__reuse_fd(m, bpf_map__fd(map_of(l->first, shared_maps[i])));
+		if (err) {
+			zcap_err("cannot share map %s: %s", shared_maps[i], strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+static int open_part(struct loader *l, const struct bpf_part *p, const struct loader_opts *o)
+{
+	char desc[128] = "";
+	void *skel = p->open();
+	int err;
+
+	if (!skel) {
+		err = -errno;
+		zcap_err("cannot open the %s BPF object: %s", p->name, strerror(-err));
+		return err;
+	}
+	l->parts[l->nparts] = p;
+	l->skels[l->nparts++] = skel;
+	set_config(p->config(skel), o);
+	err = share_maps(l, p->object(skel), o);
+	if (!err && p->prepare)
+		err = p->prepare(skel, o, desc, sizeof(desc));
+	if (err)
+		return err;
+	err = p->load(skel);
+	if (err) {
+		zcap_err("cannot load the %s BPF programs: %s (run with -v for the verifier log; "
+			 "`zcap doctor` checks the kernel)",
+			 p->name, strerror(-err));
+		return err;
+	}
+	if (!l->first)
+		l->first = p->object(skel);
+	err = p->attach(skel, o);
+	if (err)
+		return err;
+	if (*desc)
+		snprintf(l->hooks + strlen(l->hooks), sizeof(l->hooks) - strlen(l->hooks), "%s%s",
+			 *l->hooks ? ", " : "", desc);
+	return 0;
+}
+
+int loader_open(struct loader **out, const struct loader_opts *o)
+{
+	struct loader *l;
+	int err;
+
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	l->ncpus = libbpf_num_possible_cpus();
+	if (l->ncpus <= 0) {
+		err = l->ncpus ? l->ncpus : -EINVAL;
+		zcap_err("cannot count CPUs: %s", strerror(-err));
+		goto fail;
+	}
+	for (size_t i = 0; i < sizeof(all_parts) / sizeof(all_parts[0]); i++) {
+		if (all_parts[i]->wanted && !all_parts[i]->wanted(o))
+			continue;
+		err = open_part(l, all_parts[i], o);
+		if (err)
+			goto fail;
+	}
+	for (int i = 0; i < l->nparts; i++) {
+		if (!l->parts[i]->started)
+			continue;
+		err = l->parts[i]->started(l->skels[i], o);
+		if (err)
+			goto fail;
+	}
+	l->rb = ring_buffer__new(bpf_map__fd(map_of(l->first, "events")), o->on_record, o->ctx,
+				 NULL);
+	if (!l->rb) {
+		err = -errno;
+		zcap_err("cannot set up the ring buffer: %s", strerror(-err));
+		goto fail;
+	}
+	*out = l;
+	return 0;
+fail:
+	loader_close(l);
+	return err;
+}
+
+int loader_trace_pid(struct loader *l, pid_t pid)
+{
+	__u32 key = pid;
+	__u8 one = 1;
+
+	if (bpf_map__update_elem(map_of(l->first, "traced_pids"), &key, sizeof(key), &one,
+				 sizeof(one), BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int loader_poll(struct loader *l, int timeout_ms)
+{
+	int n = ring_buffer__poll(l->rb, timeout_ms);
+
+	return n == -EINTR ? 0 : n;
+}
+
+int loader_drain(struct loader *l)
+{
+	return ring_buffer__consume(l->rb);
+}
+
+void loader_drops(const struct loader *l, uint64_t out[ZCAP_DROP_MAX])
+{
+	uint64_t *vals = calloc(l->ncpus, sizeof(*vals));
+	struct bpf_map *drops = map_of(l->first, "drops");
+
+	memset(out, 0, sizeof(uint64_t) * ZCAP_DROP_MAX);
+	if (!vals)
+		return;
+	for (__u32 k = 0; k < ZCAP_DROP_MAX; k++) {
+		if (bpf_map__lookup_elem(drops, &k, sizeof(k), vals, sizeof(*vals) * l->ncpus, 0))
+			continue;
+		for (int c = 0; c < l->ncpus; c++)
+			out[k] += vals[c];
+	}
+	free(vals);
+}
+
+const char *loader_hooks(const struct loader *l)
+{
+	return l->hooks;
+}
+
+void loader_close(struct loader *l)
+{
+	if (!l)
+		return;
+	ring_buffer__free(l->rb);
+	/* later parts reuse the first one's maps: destroy them first */
+	for (int i = l->nparts - 1; i >= 0; i--)
+		l->parts[i]->destroy(l->skels[i]);
+	free(l);
+}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Loader: opens the BPF objects, writes the filters into their read-only
+ * data, sizes and shares their maps, loads, attaches, and hands every
+ * ring-buffer record to one callback. Knows nothing of sinks.
+ */
+#ifndef ZCAP_LOADER_H
+#define ZCAP_LOADER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "zcap_abi.h"
+
+typedef int (*loader_record_fn)(void *ctx, void *data, size_t len);
+
+struct loader_opts {
+	uint32_t snaplen;	/* bytes per call; UINT32_MAX = everything */
+	bool want_payload;
+	bool filter_pids;	/* only pids added with loader_trace_pid */
+	const char *comm;	/* NULL: any */
+	int port;		/* -1: any */
+	uint64_t ringbuf_bytes; /* rounded up to a power of two */
+	loader_record_fn on_record;
+	void *ctx;
+};
+
+struct loader;
+
+/* 0, or a negative errno with one line already printed. */
+int loader_open(struct loader **out, const struct loader_opts *o);
+int loader_trace_pid(struct loader *l, pid_t pid);
+/* Wait up to timeout_ms for records and deliver them; count or -errno. */
+int loader_poll(struct loader *l, int timeout_ms);
+/* Deliver whatever is in the ring now. */
+int loader_drain(struct loader *l);
+void loader_drops(const struct loader *l, uint64_t out[ZCAP_DROP_MAX]);
+/* Short description of the hooks attached, e.g. "tracepoint:syscalls". */
+const char *loader_hooks(const struct loader *l);
+void loader_close(struct loader *l);
+
+/* Install the libbpf print callback (quiet unless verbose). */
+void loader_setup_libbpf(int verbose);
+
+#endif

@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* The syscall-tracepoint part: user-buffer I/O, fd and process life cycle. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bpf_part.h"
+#include "syscalls.skel.h"
+#include "tracefs.h"
+#include "util.h"
+
+void part_skip_missing_tracepoints(struct bpf_object *obj)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, obj) {
+		const char *sec = bpf_program__section_name(prog);
+		char cat[64], name[128];
+
+		if (strncmp(sec, "tracepoint/", 11) ||
+		    sscanf(sec + 11, "%63[^/]/%127s", cat, name) != 2)
+			continue;
+		/* e.g. no open(2) or pipe(2) tracepoints on arm64 */
+		if (!tracepoint_exists(cat, name))
+			bpf_program__set_autoload(prog, false);
+	}
+}
+
+static void *sys_open(void)
+{
+	return syscalls_bpf__open();
+}
+
+static struct bpf_object *sys_object(void *skel)
+{
+	return ((struct syscalls_bpf *)skel)->obj;
+}
+
+static struct zcap_config *sys_config(void *skel)
+{
+	return (struct zcap_config *)&((struct syscalls_bpf *)skel)->rodata->cfg;
+}
+
+static int sys_prepare(void *skel, const struct loader_opts *o, char *desc, size_t len)
+{
+	int err = tracefs_ensure(NULL);
+
+	if (err)
+		return err;
+	part_skip_missing_tracepoints(sys_object(skel));
+	snprintf(desc, len, "syscall tracepoints");
+	return 0;
+}
+
+static int sys_load(void *skel)
+{
+	return syscalls_bpf__load(skel);
+}
+
+static int sys_attach(void *skel, const struct loader_opts *o)
+{
+	int err = syscalls_bpf__attach(skel);
+
+	if (err)
+		zcap_err("cannot attach the syscall tracepoints: %s (`zcap doctor` checks the kernel)",
+			 strerror(-err));
+	return err;
+}
+
+static void sys_destroy(void *skel)
+{
+	syscalls_bpf__destroy(skel);
+}
+
+const struct bpf_part part_syscalls = {
+	.name = "syscalls",
+	.open = sys_open,
+	.object = sys_object,
+	.config = sys_config,
+	.prepare = sys_prepare,
+	.load = sys_load,
+	.attach = sys_attach,
+	.destroy = sys_destroy,
+};

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Sinks: where whole records go (text, JSON Lines, pcap-ng, lineage).
+ * Data only flows in: a sink never reaches back into the loader.
+ */
+#ifndef ZCAP_SINK_H
+#define ZCAP_SINK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "stitch.h"
+
+/* Totals handed to sinks when drops are noticed and at the end. */
+struct zcap_stats {
+	uint64_t records;
+	uint64_t bytes; /* payload bytes captured */
+	uint64_t drops[ZCAP_DROP_MAX];
+	uint64_t incomplete; /* records with gaps */
+	uint64_t bad_records; /* ring records the decoder rejected */
+};
+
+struct sink;
+
+struct sink_ops {
+	/* 0, or a negative errno: the capture stops (e.g. EPIPE) */
+	int (*record)(struct sink *s, const struct zrec *r);
+	/* drop counters went up since the last call (cumulative totals) */
+	void (*drops)(struct sink *s, const struct zcap_stats *st);
+	/* end of capture: write trailers, flush */
+	int (*finish)(struct sink *s, const struct zcap_stats *st);
+	void (*destroy)(struct sink *s);
+};
+
+struct sink {
+	const struct sink_ops *ops;
+	FILE *out;
+	uint64_t mono_to_real_ns; /* add to ts_ns for wall-clock time */
+};
+
+/* Text: one line per record, payload escaped and cut to `width` columns
+ * (0: no payload preview). */
+struct sink *sink_text_new(FILE *out, int width);
+/* JSON Lines with stable field names (docs/event-schema.md). */
+struct sink *sink_json_new(FILE *out);
+
+/* CLOCK_REALTIME - CLOCK_MONOTONIC now, in ns. */
+uint64_t mono_to_real_offset(void);
+
+#endif

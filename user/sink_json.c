@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* JSON Lines sink: one object per record; field names are a stable
+ * interface (docs/event-schema.md). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <json-c/json.h>
+#include <openssl/evp.h>
+#include <sys/socket.h>
+
+#include "addr.h"
+#include "names.h"
+#include "sink.h"
+
+static void add_str(json_object *o, const char *k, const char *v)
+{
+	json_object_object_add(o, k, json_object_new_string(v));
+}
+
+static void add_int(json_object *o, const char *k, int64_t v)
+{
+	json_object_object_add(o, k, json_object_new_int64(v));
+}
+
+static void add_u64(json_object *o, const char *k, uint64_t v)
+{
+	json_object_object_add(o, k, json_object_new_uint64(v));
+}
+
+static void add_bool(json_object *o, const char *k, bool v)
+{
+	json_object_object_add(o, k, json_object_new_boolean(v));
+}
+
+static void add_base64(json_object *o, const char *k, const uint8_t *data, size_t len)
+{
+	char *b64 = malloc(4 * ((len + 2) / 3) + 1);
+
+	if (!b64)
+		return;
+	EVP_EncodeBlock((unsigned char *)b64, data, (int)len);
+	json_object_object_add(o, k, json_object_new_string_len(b64, 4 * ((len + 2) / 3)));
+	free(b64);
+}
+
+static json_object *hdr_obj(const char *type, const struct zcap_hdr *h)
+{
+	json_object *o = json_object_new_object();
+	char comm[ZCAP_COMM_LEN + 1];
+
+	memcpy(comm, h->comm, ZCAP_COMM_LEN);
+	comm[ZCAP_COMM_LEN] = 0;
+	add_str(o, "type", type);
+	add_u64(o, "ts_ns", h->ts_ns);
+	add_int(o, "pid", h->pid);
+	add_int(o, "tid", h->tid);
+	add_str(o, "comm", comm);
+	return o;
+}
+
+/* The fd's identity: path for files, endpoints for sockets. */
+static void add_fdinfo(json_object *o, const struct zcap_fdinfo *f, const char *path,
+		       const char *prefix)
+{
+	char k[32], a[ZCAP_ADDRSTRLEN];
+
+	snprintf(k, sizeof(k), "%sfd_kind", prefix);
+	add_str(o, k, fd_kind_name(f->kind));
+	if (path) {
+		snprintf(k, sizeof(k), "%spath", prefix);
+		add_str(o, k, path);
+	}
+	if (f->kind == ZCAP_FD_TCP || f->kind == ZCAP_FD_UDP) {
+		snprintf(k, sizeof(k), "%sfamily", prefix);
+		add_str(o, k, f->family == AF_INET6 ? "inet6" : "inet");
+		snprintf(k, sizeof(k), "%sladdr", prefix);
+		add_str(o, k, addr_format(f->family, f->laddr, a, sizeof(a)));
+		snprintf(k, sizeof(k), "%slport", prefix);
+		add_int(o, k, f->lport);
+		snprintf(k, sizeof(k), "%sraddr", prefix);
+		add_str(o, k, addr_format(f->family, f->raddr, a, sizeof(a)));
+		snprintf(k, sizeof(k), "%srport", prefix);
+		add_int(o, k, f->rport);
+	}
+	if (f->kind == ZCAP_FD_PIPE || f->kind == ZCAP_FD_UNIX) {
+		snprintf(k, sizeof(k), "%sino", prefix);
+		add_u64(o, k, f->ino);
+	}
+	if (f->peer_ino) {
+		snprintf(k, sizeof(k), "%speer_ino", prefix);
+		add_u64(o, k, f->peer_ino);
+	}
+}
+
+static json_object *io_obj(const struct zrec *r)
+{
+	const struct zcap_io *io = r->ev->io;
+	json_object *o = hdr_obj("io", &io->h);
+
+	add_str(o, "syscall", syscall_name(io->syscall));
+	add_int(o, "fd", io->fd);
+	add_fdinfo(o, &io->f, r->path, "");
+	add_str(o, "dir", dir_name(io->dir));
+	add_int(o, "ret", io->ret);
+	add_u64(o, "len", r->len);
+	if (io->syscall == ZCAP_SYS_SENDMMSG || io->syscall == ZCAP_SYS_RECVMMSG)
+		add_int(o, "msg", io->msg_idx);
+	if (io->file_off >= 0)
+		add_int(o, "offset", io->file_off);
+	add_base64(o, "data", r->data, r->data_len);
+	add_bool(o, "truncated", r->truncated);
+	if (r->incomplete)
+		add_bool(o, "incomplete", true);
+	return o;
+}
+
+static json_object *fd_obj(const struct zrec *r)
+{
+	const struct zcap_fd_ev *fd = r->ev->fd;
+	json_object *o = hdr_obj("fd", &fd->h);
+
+	add_str(o, "syscall", syscall_name(fd->syscall));
+	add_int(o, "ret", fd->ret);
+	add_int(o, "fd", fd->fd);
+	add_fdinfo(o, &fd->f, r->path, "");
+	switch (fd->syscall) {
+	case ZCAP_SYS_OPEN:
+	case ZCAP_SYS_OPENAT:
+	case ZCAP_SYS_OPENAT2:
+	case ZCAP_SYS_CREAT:
+		if (!r->path || fd->ret < 0)
+			json_object_object_add(o, "path",
+					       json_object_new_string_len((const char *)r->data,
+									  (int)r->data_len));
+		add_int(o, "flags", fd->oflags);
+		add_int(o, "mode", fd->mode);
+		add_bool(o, "created", fd->ev_flags & ZCAP_FD_CREATED);
+		break;
+	case ZCAP_SYS_CLOSE:
+		break;
+	default:
+		add_int(o, "fd2", fd->fd2);
+		if (fd->f2.kind != ZCAP_FD_UNKNOWN)
+			add_fdinfo(o, &fd->f2, r->path2, "fd2_");
+		if (fd->oflags)
+			add_int(o, "flags", fd->oflags);
+	}
+	return o;
+}
+
+static json_object *proc_obj(const struct zrec *r)
+{
+	const struct zcap_proc_ev *p = r->ev->proc;
+	json_object *o = hdr_obj("proc", &p->h);
+
+	add_str(o, "syscall", syscall_name(p->syscall));
+	add_int(o, "ppid", p->ppid);
+	if (p->syscall == ZCAP_SYS_FORK) {
+		add_int(o, "child_pid", p->child_pid);
+		add_int(o, "child_tid", p->child_tid);
+		add_bool(o, "thread", p->is_thread);
+	} else if (p->syscall == ZCAP_SYS_EXEC) {
+		json_object *argv = json_object_new_array();
+		const char *s = (const char *)r->data, *end = s + p->argv_len;
+
+		while (s < end) {
+			size_t n = strnlen(s, end - s);
+
+			json_object_array_add(argv, json_object_new_string_len(s, (int)n));
+			s += n + 1;
+		}
+		json_object_object_add(o, "argv", argv);
+		json_object_object_add(
+			o, "filename",
+			json_object_new_string_len((const char *)r->data + p->argv_len,
+						   (int)strnlen((const char *)r->data + p->argv_len,
+								r->data_len - p->argv_len)));
+	} else {
+		add_int(o, "exit_code", p->exit_code);
+	}
+	return o;
+}
+
+static int emit(struct sink *s, json_object *o)
+{
+	const char *txt = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+								    JSON_C_TO_STRING_NOSLASHESCAPE);
+	int rc = fprintf(s->out, "%s\n", txt) < 0 ? -errno : 0;
+
+	json_object_put(o);
+	return rc;
+}
+
+static int json_record(struct sink *s, const struct zrec *r)
+{
+	switch (r->ev->type) {
+	case ZCAP_EV_IO:
+		return emit(s, io_obj(r));
+	case ZCAP_EV_FD:
+		return emit(s, fd_obj(r));
+	case ZCAP_EV_PROC:
+		return emit(s, proc_obj(r));
+	default:
+		return 0;
+	}
+}
+
+static json_object *drops_obj(const struct zcap_stats *st)
+{
+	json_object *d = json_object_new_object();
+
+	for (int i = 0; i < ZCAP_DROP_MAX; i++)
+		add_u64(d, drop_cause_name(i), st->drops[i]);
+	return d;
+}
+
+static void json_drops(struct sink *s, const struct zcap_stats *st)
+{
+	json_object *o = json_object_new_object();
+
+	add_str(o, "type", "drop");
+	json_object_object_add(o, "drops", drops_obj(st));
+	emit(s, o);
+	fflush(s->out);
+}
+
+static int json_finish(struct sink *s, const struct zcap_stats *st)
+{
+	json_object *o = json_object_new_object();
+
+	add_str(o, "type", "summary");
+	add_u64(o, "records", st->records);
+	add_u64(o, "bytes", st->bytes);
+	json_object_object_add(o, "drops", drops_obj(st));
+	add_u64(o, "incomplete", st->incomplete);
+	emit(s, o);
+	return fflush(s->out) ? -errno : 0;
+}
+
+static void json_destroy(struct sink *s)
+{
+	free(s);
+}
+
+static const struct sink_ops json_ops = {
+	.record = json_record,
+	.drops = json_drops,
+	.finish = json_finish,
+	.destroy = json_destroy,
+};
+
+struct sink *sink_json_new(FILE *out)
+{
+	struct sink *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->ops = &json_ops;
+	s->out = out;
+	return s;
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Stitcher: joins the chunks of one call (or one sendmmsg/recvmmsg
+ * message) into a record, names files through the path cache, and hands
+ * whole records to a callback (the sinks). Chunks of a call arrive in
+ * order, possibly interleaved with other CPUs' records.
+ */
+#ifndef ZCAP_STITCH_H
+#define ZCAP_STITCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "decode.h"
+
+struct zrec {
+	const struct zev *ev;  /* the event; for IO the first chunk's fields */
+	const uint8_t *data;   /* payload (IO: all chunks joined), else ev->data */
+	size_t data_len;
+	uint64_t len;	       /* bytes the call moved (IO), else data_len */
+	bool truncated;	       /* snaplen or a limit cut the payload */
+	bool incomplete;       /* chunks lost or unreadable: data has gaps */
+	const char *path;      /* path of the fd's file (files, dirs, devices) */
+	const char *path2;     /* of the second fd (fd records) */
+};
+
+/* Return non-zero to stop: stitcher_feed passes it back. */
+typedef int (*zrec_cb)(const struct zrec *r, void *ctx);
+
+struct pathcache;
+struct stitcher;
+
+struct stitcher *stitcher_new(struct pathcache *pc, zrec_cb cb, void *ctx);
+void stitcher_free(struct stitcher *st);
+int stitcher_feed(struct stitcher *st, const struct zev *ev);
+/* Emit every partial record as incomplete (end of capture). */
+int stitcher_flush(struct stitcher *st);
+/* Records emitted incomplete so far. */
+uint64_t stitcher_incomplete(const struct stitcher *st);
+
+#endif

@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "tracefs.h"
+#include "util.h"
+
+#define TRACEFS_MAGIC 0x74726163
+#define TRACEFS_DIR   "/sys/kernel/tracing"
+#define DEBUGFS_DIR   "/sys/kernel/debug/tracing"
+
+static bool is_tracefs(const char *dir)
+{
+	struct statfs st;
+
+	return statfs(dir, &st) == 0 && st.f_type == TRACEFS_MAGIC;
+}
+
+const char *tracefs_root(void)
+{
+	if (is_tracefs(TRACEFS_DIR))
+		return TRACEFS_DIR;
+	if (is_tracefs(DEBUGFS_DIR))
+		return DEBUGFS_DIR;
+	return NULL;
+}
+
+int tracefs_ensure(bool *mounted)
+{
+	if (mounted)
+		*mounted = false;
+	if (tracefs_root())
+		return 0;
+	if (mount("nodev", TRACEFS_DIR, "tracefs", 0, NULL)) {
+		int err = errno;
+
+		zcap_err("tracefs is not mounted and mounting it at %s failed: %s "
+			 "(mount it: mount -t tracefs nodev %s)",
+			 TRACEFS_DIR, strerror(err), TRACEFS_DIR);
+		return -err;
+	}
+	if (mounted)
+		*mounted = true;
+	return 0;
+}
+
+bool tracepoint_exists(const char *category, const char *name)
+{
+	const char *root = tracefs_root();
+	char path[PATH_MAX];
+
+	if (!root)
+		return false;
+	snprintf(path, sizeof(path), "%s/events/%s/%s/id", root, category, name);
+	return access(path, F_OK) == 0;
+}
