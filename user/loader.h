@@ -23,6 +23,10 @@ struct loader_opts {
 	const char *comm;	/* NULL: any */
 	int port;		/* -1: any */
 	uint64_t ringbuf_bytes; /* rounded up to a power of two */
+	/* zero-copy send path (user/part_zerocopy.c) */
+	const char *send_hook;	/* "auto", "kprobe", "fentry", "tracepoint" */
+	bool no_send_path;	/* do not load the send-path part */
+	bool test_bad_page_base; /* test only: force a wrong direct-map base */
 	loader_record_fn on_record;
 	void *ctx;
 };

@@ -23,6 +23,14 @@ struct zrec {
 	bool incomplete;       /* chunks lost or unreadable: data has gaps */
 	const char *path;      /* path of the fd's file (files, dirs, devices) */
 	const char *path2;     /* of the second fd (fd records) */
+
+	/* Zero-copy bodies (ZCAP_EV_SEND records, user/zerocopy.c) */
+	const char *via;       /* "sendfile", "splice", "vmsplice", "tee", "io_uring", ... */
+	const char *src_path;  /* file the body bytes came from, NULL if unknown */
+	int64_t src_off;       /* offset of data[0] in src_path, -1 if unknown */
+	bool has_seq;
+	uint32_t tcp_seq;      /* TCP sequence number of data[0] */
+	bool no_content;       /* body bytes deliberately not captured (self-test failed) */
 };
 
 /* Return non-zero to stop: stitcher_feed passes it back. */
