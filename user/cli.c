@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,8 +10,20 @@
 struct err_capture {
 	const struct argp *inner;
 	void *input;
-	FILE *err;
 };
+
+static char cli_error[512];
+
+void cli_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (cli_error[0])
+		return; /* keep the first */
+	va_start(ap, fmt);
+	vsnprintf(cli_error, sizeof(cli_error), fmt, ap);
+	va_end(ap);
+}
 
 /* Wraps the command's parser so argp's error text lands in a buffer we
  * can reduce to one line. */
@@ -18,9 +31,13 @@ static error_t capture_parser(int key, char *arg, struct argp_state *state)
 {
 	struct err_capture *c = state->input;
 
-	if (key == ARGP_KEY_INIT) {
-		state->err_stream = c->err;
+	if (key == ARGP_KEY_INIT)
 		state->child_inputs[0] = c->input;
+	/* getopt rejected an option: name it (argp was told not to print) */
+	if (key == ARGP_KEY_ERROR && !cli_error[0]) {
+		int i = state->next > 0 && state->next <= state->argc ? state->next - 1 : 0;
+
+		cli_fail("unrecognized option or missing argument: '%s'", state->argv[i]);
 	}
 	return ARGP_ERR_UNKNOWN;
 }
@@ -43,10 +60,12 @@ int cli_parse(const struct argp *argp, int argc, char **argv, void *input, const
 	struct argp wrapper = { .parser = capture_parser, .children = children,
 				.doc = argp->doc, .args_doc = argp->args_doc };
 	struct err_capture c = { .inner = argp, .input = input };
-	char *buf = NULL, *nl;
-	size_t len = 0;
+	char prog[64];
 	int err;
 
+	/* argp names the program after argv[0] in --help */
+	snprintf(prog, sizeof(prog), "zcap %s", cmd);
+	argv[0] = prog;
 	if (wants_help(argc, argv)) {
 		for (int i = 1; i < argc; i++)
 			if (!strcmp(argv[i], "-h"))
@@ -54,25 +73,14 @@ int cli_parse(const struct argp *argp, int argc, char **argv, void *input, const
 		argp_parse(argp, argc, argv, 0, NULL, input);
 		exit(ZCAP_EXIT_OK);
 	}
-	c.err = open_memstream(&buf, &len);
-	if (!c.err)
-		return ZCAP_EXIT_FAIL;
-	err = argp_parse(&wrapper, argc, argv, ARGP_NO_EXIT | ARGP_NO_HELP, NULL, &c);
-	fclose(c.err);
-	if (err || len) {
-		/* argp says "PROG: message\nTry ...": keep the message */
-		const char *msg = buf && *buf ? buf : "invalid arguments";
-		const char *colon = strstr(msg, ": ");
-
-		if ((nl = strchr(msg, '\n')))
-			*nl = 0;
-		if (colon && colon < msg + strlen(msg))
-			msg = colon + 2;
-		zcap_err("%s: %s (see 'zcap %s --help')", cmd, msg, cmd);
-		free(buf);
+	cli_error[0] = 0;
+	err = argp_parse(&wrapper, argc, argv, ARGP_NO_EXIT | ARGP_NO_HELP | ARGP_NO_ERRS, NULL,
+			 &c);
+	if (err || cli_error[0]) {
+		zcap_err("%s: %s (see 'zcap %s --help')", cmd,
+			 cli_error[0] ? cli_error : "invalid arguments", cmd);
 		return ZCAP_EXIT_USAGE;
 	}
-	free(buf);
 	return 0;
 }
 

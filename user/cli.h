@@ -10,6 +10,10 @@
  * returns ZCAP_EXIT_USAGE. 0 on success. */
 int cli_parse(const struct argp *argp, int argc, char **argv, void *input, const char *cmd);
 
+/* From an argp parser: record a one-line usage error (the first one wins)
+ * and return EINVAL from the parser. */
+void cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Split argv at the first "--": returns the index of "--" or argc. */
 int cli_split_command(int argc, char **argv);
 

@@ -11,19 +11,10 @@
 #include "capture.h"
 #include "cli.h"
 #include "commands.h"
+#include "record.h"
 #include "spawn.h"
 #include "util.h"
 
-#define DEFAULT_SNAPLEN	   16384
-#define DEFAULT_BUFFER_KIB 32768
-
-struct record_args {
-	struct capture_opts cap;
-	bool json;
-	const char *output;
-	int width;
-	bool width_set;
-};
 
 enum {
 	OPT_COMM = 0x100,
@@ -92,6 +83,12 @@ static bool parse_events(const char *list, unsigned int *mask)
 	return ok && *mask;
 }
 
+#define FAIL(...)                   \
+	do {                        \
+		cli_fail(__VA_ARGS__); \
+		return EINVAL;      \
+	} while (0)
+
 static error_t record_parse(int key, char *arg, struct argp_state *state)
 {
 	struct record_args *a = state->input;
@@ -101,62 +98,62 @@ static error_t record_parse(int key, char *arg, struct argp_state *state)
 	switch (key) {
 	case 'p':
 		if (!parse_u64(arg, 1, 0x7fffffff, &v))
-			argp_error(state, "invalid pid '%s'", arg);
+			FAIL("invalid pid '%s'", arg);
 		else if (c->npids >= CAPTURE_MAX_PIDS)
-			argp_error(state, "at most %d -p options", CAPTURE_MAX_PIDS);
+			FAIL("at most %d -p options", CAPTURE_MAX_PIDS);
 		else if (kill((pid_t)v, 0) && errno == ESRCH)
-			argp_error(state, "no such process: %s", arg);
+			FAIL("no such process: %s", arg);
 		else
 			c->pids[c->npids++] = v;
 		break;
 	case OPT_COMM:
 		if (!*arg || strlen(arg) >= ZCAP_COMM_LEN)
-			argp_error(state, "invalid --comm '%s' (1 to %d characters)", arg,
+			FAIL("invalid --comm '%s' (1 to %d characters)", arg,
 				   ZCAP_COMM_LEN - 1);
 		c->lo.comm = arg;
 		break;
 	case OPT_PORT:
 		if (!parse_u64(arg, 1, 65535, &v))
-			argp_error(state, "invalid port '%s' (1-65535)", arg);
+			FAIL("invalid port '%s' (1-65535)", arg);
 		c->lo.port = v;
 		break;
 	case 'e':
 		if (!parse_events(arg, &c->event_mask))
-			argp_error(state, "invalid --events '%s' (a list of io, fd, proc)", arg);
+			FAIL("invalid --events '%s' (a list of io, fd, proc)", arg);
 		break;
 	case OPT_USER:
 		c->user = arg;
 		break;
 	case 's':
 		if (!parse_u64(arg, 0, 1U << 30, &v))
-			argp_error(state, "invalid snaplen '%s' (0 to %u bytes)", arg, 1U << 30);
+			FAIL("invalid snaplen '%s' (0 to %u bytes)", arg, 1U << 30);
 		c->lo.snaplen = v ? v : UINT32_MAX;
 		break;
 	case 'B':
 		if (!parse_u64(arg, 16, 4U << 20, &v))
-			argp_error(state, "invalid buffer size '%s' (16 to %u KiB)", arg, 4U << 20);
+			FAIL("invalid buffer size '%s' (16 to %u KiB)", arg, 4U << 20);
 		c->lo.ringbuf_bytes = v * 1024;
 		break;
 	case 'c':
 		if (!parse_u64(arg, 1, UINT64_MAX, &v))
-			argp_error(state, "invalid count '%s'", arg);
+			FAIL("invalid count '%s'", arg);
 		c->max_records = v;
 		break;
 	case OPT_DURATION:
 		if (!parse_seconds(arg, &c->duration))
-			argp_error(state, "invalid duration '%s' (seconds > 0)", arg);
+			FAIL("invalid duration '%s' (seconds > 0)", arg);
 		break;
 	case OPT_JSON:
 		a->json = true;
 		break;
 	case 'o':
 		if (!*arg)
-			argp_error(state, "empty output file name");
+			FAIL("empty output file name");
 		a->output = arg;
 		break;
 	case OPT_WIDTH:
 		if (!parse_u64(arg, 0, 1 << 20, &v))
-			argp_error(state, "invalid width '%s'", arg);
+			FAIL("invalid width '%s'", arg);
 		a->width = v;
 		a->width_set = true;
 		break;
@@ -167,7 +164,7 @@ static error_t record_parse(int key, char *arg, struct argp_state *state)
 		zcap_verbose++;
 		break;
 	case ARGP_KEY_ARG:
-		argp_error(state, "unexpected argument '%s' (put the command after --)", arg);
+		FAIL("unexpected argument '%s' (put the command after --)", arg);
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -191,21 +188,19 @@ static int terminal_width(void)
 	return 100;
 }
 
-int cmd_record(int argc, char **argv)
+int record_parse_args(int argc, char **argv, struct record_args *a)
 {
-	struct record_args a = { 0 };
-	struct capture_result res;
-	struct sink *sink = NULL;
-	FILE *out = stdout;
-	int dash, rc, fd;
+	int dash, rc;
 
-	a.cap.lo.snaplen = DEFAULT_SNAPLEN;
-	a.cap.lo.want_payload = true;
-	a.cap.lo.port = -1;
-	a.cap.lo.ringbuf_bytes = (uint64_t)DEFAULT_BUFFER_KIB * 1024;
+	memset(a, 0, sizeof(*a));
+	a->cap.lo.snaplen = DEFAULT_SNAPLEN;
+	a->cap.lo.want_payload = true;
+	a->cap.lo.port = -1;
+	a->cap.lo.ringbuf_bytes = (uint64_t)DEFAULT_BUFFER_KIB * 1024;
+	a->cap.lo.send_hook = "auto";
 
 	dash = cli_split_command(argc, argv);
-	rc = cli_parse(&record_argp, dash, argv, &a, "record");
+	rc = cli_parse(&record_argp, dash, argv, a, "record");
 	if (rc)
 		return rc;
 	if (dash < argc) {
@@ -213,15 +208,29 @@ int cmd_record(int argc, char **argv)
 			zcap_err("record: missing command after -- (see 'zcap record --help')");
 			return ZCAP_EXIT_USAGE;
 		}
-		a.cap.cmd = argv + dash + 1;
-		if (a.cap.npids) {
+		a->cap.cmd = argv + dash + 1;
+		if (a->cap.npids) {
 			zcap_err("record: -p and -- CMD exclude each other");
 			return ZCAP_EXIT_USAGE;
 		}
-	} else if (a.cap.user) {
+	} else if (a->cap.user) {
 		zcap_err("record: --user needs a command after --");
 		return ZCAP_EXIT_USAGE;
 	}
+	return 0;
+}
+
+int cmd_record(int argc, char **argv)
+{
+	struct record_args a;
+	struct capture_result res;
+	struct sink *sink = NULL;
+	FILE *out = stdout;
+	int rc, fd;
+
+	rc = record_parse_args(argc, argv, &a);
+	if (rc)
+		return rc;
 	if (!have_privileges())
 		return ZCAP_EXIT_USAGE;
 	if (a.cap.cmd && !command_runnable(a.cap.cmd[0]))

@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Stitcher: chunks of one call join in order; interleaved calls stay
+ * apart; lost chunks make a record incomplete, never silently short. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "pathcache.h"
+#include "stitch.h"
+
+struct got {
+	int n;
+	uint64_t call[8];
+	uint8_t data[8][256];
+	size_t len[8];
+	uint64_t total[8];
+	bool trunc[8], incomplete[8];
+	const char *path[8];
+};
+
+static int collect(const struct zrec *r, void *ctx)
+{
+	struct got *g = ctx;
+
+	assert_true(g->n < 8);
+	g->call[g->n] = r->ev->type == ZCAP_EV_IO ? r->ev->io->call_id : 0;
+	assert_true(r->data_len <= sizeof(g->data[0]));
+	memcpy(g->data[g->n], r->data, r->data_len);
+	g->len[g->n] = r->data_len;
+	g->total[g->n] = r->len;
+	g->trunc[g->n] = r->truncated;
+	g->incomplete[g->n] = r->incomplete;
+	g->path[g->n] = r->path;
+	g->n++;
+	return 0;
+}
+
+static uint8_t rec[sizeof(struct zcap_io) + 64];
+
+/* Feed one chunk of call `call` covering [off, off+len) of "total" bytes. */
+static void feed(struct stitcher *st, uint64_t call, uint64_t off, const char *bytes,
+		 uint64_t total, uint8_t flags)
+{
+	struct zcap_io *io = (struct zcap_io *)rec;
+	size_t len = strlen(bytes);
+	struct zev ev = { .type = ZCAP_EV_IO };
+
+	memset(rec, 0, sizeof(rec));
+	io->h.type = ZCAP_EV_IO;
+	io->h.hdr_len = sizeof(*io);
+	io->h.data_len = len;
+	io->h.pid = 1;
+	io->call_id = call;
+	io->chunk_off = off;
+	io->total_len = total;
+	io->ret = total;
+	io->syscall = ZCAP_SYS_WRITE;
+	io->flags = flags;
+	io->f.kind = ZCAP_FD_PIPE;
+	memcpy(io + 1, bytes, len);
+	ev.h = &io->h;
+	ev.io = io;
+	ev.data = (const uint8_t *)(io + 1);
+	ev.data_len = len;
+	assert_int_equal(stitcher_feed(st, &ev), 0);
+}
+
+static void test_single_chunk(void **state)
+{
+	struct got g = { 0 };
+	struct stitcher *st = stitcher_new(NULL, collect, &g);
+
+	feed(st, 7, 0, "hello", 5, ZCAP_F_FIRST | ZCAP_F_LAST);
+	assert_int_equal(g.n, 1);
+	assert_int_equal(g.len[0], 5);
+	assert_memory_equal(g.data[0], "hello", 5);
+	assert_false(g.trunc[0]);
+	assert_false(g.incomplete[0]);
+	stitcher_free(st);
+}
+
+static void test_interleaved_calls(void **state)
+{
+	struct got g = { 0 };
+	struct stitcher *st = stitcher_new(NULL, collect, &g);
+
+	feed(st, 1, 0, "abc", 9, ZCAP_F_FIRST);
+	feed(st, 2, 0, "XY", 4, ZCAP_F_FIRST);
+	feed(st, 1, 3, "def", 9, 0);
+	feed(st, 2, 2, "Z!", 4, ZCAP_F_LAST);
+	feed(st, 1, 6, "ghi", 9, ZCAP_F_LAST);
+	assert_int_equal(g.n, 2);
+	assert_int_equal(g.call[0], 2);
+	assert_memory_equal(g.data[0], "XYZ!", 4);
+	assert_int_equal(g.call[1], 1);
+	assert_int_equal(g.len[1], 9);
+	assert_memory_equal(g.data[1], "abcdefghi", 9);
+	assert_false(g.incomplete[1]);
+	stitcher_free(st);
+}
+
+static void test_truncated_by_snaplen(void **state)
+{
+	struct got g = { 0 };
+	struct stitcher *st = stitcher_new(NULL, collect, &g);
+
+	feed(st, 3, 0, "abcd", 1000, ZCAP_F_FIRST | ZCAP_F_LAST | ZCAP_F_TRUNC);
+	assert_int_equal(g.n, 1);
+	assert_int_equal(g.len[0], 4);
+	assert_int_equal(g.total[0], 1000);
+	assert_true(g.trunc[0]);
+	assert_false(g.incomplete[0]);
+	stitcher_free(st);
+}
+
+static void test_lost_middle_chunk(void **state)
+{
+	struct got g = { 0 };
+	struct stitcher *st = stitcher_new(NULL, collect, &g);
+
+	feed(st, 4, 0, "abc", 9, ZCAP_F_FIRST);
+	feed(st, 4, 6, "ghi", 9, ZCAP_F_LAST); /* [3,6) lost */
+	assert_int_equal(g.n, 1);
+	assert_true(g.incomplete[0]);
+	assert_false(g.trunc[0]);
+	assert_int_equal(stitcher_incomplete(st), 1);
+	stitcher_free(st);
+}
+
+static void test_lost_last_chunk_flushed(void **state)
+{
+	struct got g = { 0 };
+	struct stitcher *st = stitcher_new(NULL, collect, &g);
+
+	feed(st, 5, 0, "abc", 9, ZCAP_F_FIRST);
+	assert_int_equal(g.n, 0);
+	assert_int_equal(stitcher_flush(st), 0);
+	assert_int_equal(g.n, 1);
+	assert_true(g.incomplete[0]);
+	assert_memory_equal(g.data[0], "abc", 3);
+	stitcher_free(st);
+}
+
+static void test_fault_marks_incomplete(void **state)
+{
+	struct got g = { 0 };
+	struct stitcher *st = stitcher_new(NULL, collect, &g);
+
+	feed(st, 6, 0, "", 5, ZCAP_F_FIRST | ZCAP_F_LAST | ZCAP_F_FAULT);
+	assert_int_equal(g.n, 1);
+	assert_true(g.incomplete[0]);
+	stitcher_free(st);
+}
+
+static void test_fifo_named_by_open(void **state)
+{
+	struct pathcache *pc = pathcache_new(16);
+	struct got g = { 0 };
+	struct stitcher *st = stitcher_new(pc, collect, &g);
+
+	pathcache_put(pc, 0, 0, "/tmp/fifo"); /* feed() uses dev 0 ino 0 */
+	feed(st, 8, 0, "x", 1, ZCAP_F_FIRST | ZCAP_F_LAST);
+	assert_int_equal(g.n, 1);
+	assert_string_equal(g.path[0], "/tmp/fifo");
+	stitcher_free(st);
+	pathcache_free(pc);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_single_chunk),
+		cmocka_unit_test(test_interleaved_calls),
+		cmocka_unit_test(test_truncated_by_snaplen),
+		cmocka_unit_test(test_lost_middle_chunk),
+		cmocka_unit_test(test_lost_last_chunk_flushed),
+		cmocka_unit_test(test_fault_marks_incomplete),
+		cmocka_unit_test(test_fifo_named_by_open),
+	};
+
+	return cmocka_run_group_tests_name("stitch", tests, NULL, NULL);
+}
