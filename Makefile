@@ -29,7 +29,7 @@ WARN	:= -Wall -Wextra -Werror -Wno-unused-parameter
 CFLAGS	?= -O2 -g
 ALL_CFLAGS := $(CFLAGS) $(WARN) $(SANFLAGS) -std=gnu11 -D_GNU_SOURCE -DZCAP_VERSION='"$(VERSION)"' \
 	      -I$(BUILD) -Ikern -Iuser -Ipcap-export $(shell pkg-config --cflags json-c 2>/dev/null)
-LDLIBS	:= -lbpf -lelf -lz -lpcap -ljson-c -lcrypto
+LDLIBS	:= -lbpf -lelf -lz -lpcap -ljson-c -lcrypto -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Wno-unused-function \
 	      -I$(BUILD) -Ikern
 

@@ -124,6 +124,56 @@ struct {
 	__type(value, struct inflight);
 } inflight SEC(".maps");
 
+/*
+ * Syscall dispatch. Two raw tracepoints (sys_enter, sys_exit, in
+ * kern/syscalls.bpf.c) serve every captured syscall: attaching ~70
+ * per-syscall tracepoints costs an RCU grace period each on detach
+ * (seconds in all), two cost next to nothing. sys_of_nr maps the
+ * architecture's syscall number to zcap's (plus ZCAP_NR_ENTER when the call
+ * has its own enter program); the loader fills it and the program arrays
+ * from the programs named sc_enter__NAME / sc_exit__NAME in every part.
+ */
+/* libbpf 1.1 has no PT_REGS_PARM6_CORE_SYSCALL */
+#if defined(__TARGET_ARCH_x86)
+#define SYSCALL_ARG6(r) BPF_CORE_READ((r), r9)
+#elif defined(__TARGET_ARCH_arm64)
+#define SYSCALL_ARG6(r) BPF_CORE_READ((r), regs[5])
+#else
+#define SYSCALL_ARG6(r) 0
+#endif
+
+#define ZCAP_NR_MAX   1024
+#define ZCAP_NR_ENTER 0x10000
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, ZCAP_NR_MAX);
+	__type(key, __u32);
+	__type(value, __u32);
+} sys_of_nr SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, ZCAP_SYS_MAX);
+	__type(key, __u32);
+	__type(value, __u32);
+} enter_progs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, ZCAP_SYS_MAX);
+	__type(key, __u32);
+	__type(value, __u32);
+} exit_progs SEC(".maps");
+
+/* A syscall's own enter/exit program, reached by tail call; ctx is the
+ * raw tracepoint's: args[0] = struct pt_regs *, args[1] = nr (enter) or
+ * return value (exit). */
+#define ZCAP_SYSCALL_ENTER(name) \
+	SEC("raw_tp") int sc_enter__##name(struct bpf_raw_tracepoint_args *ctx)
+#define ZCAP_SYSCALL_EXIT(name) \
+	SEC("raw_tp") int sc_exit__##name(struct bpf_raw_tracepoint_args *ctx)
+
 /* Unique id per captured call; shared by all records of that call. */
 __u64 call_seq = 0;
 
@@ -138,6 +188,62 @@ static __always_inline void count_drop(__u32 cause)
 static __always_inline __u64 next_call_id(void)
 {
 	return __sync_fetch_and_add(&call_seq, 1) + 1;
+}
+
+/* Save the call's arguments for its exit program. */
+static __always_inline int save_args(struct bpf_raw_tracepoint_args *ctx, __u16 sc)
+{
+	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct inflight in = {};
+
+	in.sc = sc;
+	in.call_id = next_call_id();
+	in.ts_ns = bpf_ktime_get_ns();
+	in.args[0] = PT_REGS_PARM1_CORE_SYSCALL(regs);
+	in.args[1] = PT_REGS_PARM2_CORE_SYSCALL(regs);
+	in.args[2] = PT_REGS_PARM3_CORE_SYSCALL(regs);
+	in.args[3] = PT_REGS_PARM4_CORE_SYSCALL(regs);
+	in.args[4] = PT_REGS_PARM5_CORE_SYSCALL(regs);
+	in.args[5] = SYSCALL_ARG6(regs);
+	if (bpf_map_update_elem(&inflight, &tid, &in, BPF_ANY))
+		count_drop(ZCAP_DROP_MAPFULL);
+	return 0;
+}
+
+/* Argument n of the syscall being entered (enter programs). */
+static __always_inline __u64 enter_arg(struct bpf_raw_tracepoint_args *ctx, int n)
+{
+	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+
+	switch (n) {
+	case 0:
+		return PT_REGS_PARM1_CORE_SYSCALL(regs);
+	case 1:
+		return PT_REGS_PARM2_CORE_SYSCALL(regs);
+	case 2:
+		return PT_REGS_PARM3_CORE_SYSCALL(regs);
+	default:
+		return PT_REGS_PARM4_CORE_SYSCALL(regs);
+	}
+}
+
+/* The exit's return value and the saved call (removed from the map);
+ * false when the call was not ours. */
+static __always_inline bool take_inflight(__u16 sc, struct inflight *out)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct inflight *in = bpf_map_lookup_elem(&inflight, &tid);
+
+	if (!in)
+		return false;
+	if (in->sc != sc) {
+		bpf_map_delete_elem(&inflight, &tid);
+		return false;
+	}
+	__builtin_memcpy(out, in, sizeof(*out));
+	bpf_map_delete_elem(&inflight, &tid);
+	return true;
 }
 
 static __always_inline bool comm_matches(void)
@@ -263,11 +369,13 @@ static __always_inline void fill_sock_info(struct zcap_fdinfo *fi, struct file *
 		fi->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
 		fi->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 		if (fi->family == AF_INET) {
-			BPF_CORE_READ_INTO(fi->laddr, sk, __sk_common.skc_rcv_saddr);
-			BPF_CORE_READ_INTO(fi->raddr, sk, __sk_common.skc_daddr);
+			/* the cast sizes the read: 4 bytes, not one array element */
+			BPF_CORE_READ_INTO((__be32 *)fi->laddr, sk, __sk_common.skc_rcv_saddr);
+			BPF_CORE_READ_INTO((__be32 *)fi->raddr, sk, __sk_common.skc_daddr);
 		} else {
-			BPF_CORE_READ_INTO(fi->laddr, sk, __sk_common.skc_v6_rcv_saddr);
-			BPF_CORE_READ_INTO(fi->raddr, sk, __sk_common.skc_v6_daddr);
+			BPF_CORE_READ_INTO((struct in6_addr *)fi->laddr, sk,
+					   __sk_common.skc_v6_rcv_saddr);
+			BPF_CORE_READ_INTO((struct in6_addr *)fi->raddr, sk, __sk_common.skc_v6_daddr);
 		}
 	} else if (fi->family == AF_UNIX) {
 		struct unix_sock *us = (void *)sk;

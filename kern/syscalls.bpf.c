@@ -13,44 +13,6 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define F_DUPFD		0
 #define F_DUPFD_CLOEXEC 1030
 
-static __always_inline bool take_inflight(__u16 sc, struct inflight *out)
-{
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct inflight *in = bpf_map_lookup_elem(&inflight, &tid);
-
-	if (!in)
-		return false;
-	if (in->sc != sc) {
-		bpf_map_delete_elem(&inflight, &tid);
-		return false;
-	}
-	__builtin_memcpy(out, in, sizeof(*out));
-	bpf_map_delete_elem(&inflight, &tid);
-	return true;
-}
-
-static __always_inline int on_enter(struct trace_event_raw_sys_enter *ctx, __u16 sc)
-{
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct inflight in = {};
-
-	if (!want_current())
-		return 0;
-	in.sc = sc;
-	in.call_id = next_call_id();
-	in.ts_ns = bpf_ktime_get_ns();
-	/* one load per field: the verifier refuses a moved ctx pointer */
-	in.args[0] = BPF_CORE_READ(ctx, args[0]);
-	in.args[1] = BPF_CORE_READ(ctx, args[1]);
-	in.args[2] = BPF_CORE_READ(ctx, args[2]);
-	in.args[3] = BPF_CORE_READ(ctx, args[3]);
-	in.args[4] = BPF_CORE_READ(ctx, args[4]);
-	in.args[5] = BPF_CORE_READ(ctx, args[5]);
-	if (bpf_map_update_elem(&inflight, &tid, &in, BPF_ANY))
-		count_drop(ZCAP_DROP_MAPFULL);
-	return 0;
-}
-
 /* Send one chunk of the walk; n bytes from user address src. */
 static __always_inline void emit_chunk(struct zcap_io *ev, struct walk *w, __u64 src, __u64 n)
 {
@@ -250,12 +212,12 @@ static long mmsg_step(__u32 i, struct mmsg_walk *mw)
 	return 0;
 }
 
-static __always_inline int io_exit(struct trace_event_raw_sys_exit *ctx, __u16 sc, __u8 dir)
+static __always_inline int io_exit(struct bpf_raw_tracepoint_args *ctx, __u16 sc, __u8 dir)
 {
 	struct inflight in;
 	struct scratch_slot *s;
 	struct zcap_io *ev;
-	__s64 ret = ctx->ret;
+	__s64 ret = ctx->args[1];
 
 	if (!take_inflight(sc, &in))
 		return 0;
@@ -349,13 +311,13 @@ static __always_inline void fd_submit(struct zcap_fd_ev *ev)
 	submit(ev, sizeof(*ev) + (ev->h.data_len & (ZCAP_PATH_MAX - 1)));
 }
 
-static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, __u16 sc)
+static __always_inline int open_exit(struct bpf_raw_tracepoint_args *ctx, __u16 sc)
 {
 	struct inflight in;
 	struct scratch_slot *s;
 	struct zcap_fd_ev *ev;
 	struct file *file = NULL;
-	__s64 ret = ctx->ret;
+	__s64 ret = ctx->args[1];
 	__u64 upath;
 	char *data;
 	int dirfd = -100; /* AT_FDCWD */
@@ -418,12 +380,12 @@ static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, __u16
 }
 
 /* Calls whose result is described by fd, fd2 and the fd table after it. */
-static __always_inline int fd_exit(struct trace_event_raw_sys_exit *ctx, __u16 sc)
+static __always_inline int fd_exit(struct bpf_raw_tracepoint_args *ctx, __u16 sc)
 {
 	struct inflight in;
 	struct scratch_slot *s;
 	struct zcap_fd_ev *ev;
-	__s64 ret = ctx->ret;
+	__s64 ret = ctx->args[1];
 	int fds[2] = { -1, -1 };
 
 	if (!take_inflight(sc, &in))
@@ -503,15 +465,12 @@ static __always_inline int fd_exit(struct trace_event_raw_sys_exit *ctx, __u16 s
 }
 
 /* close: described at entry, while the fd still refers to something. */
-SEC("tracepoint/syscalls/sys_enter_close")
-int tp_enter_close(struct trace_event_raw_sys_enter *ctx)
+ZCAP_SYSCALL_ENTER(close)
 {
 	struct scratch_slot *s;
 	struct zcap_fd_ev *ev;
-	int fd = ctx->args[0];
+	int fd = enter_arg(ctx, 0);
 
-	if (!want_current())
-		return 0;
 	s = slot_get();
 	if (!s)
 		return 0;
@@ -523,42 +482,30 @@ int tp_enter_close(struct trace_event_raw_sys_enter *ctx)
 }
 
 /* fcntl: only the dup commands matter; skip the rest at entry. */
-SEC("tracepoint/syscalls/sys_enter_fcntl")
-int tp_enter_fcntl(struct trace_event_raw_sys_enter *ctx)
+ZCAP_SYSCALL_ENTER(fcntl)
 {
-	if (ctx->args[1] != F_DUPFD && ctx->args[1] != F_DUPFD_CLOEXEC)
+	__u64 cmd = enter_arg(ctx, 1);
+
+	if (cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC)
 		return 0;
-	return on_enter(ctx, ZCAP_SYS_FCNTL);
+	return save_args(ctx, ZCAP_SYS_FCNTL);
 }
 
-SEC("tracepoint/syscalls/sys_exit_fcntl")
-int tp_exit_fcntl(struct trace_event_raw_sys_exit *ctx)
+ZCAP_SYSCALL_EXIT(fcntl)
 {
 	return fd_exit(ctx, ZCAP_SYS_FCNTL);
 }
 
-#define IO_SYSCALL(name, SC, DIR)                                          \
-	SEC("tracepoint/syscalls/sys_enter_" #name)                        \
-	int tp_enter_##name(struct trace_event_raw_sys_enter *ctx)         \
-	{                                                                  \
-		return on_enter(ctx, SC);                                  \
-	}                                                                  \
-	SEC("tracepoint/syscalls/sys_exit_" #name)                         \
-	int tp_exit_##name(struct trace_event_raw_sys_exit *ctx)           \
-	{                                                                  \
-		return io_exit(ctx, SC, DIR);                              \
+#define IO_SYSCALL(name, SC, DIR)                  \
+	ZCAP_SYSCALL_EXIT(name)                    \
+	{                                          \
+		return io_exit(ctx, SC, DIR);      \
 	}
 
-#define FD_SYSCALL(name, SC, EXIT)                                         \
-	SEC("tracepoint/syscalls/sys_enter_" #name)                        \
-	int tp_enter_##name(struct trace_event_raw_sys_enter *ctx)         \
-	{                                                                  \
-		return on_enter(ctx, SC);                                  \
-	}                                                                  \
-	SEC("tracepoint/syscalls/sys_exit_" #name)                         \
-	int tp_exit_##name(struct trace_event_raw_sys_exit *ctx)           \
-	{                                                                  \
-		return EXIT(ctx, SC);                                      \
+#define FD_SYSCALL(name, SC, EXIT)                 \
+	ZCAP_SYSCALL_EXIT(name)                    \
+	{                                          \
+		return EXIT(ctx, SC);              \
 	}
 
 IO_SYSCALL(read, ZCAP_SYS_READ, ZCAP_DIR_IN)
@@ -594,6 +541,38 @@ FD_SYSCALL(accept, ZCAP_SYS_ACCEPT, fd_exit)
 FD_SYSCALL(accept4, ZCAP_SYS_ACCEPT4, fd_exit)
 FD_SYSCALL(connect, ZCAP_SYS_CONNECT, fd_exit)
 FD_SYSCALL(bind, ZCAP_SYS_BIND, fd_exit)
+
+/* ---- dispatch --------------------------------------------------------- */
+
+SEC("raw_tp/sys_enter")
+int zcap_sys_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+	__u32 nr = ctx->args[1];
+	__u32 *v = bpf_map_lookup_elem(&sys_of_nr, &nr);
+	__u32 sc;
+
+	if (!v || !*v || !want_current())
+		return 0;
+	sc = *v & 0xffff;
+	if (*v & ZCAP_NR_ENTER) {
+		bpf_tail_call(ctx, &enter_progs, sc);
+		return 0; /* no enter program loaded: nothing to save */
+	}
+	return save_args(ctx, sc);
+}
+
+SEC("raw_tp/sys_exit")
+int zcap_sys_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct inflight *in = bpf_map_lookup_elem(&inflight, &tid);
+
+	if (!in)
+		return 0;
+	bpf_tail_call(ctx, &exit_progs, in->sc);
+	bpf_map_delete_elem(&inflight, &tid); /* no exit program: forget it */
+	return 0;
+}
 
 /* ---- process life cycle (raw tracepoints: no tracefs needed) ---------- */
 

@@ -10,14 +10,17 @@
 
 #include "bpf_part.h"
 #include "loader.h"
+#include "names.h"
+#include "sysnr.h"
 #include "util.h"
 
 #define SLOTS_PER_CPU 2 /* kern/common.bpf.h */
 #define MAX_PARTS     8
 
 /* Maps every part defines (kern/common.bpf.h); made one across parts. */
-static const char *const shared_maps[] = { "events", "drops", "traced_pids", "scratch",
-					   "inflight" };
+static const char *const shared_maps[] = { "events",	 "drops",	"traced_pids",
+					   "scratch",	 "inflight",	"sys_of_nr",
+					   "enter_progs", "exit_progs" };
 
 /* The parts, in load order; the first creates the shared maps. */
 static const struct bpf_part *const all_parts[] = {
@@ -106,6 +109,73 @@ static int share_maps(struct loader *l, struct bpf_object *obj, const struct loa
 	return 0;
 }
 
+/* Program arrays and the syscall-number map from every part's
+ * sc_enter__NAME / sc_exit__NAME programs (kern/common.bpf.h). */
+struct dispatch {
+	uint32_t flags[ZCAP_SYS_MAX]; /* 1: exit program, ZCAP_NR_ENTER: enter program */
+	int sys_of_nr_fd;
+	int err;
+};
+
+#define ZCAP_NR_ENTER 0x10000 /* kern/common.bpf.h */
+
+static int register_program(struct loader *l, struct dispatch *d, struct bpf_program *prog)
+{
+	const char *name = bpf_program__name(prog);
+	bool enter = !strncmp(name, "sc_enter__", 10);
+	int sc, key, fd;
+
+	if (!enter && strncmp(name, "sc_exit__", 9))
+		return 0;
+	sc = syscall_by_name(name + (enter ? 10 : 9));
+	if (sc <= 0) {
+		zcap_err("BPF program %s names no known syscall", name);
+		return -EINVAL;
+	}
+	key = sc;
+	fd = bpf_program__fd(prog);
+	if (bpf_map__update_elem(map_of(l->first, enter ? "enter_progs" : "exit_progs"), &key,
+				 sizeof(key), &fd, sizeof(fd), BPF_ANY)) {
+		zcap_err("cannot register %s: %s", name, strerror(errno));
+		return -errno;
+	}
+	d->flags[sc] |= enter ? ZCAP_NR_ENTER : 1;
+	return 0;
+}
+
+static void map_nr(int nr, int sc, void *ctx)
+{
+	struct dispatch *d = ctx;
+	uint32_t key = nr, val;
+
+	if (!d->flags[sc] || nr < 0 || d->err)
+		return;
+	val = sc | (d->flags[sc] & ZCAP_NR_ENTER);
+	if (bpf_map_update_elem(d->sys_of_nr_fd, &key, &val, BPF_ANY))
+		d->err = -errno;
+}
+
+static int fill_dispatch(struct loader *l)
+{
+	struct dispatch d = { .sys_of_nr_fd = bpf_map__fd(map_of(l->first, "sys_of_nr")) };
+	struct bpf_program *prog;
+	int err;
+
+	for (int i = 0; i < l->nparts; i++) {
+		bpf_object__for_each_program(prog, l->parts[i]->object(l->skels[i])) {
+			if (!bpf_program__autoload(prog))
+				continue;
+			err = register_program(l, &d, prog);
+			if (err)
+				return err;
+		}
+	}
+	sysnr_for_each(map_nr, &d);
+	if (d.err)
+		zcap_err("cannot fill the syscall map: %s", strerror(-d.err));
+	return d.err;
+}
+
 static int open_part(struct loader *l, const struct bpf_part *p, const struct loader_opts *o)
 {
 	char desc[128] = "";
@@ -134,9 +204,6 @@ static int open_part(struct loader *l, const struct bpf_part *p, const struct lo
 	}
 	if (!l->first)
 		l->first = p->object(skel);
-	err = p->attach(skel, o);
-	if (err)
-		return err;
 	if (*desc)
 		snprintf(l->hooks + strlen(l->hooks), sizeof(l->hooks) - strlen(l->hooks), "%s%s",
 			 *l->hooks ? ", " : "", desc);
@@ -161,6 +228,15 @@ int loader_open(struct loader **out, const struct loader_opts *o)
 		if (all_parts[i]->wanted && !all_parts[i]->wanted(o))
 			continue;
 		err = open_part(l, all_parts[i], o);
+		if (err)
+			goto fail;
+	}
+	/* the dispatch maps are complete before any program runs */
+	err = fill_dispatch(l);
+	if (err)
+		goto fail;
+	for (int i = 0; i < l->nparts; i++) {
+		err = l->parts[i]->attach(l->skels[i], o);
 		if (err)
 			goto fail;
 	}

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "bpf_part.h"
+#include "detach.h"
 #include "syscalls.skel.h"
 #include "tracefs.h"
 #include "util.h"
@@ -48,7 +49,7 @@ static int sys_prepare(void *skel, const struct loader_opts *o, char *desc, size
 	if (err)
 		return err;
 	part_skip_missing_tracepoints(sys_object(skel));
-	snprintf(desc, len, "syscall tracepoints");
+	snprintf(desc, len, "raw_tp sys_enter/sys_exit, sched");
 	return 0;
 }
 
@@ -62,13 +63,15 @@ static int sys_attach(void *skel, const struct loader_opts *o)
 	int err = syscalls_bpf__attach(skel);
 
 	if (err)
-		zcap_err("cannot attach the syscall tracepoints: %s (`zcap doctor` checks the kernel)",
+		zcap_err("cannot attach the syscall raw tracepoints: %s (`zcap doctor` checks the kernel)",
 			 strerror(-err));
 	return err;
 }
 
 static void sys_destroy(void *skel)
 {
+	if (skel)
+		skel_detach_parallel(((struct syscalls_bpf *)skel)->skeleton);
 	syscalls_bpf__destroy(skel);
 }
 

@@ -131,7 +131,7 @@ const char *pathcache_resolve(struct pathcache *pc, uint32_t dev, uint64_t ino, 
 	if (stat(link, &st) || st.st_ino != ino || st.st_dev != kernel_dev_to_dev(dev))
 		return NULL;
 	n = readlink(link, target, sizeof(target) - 1);
-	if (n <= 0)
+	if (n <= 0 || target[0] != '/') /* "pipe:[...]", "socket:[...]" name nothing */
 		return NULL;
 	target[n] = 0;
 	if (pathcache_put(pc, dev, ino, target))

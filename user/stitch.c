@@ -72,6 +72,9 @@ static const char *path_of(struct stitcher *st, const struct zcap_fdinfo *f, pid
 {
 	if (!st->pc || !names_a_file(f->kind) || !f->ino)
 		return NULL;
+	/* a pipe has a path only if it is a FIFO that open() named */
+	if (f->kind == ZCAP_FD_PIPE)
+		return pathcache_get(st->pc, f->dev, f->ino);
 	return pathcache_resolve(st->pc, f->dev, f->ino, pid, fd);
 }
 
@@ -93,11 +96,7 @@ static int emit_io(struct stitcher *st, const struct zcap_io *io, const uint8_t 
 		.incomplete = gap,
 	};
 
-	/* A pipe's path is only interesting for FIFOs, which open() named. */
-	if (io->f.kind != ZCAP_FD_PIPE)
-		r.path = path_of(st, &io->f, io->h.pid, io->fd);
-	else if (st->pc)
-		r.path = pathcache_get(st->pc, io->f.dev, io->f.ino);
+	r.path = path_of(st, &io->f, io->h.pid, io->fd);
 	r.truncated = len < io->total_len && !gap;
 	if (gap)
 		st->incomplete++;
