@@ -49,7 +49,7 @@ FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
 DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libpcap-dev libjson-c-dev \
 	    libssl-dev libcmocka-dev liburing-dev pkg-config make gcc libclang-rt-14-dev \
 	    tshark tcpdump nginx-light haproxy wrk curl strace python3 python3-jsonschema \
-	    graphviz hyperfine
+	    graphviz hyperfine bc
 
 .PHONY: all deps test unit e2e demo bench install clean fuzz asan
 .DELETE_ON_ERROR:
