@@ -175,6 +175,10 @@ int capture_run(const struct capture_opts *o, struct sink **sinks, int nsinks,
 		err = -ENOMEM;
 		goto cleanup;
 	}
+	/* name the files open before the capture: CMD inherits our stdio */
+	pathcache_seed_pid(pc, 0);
+	for (int i = 0; i < o->npids; i++)
+		pathcache_seed_pid(pc, o->pids[i]);
 	if (o->cmd) {
 		cmd_pid = spawn_stopped(o->cmd, o->user);
 		if (cmd_pid < 0) {

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -137,4 +138,35 @@ const char *pathcache_resolve(struct pathcache *pc, uint32_t dev, uint64_t ino, 
 	if (pathcache_put(pc, dev, ino, target))
 		return NULL;
 	return pathcache_get(pc, dev, ino);
+}
+
+int pathcache_seed_pid(struct pathcache *pc, pid_t pid)
+{
+	char dir[64], link[PATH_MAX], target[PATH_MAX];
+	struct dirent *de;
+	int added = 0;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), pid > 0 ? "/proc/%d/fd" : "/proc/self/fd", (int)pid);
+	d = opendir(dir);
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		struct stat st;
+		ssize_t n;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(link, sizeof(link), "%s/%s", dir, de->d_name);
+		n = readlink(link, target, sizeof(target) - 1);
+		if (n <= 0 || stat(link, &st))
+			continue;
+		target[n] = 0;
+		if (target[0] != '/')
+			continue;
+		if (!pathcache_put(pc, (major(st.st_dev) << 20) | minor(st.st_dev), st.st_ino, target))
+			added++;
+	}
+	closedir(d);
+	return added;
 }

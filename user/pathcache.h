@@ -24,6 +24,10 @@ const char *pathcache_get(const struct pathcache *pc, uint32_t dev, uint64_t ino
  * refers to the same (dev, ino); the answer is cached. NULL if unknown. */
 const char *pathcache_resolve(struct pathcache *pc, uint32_t dev, uint64_t ino, pid_t pid, int fd);
 
+/* Learn the paths of every file PID has open now (0: zcap itself, whose
+ * stdio `-- CMD` inherits). Returns how many were added. */
+int pathcache_seed_pid(struct pathcache *pc, pid_t pid);
+
 /* Kernel dev_t encoding (major << 20 | minor) to userspace dev_t. */
 dev_t kernel_dev_to_dev(uint32_t kdev);
 
