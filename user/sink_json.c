@@ -175,8 +175,11 @@ static json_object *proc_obj(const struct zrec *r)
 			json_object_new_string_len((const char *)r->data + p->argv_len,
 						   (int)strnlen((const char *)r->data + p->argv_len,
 								r->data_len - p->argv_len)));
+	} else if (p->exit_code & 0x7f) { /* a wait(2) status */
+		add_int(o, "exit_code", 128 + (p->exit_code & 0x7f));
+		add_int(o, "signal", p->exit_code & 0x7f);
 	} else {
-		add_int(o, "exit_code", p->exit_code);
+		add_int(o, "exit_code", (p->exit_code >> 8) & 0xff);
 	}
 	return o;
 }

@@ -193,7 +193,10 @@ static void print_proc(struct text_sink *t, const struct zrec *r)
 		break;
 	}
 	default:
-		fprintf(out, "exit status %d\n", p->exit_code);
+		if (p->exit_code & 0x7f)
+			fprintf(out, "killed by signal %d\n", p->exit_code & 0x7f);
+		else
+			fprintf(out, "exit %d\n", (p->exit_code >> 8) & 0xff);
 	}
 }
 
