@@ -588,7 +588,8 @@ int BPF_PROG(rtp_fork, struct task_struct *parent, struct task_struct *child)
 	if (cfg.filter_pids && ctgid != ptgid && bpf_map_lookup_elem(&traced_pids, &ptgid) &&
 	    bpf_map_update_elem(&traced_pids, &ctgid, &one, BPF_ANY))
 		count_drop(ZCAP_DROP_MAPFULL);
-	if (!want_current())
+	/* --port asks for sockets: process events would be noise */
+	if (cfg.filter_port || !want_current())
 		return 0;
 	s = slot_get();
 	if (!s)
@@ -616,7 +617,7 @@ int BPF_PROG(rtp_exec, struct task_struct *task, pid_t old_pid, struct linux_bin
 	char *data;
 	long n;
 
-	if (!want_current())
+	if (cfg.filter_port || !want_current())
 		return 0;
 	s = slot_get();
 	if (!s)
@@ -658,7 +659,7 @@ int BPF_PROG(rtp_exit, struct task_struct *task)
 	/* signal->live drops to 0 before the tracepoint for the last thread */
 	if (BPF_CORE_READ(task, signal, live.counter) != 0)
 		return 0;
-	if (!want_current())
+	if (cfg.filter_port || !want_current())
 		goto forget;
 	s = slot_get();
 	if (!s)
