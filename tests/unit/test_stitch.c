@@ -42,6 +42,8 @@ static int collect(const struct zrec *r, void *ctx)
 static uint8_t rec[sizeof(struct zcap_io) + 64];
 
 /* Feed one chunk of call `call` covering [off, off+len) of "total" bytes. */
+#define FEED_INO 4242
+
 static void feed(struct stitcher *st, uint64_t call, uint64_t off, const char *bytes,
 		 uint64_t total, uint8_t flags)
 {
@@ -61,6 +63,8 @@ static void feed(struct stitcher *st, uint64_t call, uint64_t off, const char *b
 	io->syscall = ZCAP_SYS_WRITE;
 	io->flags = flags;
 	io->f.kind = ZCAP_FD_PIPE;
+	io->f.dev = 0;
+	io->f.ino = FEED_INO; /* inode 0 means "unknown" to the stitcher */
 	memcpy(io + 1, bytes, len);
 	ev.h = &io->h;
 	ev.io = io;
@@ -162,7 +166,7 @@ static void test_fifo_named_by_open(void **state)
 	struct got g = { 0 };
 	struct stitcher *st = stitcher_new(pc, collect, &g);
 
-	pathcache_put(pc, 0, 0, "/tmp/fifo"); /* feed() uses dev 0 ino 0 */
+	pathcache_put(pc, 0, FEED_INO, "/tmp/fifo");
 	feed(st, 8, 0, "x", 1, ZCAP_F_FIRST | ZCAP_F_LAST);
 	assert_int_equal(g.n, 1);
 	assert_string_equal(g.path[0], "/tmp/fifo");
