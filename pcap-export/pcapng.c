@@ -1,0 +1,516 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* pcap-ng writer: block layout per draft-ietf-opsawg-pcapng. */
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pcapng.h"
+
+#define BT_SHB	0x0A0D0D0Au
+#define BT_IDB	0x00000001u
+#define BT_ISB	0x00000005u
+#define BT_EPB	0x00000006u
+
+#define BYTE_ORDER_MAGIC 0x1A2B3C4Du
+
+#define OPT_ENDOFOPT	0
+#define OPT_COMMENT	1
+#define OPT_SHB_HARDWARE 2
+#define OPT_SHB_OS	3
+#define OPT_SHB_USERAPPL 4
+#define OPT_IF_NAME	2
+#define OPT_IF_DESCRIPTION 3
+#define OPT_IF_TSRESOL	9
+#define OPT_EPB_FLAGS	2
+#define OPT_EPB_PROCESSID_THREADID 8
+#define OPT_ISB_STARTTIME 2
+#define OPT_ISB_ENDTIME	3
+#define OPT_ISB_IFRECV	4
+#define OPT_ISB_IFDROP	5
+#define OPT_ISB_FILTERACCEPT 6
+#define OPT_ISB_OSDROP	7
+#define OPT_ISB_USRDELIV 8
+
+/*
+ * libpcap refuses blocks whose options exceed 128 KiB beyond the maximum
+ * snaplen; keep EPB options within that so tcpdump can still read the file.
+ */
+#define MAX_EPB_OPTIONS	131072u
+
+#define PAD4(n) (((n) + 3u) & ~(size_t)3u)
+
+/* A block being assembled; err sticks at the first allocation failure. */
+struct block {
+	uint8_t *p;
+	size_t len, cap;
+	int err;
+};
+
+struct pcapng_writer {
+	int fd;
+	int error;		/* sticky -errno after a failed write */
+	uint32_t n_ifaces;
+	uint32_t *snaplens;	/* per interface id */
+	struct block blk;	/* reused for every block */
+};
+
+static void *block_reserve(struct block *b, size_t n)
+{
+	void *at;
+
+	if (b->err)
+		return NULL;
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+		uint8_t *p;
+
+		while (cap < b->len + n)
+			cap *= 2;
+		p = realloc(b->p, cap);
+		if (!p) {
+			b->err = -ENOMEM;
+			return NULL;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	at = b->p + b->len;
+	b->len += n;
+	return at;
+}
+
+static void put_bytes(struct block *b, const void *data, size_t n)
+{
+	void *at = block_reserve(b, n);
+
+	if (at && n)
+		memcpy(at, data, n);
+}
+
+static void put_zeros(struct block *b, size_t n)
+{
+	void *at = block_reserve(b, n);
+
+	if (at && n)
+		memset(at, 0, n);
+}
+
+static void put_u16(struct block *b, uint16_t v)
+{
+	put_bytes(b, &v, sizeof(v));
+}
+
+static void put_u32(struct block *b, uint32_t v)
+{
+	put_bytes(b, &v, sizeof(v));
+}
+
+static void put_u64(struct block *b, uint64_t v)
+{
+	put_bytes(b, &v, sizeof(v));
+}
+
+/* pcap-ng timestamps are two 32-bit words, high first, not one u64. */
+static void put_ts(struct block *b, uint64_t ts)
+{
+	put_u32(b, (uint32_t)(ts >> 32));
+	put_u32(b, (uint32_t)ts);
+}
+
+static void pad_to_4(struct block *b)
+{
+	put_zeros(b, PAD4(b->len) - b->len);
+}
+
+static void block_begin(struct block *b, uint32_t type)
+{
+	b->len = 0;
+	b->err = 0;
+	put_u32(b, type);
+	put_u32(b, 0);		/* total length, filled in by block_end() */
+}
+
+static void opt_header(struct block *b, uint16_t code, uint16_t len)
+{
+	put_u16(b, code);
+	put_u16(b, len);
+}
+
+static void opt_raw(struct block *b, uint16_t code, const void *val, uint16_t len)
+{
+	opt_header(b, code, len);
+	put_bytes(b, val, len);
+	pad_to_4(b);
+}
+
+static void opt_u32(struct block *b, uint16_t code, uint32_t v)
+{
+	opt_raw(b, code, &v, sizeof(v));
+}
+
+static void opt_u64(struct block *b, uint16_t code, uint64_t v)
+{
+	opt_raw(b, code, &v, sizeof(v));
+}
+
+static void opt_ts(struct block *b, uint16_t code, uint64_t ts)
+{
+	opt_header(b, code, 8);
+	put_ts(b, ts);
+}
+
+/* Bytes a string option takes in the block; 0 for NULL or "". */
+static size_t opt_string_size(const char *s)
+{
+	return s && *s ? 4 + PAD4(strlen(s)) : 0;
+}
+
+static int check_string(const char *s)
+{
+	return s && strlen(s) > PCAPNG_MAX_OPTION_LEN ? -EINVAL : 0;
+}
+
+/* A UTF-8 option from a C string, sanitised in place in the block. */
+static void opt_string(struct block *b, uint16_t code, const char *s)
+{
+	size_t len;
+	char *at;
+
+	if (!s || !*s)
+		return;
+	len = strlen(s);
+	opt_header(b, code, (uint16_t)len);
+	at = block_reserve(b, len);
+	if (at)
+		pcapng_sanitize_utf8(at, s, len);
+	pad_to_4(b);
+}
+
+static void opt_end(struct block *b, size_t options_start)
+{
+	if (b->len > options_start)
+		opt_header(b, OPT_ENDOFOPT, 0);
+}
+
+/* Fill in both total-length fields. */
+static int block_end(struct block *b)
+{
+	uint32_t total;
+
+	put_u32(b, 0);
+	if (b->err)
+		return b->err;
+	if (b->len > UINT32_MAX)
+		return -EINVAL;
+	total = (uint32_t)b->len;
+	memcpy(b->p + 4, &total, 4);
+	memcpy(b->p + b->len - 4, &total, 4);
+	return 0;
+}
+
+/*
+ * One block, one loop: restart after EINTR and short writes, wait on a
+ * non-blocking fd, so the block reaches the fd whole or the writer is
+ * poisoned.
+ */
+int pcapng_write_all(int fd, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+
+				if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+					return -errno;
+				continue;
+			}
+			return -errno;
+		}
+		if (n == 0)
+			return -EIO;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int block_flush(struct pcapng_writer *w)
+{
+	int err = block_end(&w->blk);
+
+	if (err)
+		return err;	/* nothing written: the writer stays usable */
+	err = pcapng_write_all(w->fd, w->blk.p, w->blk.len);
+	if (err)
+		w->error = err;
+	return err;
+}
+
+static int write_shb(struct pcapng_writer *w, const struct pcapng_shb_info *shb)
+{
+	struct block *b = &w->blk;
+	size_t opts;
+
+	if (shb && (check_string(shb->hardware) || check_string(shb->os) ||
+		    check_string(shb->userappl)))
+		return -EINVAL;
+
+	block_begin(b, BT_SHB);
+	put_u32(b, BYTE_ORDER_MAGIC);
+	put_u16(b, 1);			/* major version */
+	put_u16(b, 0);			/* minor version */
+	put_u64(b, UINT64_MAX);		/* section length -1: not known */
+	opts = b->len;
+	if (shb) {
+		opt_string(b, OPT_SHB_HARDWARE, shb->hardware);
+		opt_string(b, OPT_SHB_OS, shb->os);
+		opt_string(b, OPT_SHB_USERAPPL, shb->userappl);
+	}
+	opt_end(b, opts);
+	return block_flush(w);
+}
+
+struct pcapng_writer *pcapng_writer_open(int fd, const struct pcapng_shb_info *shb)
+{
+	struct pcapng_writer *w;
+	int err;
+
+	if (fd < 0) {
+		errno = EBADF;
+		return NULL;
+	}
+	w = calloc(1, sizeof(*w));
+	if (!w) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	w->fd = fd;
+	err = write_shb(w, shb);
+	if (err) {
+		pcapng_writer_close(w);
+		errno = -err;
+		return NULL;
+	}
+	return w;
+}
+
+int pcapng_add_interface(struct pcapng_writer *w, const char *if_name, const char *if_description,
+			 uint16_t linktype, uint32_t snaplen)
+{
+	struct block *b;
+	uint32_t *snaplens;
+	uint8_t tsresol = 9;	/* 10^-9 s: timestamps are in nanoseconds */
+	size_t opts;
+	int err;
+
+	if (!w || snaplen > PCAPNG_MAX_SNAPLEN || check_string(if_name) ||
+	    check_string(if_description) || w->n_ifaces >= INT_MAX)
+		return -EINVAL;
+	if (w->error)
+		return w->error;
+	if (!snaplen)
+		snaplen = PCAPNG_MAX_SNAPLEN;
+
+	snaplens = realloc(w->snaplens, (w->n_ifaces + 1) * sizeof(*snaplens));
+	if (!snaplens)
+		return -ENOMEM;
+	w->snaplens = snaplens;
+
+	b = &w->blk;
+	block_begin(b, BT_IDB);
+	put_u16(b, linktype);
+	put_u16(b, 0);			/* reserved */
+	put_u32(b, snaplen);
+	opts = b->len;
+	opt_string(b, OPT_IF_NAME, if_name);
+	opt_string(b, OPT_IF_DESCRIPTION, if_description);
+	opt_raw(b, OPT_IF_TSRESOL, &tsresol, 1);
+	opt_end(b, opts);
+	err = block_flush(w);
+	if (err)
+		return err;
+
+	w->snaplens[w->n_ifaces] = snaplen;
+	return (int)w->n_ifaces++;
+}
+
+static int check_epb(const struct pcapng_writer *w, const struct pcapng_epb *p)
+{
+	size_t opts = 12 + 16 + 4, i;	/* epb_flags, pid/tid, opt_endofopt */
+
+	if (p->if_id >= w->n_ifaces || p->caplen > p->origlen ||
+	    p->caplen > w->snaplens[p->if_id] || (!p->data && p->caplen) ||
+	    (!p->comments && p->n_comments))
+		return -EINVAL;
+	for (i = 0; i < p->n_comments; i++) {
+		if (!p->comments[i] || check_string(p->comments[i]))
+			return -EINVAL;
+		opts += opt_string_size(p->comments[i]);
+		if (opts > MAX_EPB_OPTIONS)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+int pcapng_write_epb(struct pcapng_writer *w, const struct pcapng_epb *p)
+{
+	struct block *b;
+	size_t opts, i;
+	int err;
+
+	if (!w || !p)
+		return -EINVAL;
+	err = check_epb(w, p);
+	if (err)
+		return err;
+	if (w->error)
+		return w->error;
+
+	b = &w->blk;
+	block_begin(b, BT_EPB);
+	put_u32(b, p->if_id);
+	put_ts(b, p->ts_ns);
+	put_u32(b, p->caplen);
+	put_u32(b, p->origlen);
+	put_bytes(b, p->data, p->caplen);
+	pad_to_4(b);
+	opts = b->len;
+	if (p->flags)
+		opt_u32(b, OPT_EPB_FLAGS, p->flags);
+	if (p->has_pid) {
+		uint32_t ids[2] = { p->pid, p->tid };
+
+		opt_raw(b, OPT_EPB_PROCESSID_THREADID, ids, sizeof(ids));
+	}
+	for (i = 0; i < p->n_comments; i++)
+		opt_string(b, OPT_COMMENT, p->comments[i]);
+	opt_end(b, opts);
+	return block_flush(w);
+}
+
+int pcapng_write_isb(struct pcapng_writer *w, const struct pcapng_isb *s)
+{
+	struct block *b;
+	size_t opts;
+
+	if (!w || !s || s->if_id >= w->n_ifaces)
+		return -EINVAL;
+	if (w->error)
+		return w->error;
+
+	b = &w->blk;
+	block_begin(b, BT_ISB);
+	put_u32(b, s->if_id);
+	put_ts(b, s->ts_ns);
+	opts = b->len;
+	if (s->present & PCAPNG_ISB_STARTTIME)
+		opt_ts(b, OPT_ISB_STARTTIME, s->starttime_ns);
+	if (s->present & PCAPNG_ISB_ENDTIME)
+		opt_ts(b, OPT_ISB_ENDTIME, s->endtime_ns);
+	if (s->present & PCAPNG_ISB_IFRECV)
+		opt_u64(b, OPT_ISB_IFRECV, s->ifrecv);
+	if (s->present & PCAPNG_ISB_IFDROP)
+		opt_u64(b, OPT_ISB_IFDROP, s->ifdrop);
+	if (s->present & PCAPNG_ISB_FILTERACCEPT)
+		opt_u64(b, OPT_ISB_FILTERACCEPT, s->filteraccept);
+	if (s->present & PCAPNG_ISB_OSDROP)
+		opt_u64(b, OPT_ISB_OSDROP, s->osdrop);
+	if (s->present & PCAPNG_ISB_USRDELIV)
+		opt_u64(b, OPT_ISB_USRDELIV, s->usrdeliv);
+	opt_end(b, opts);
+	return block_flush(w);
+}
+
+int pcapng_writer_close(struct pcapng_writer *w)
+{
+	int err;
+
+	if (!w)
+		return -EINVAL;
+	err = w->error;
+	free(w->blk.p);
+	free(w->snaplens);
+	free(w);
+	return err;
+}
+
+/*
+ * Length of the well-formed UTF-8 sequence at @s (RFC 3629: no overlongs,
+ * no surrogates, nothing above U+10FFFF), its code point in @cp; 0 if the
+ * byte at @s does not start one.
+ */
+static size_t utf8_decode(const unsigned char *s, size_t avail, uint32_t *cp)
+{
+	uint32_t c = s[0], min;
+	size_t n, i;
+
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if (c >= 0xC2 && c <= 0xDF) {
+		n = 2;
+		c &= 0x1F;
+		min = 0x80;
+	} else if (c >= 0xE0 && c <= 0xEF) {
+		n = 3;
+		c &= 0x0F;
+		min = 0x800;
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		n = 4;
+		c &= 0x07;
+		min = 0x10000;
+	} else {
+		return 0;	/* continuation byte, 0xC0/0xC1, 0xF5..0xFF */
+	}
+	if (n > avail)
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+		c = (c << 6) | (s[i] & 0x3F);
+	}
+	if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+		return 0;
+	*cp = c;
+	return n;
+}
+
+static int is_control(uint32_t cp)
+{
+	if (cp == '\t' || cp == '\n')
+		return 0;
+	return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F);
+}
+
+size_t pcapng_sanitize_utf8(char *out, const char *in, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)in;
+	size_t i = 0, replaced = 0;
+
+	while (i < len) {
+		uint32_t cp;
+		size_t n = utf8_decode(s + i, len - i, &cp);
+
+		if (n && !is_control(cp)) {
+			memmove(out + i, s + i, n);
+		} else {
+			/* a bad byte alone; a control character whole */
+			if (!n)
+				n = 1;
+			memset(out + i, '?', n);
+			replaced += n;
+		}
+		i += n;
+	}
+	return replaced;
+}

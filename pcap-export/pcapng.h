@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Minimal pcap-ng writer (libpcap 1.10 can read pcap-ng but not write it).
+ *
+ * One section, written in host byte order: SHB, then one IDB per interface,
+ * then EPBs and ISBs. Every block is assembled in memory and handed to the
+ * kernel with a single write loop, so a reader at the other end of a pipe
+ * (wireshark -k -i -) or a file left behind by a killed writer only ever
+ * holds whole blocks (short of dying inside that one write()). There is no
+ * user-space buffering, hence nothing to flush.
+ *
+ * Strings (SHB/IDB options, comments) are sanitised to valid UTF-8: see
+ * pcapng_sanitize_utf8().
+ *
+ * Functions return 0 (or an id >= 0) on success and -errno on failure.
+ * After a failed write(2) the writer is poisoned: the file may end in a
+ * partial block, so every later call returns the same error.
+ */
+#ifndef ZCAP_PCAPNG_H
+#define ZCAP_PCAPNG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PCAPNG_LINKTYPE_RAW	101	/* raw IPv4/IPv6, no link-layer header */
+
+/*
+ * Largest snaplen accepted. libpcap (hence tcpdump) refuses blocks bigger
+ * than its per-linktype maximum snaplen, which is 262144 for LINKTYPE_RAW.
+ */
+#define PCAPNG_MAX_SNAPLEN	262144u
+
+/* Longest option value (the option length field is 16 bits). */
+#define PCAPNG_MAX_OPTION_LEN	65535u
+
+/* epb_flags bits 0-1: direction */
+#define PCAPNG_EPB_FLAG_INBOUND	 0x1u
+#define PCAPNG_EPB_FLAG_OUTBOUND 0x2u
+
+struct pcapng_writer;
+
+struct pcapng_shb_info {
+	const char *hardware;	/* shb_hardware, NULL or "" = omit */
+	const char *os;		/* shb_os */
+	const char *userappl;	/* shb_userappl */
+};
+
+struct pcapng_epb {
+	uint32_t if_id;		/* from pcapng_add_interface() */
+	uint64_t ts_ns;		/* nanoseconds since the Unix epoch */
+	const void *data;	/* caplen bytes; may be NULL when caplen == 0 */
+	uint32_t caplen;	/* <= origlen and <= the interface's snaplen */
+	uint32_t origlen;
+	uint32_t flags;		/* epb_flags word; 0 = option omitted */
+	int has_pid;		/* non-zero: write epb_processid_threadid */
+	uint32_t pid, tid;
+	const char *const *comments;	/* n_comments opt_comment strings; "" skipped */
+	size_t n_comments;
+};
+
+/* Which struct pcapng_isb fields are written (counter value 0 is meaningful). */
+enum pcapng_isb_field {
+	PCAPNG_ISB_STARTTIME	= 1u << 0,
+	PCAPNG_ISB_ENDTIME	= 1u << 1,
+	PCAPNG_ISB_IFRECV	= 1u << 2,
+	PCAPNG_ISB_IFDROP	= 1u << 3,
+	PCAPNG_ISB_FILTERACCEPT	= 1u << 4,
+	PCAPNG_ISB_OSDROP	= 1u << 5,
+	PCAPNG_ISB_USRDELIV	= 1u << 6,
+};
+
+struct pcapng_isb {
+	uint32_t if_id;
+	uint64_t ts_ns;		/* when these statistics were taken */
+	unsigned int present;	/* OR of enum pcapng_isb_field */
+	uint64_t starttime_ns, endtime_ns;
+	uint64_t ifrecv, ifdrop, filteraccept, osdrop, usrdeliv;
+};
+
+/*
+ * Start a section on @fd (not closed by the writer; the caller owns it) and
+ * write the SHB at once. @shb may be NULL. Returns NULL with errno set.
+ */
+struct pcapng_writer *pcapng_writer_open(int fd, const struct pcapng_shb_info *shb);
+
+/*
+ * Write an IDB (if_name, if_description, if_tsresol = 9: timestamps are in
+ * nanoseconds). @snaplen 0 means PCAPNG_MAX_SNAPLEN. Returns the interface id
+ * (0, 1, ...) or -errno.
+ */
+int pcapng_add_interface(struct pcapng_writer *w, const char *if_name, const char *if_description,
+			 uint16_t linktype, uint32_t snaplen);
+
+/*
+ * Write one EPB. -EINVAL (and nothing written) for caplen > origlen or > the
+ * interface's snaplen, an unknown if_id, NULL data with caplen > 0, a NULL
+ * comment, a comment longer than 65535 bytes, or more than 128 KiB of options
+ * in all (libpcap would refuse the block).
+ */
+int pcapng_write_epb(struct pcapng_writer *w, const struct pcapng_epb *p);
+
+/* Write one ISB with the fields flagged in @s->present. */
+int pcapng_write_isb(struct pcapng_writer *w, const struct pcapng_isb *s);
+
+/* Free the writer. The fd stays open. Returns the sticky write error, if any. */
+int pcapng_writer_close(struct pcapng_writer *w);
+
+/*
+ * Copy @len bytes of @in to @out (same length, not NUL-terminated) so the
+ * result is valid UTF-8 with no control characters other than tab and
+ * newline: every byte that is not part of a well-formed UTF-8 sequence
+ * (stray continuation, truncated or overlong sequence, surrogate, value
+ * above U+10FFFF) and every byte of a control character (C0 except \t and
+ * \n, DEL, C1 U+0080..U+009F) becomes '?'. Replacing byte for byte keeps the
+ * length, so a caller can size the option before sanitising. @out may be
+ * @in (in place). Returns the number of bytes replaced.
+ */
+size_t pcapng_sanitize_utf8(char *out, const char *in, size_t len);
+
+/*
+ * write(2) all of @buf to @fd: restarts after EINTR and short writes and
+ * waits in poll(2) when a non-blocking fd is full. 0 or -errno.
+ */
+int pcapng_write_all(int fd, const void *buf, size_t len);
+
+#endif /* ZCAP_PCAPNG_H */
