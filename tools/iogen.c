@@ -1,0 +1,1219 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * iogen: known I/O for zcap's end-to-end tests.
+ *
+ *   iogen [--report PATH] [--delay-ms N] [--wait-stdin] [--exit N] MODE PAYLOAD_FILE
+ *
+ * Reads PAYLOAD_FILE into memory, moves exactly those bytes with MODE's
+ * syscalls (glibc wrappers that map 1:1 to the syscall of the same name;
+ * a call that moves less than asked is repeated for the rest), checks that
+ * what came back equals the payload, and writes a JSON report listing every
+ * operation a capture should show:
+ *
+ *   {"mode":M,"pid":P,["child_pid":C,]"payload_len":N,"payload_fd":PF,
+ *    "report_fd":RF,"exit":E,"t0_ns":T0,"t1_ns":T1,"ops":[OP,...]}
+ *   OP = {"syscall":S,"pid":P,"tid":T,"fd":F,"dir":"in"|"out","len":L,
+ *         "off":O,"kind":K [,"iovcnt":I] [,"pos":FILE_OFFSET] [,"msg":IDX]
+ *         [,"laddr":A,"lport":N] [,"raddr":A,"rport":N] [,"ino":I]
+ *         [,"peer_ino":I] [,"path":ABSOLUTE_PATH]}
+ *
+ * The op moved payload[O, O+L). pos is the offset argument of positional
+ * calls; rport comes from the call's address where it has one (UDP).
+ *
+ * Rules that keep the capture easy to check:
+ * - the payload fd and the report fd stay open until exit and every fd a
+ *   mode uses stays open until the mode is done, so no fd number means two
+ *   things between t0_ns and t1_ns (CLOCK_MONOTONIC, zcap's clock);
+ * - no other I/O happens on the fds the report names;
+ * - the report is written with one write(2) after t1_ns.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define EXIT_IO	   1
+#define EXIT_USAGE 2
+
+#define PAYLOAD_MAX (256u << 20)
+#define PIPE_FITS   65536u /* default pipe capacity: one write never blocks */
+#define UDP_MAX	    8192u
+#define OPS_MAX	    65536u
+#define IOV_MAX_USED 8
+
+/* Syscalls iogen issues for payload bytes. */
+enum call {
+	CALL_READ,
+	CALL_WRITE,
+	CALL_PREAD64,
+	CALL_PWRITE64,
+	CALL_READV,
+	CALL_WRITEV,
+	CALL_PREADV,
+	CALL_PWRITEV,
+	CALL_PREADV2,
+	CALL_PWRITEV2,
+	CALL_SENDTO,
+	CALL_RECVFROM,
+	CALL_SENDMSG,
+	CALL_RECVMSG,
+	CALL_SENDMMSG,
+	CALL_RECVMMSG,
+};
+
+static const struct {
+	const char *name;
+	bool out;
+	bool positional;
+	bool vector;
+} calls[] = {
+	[CALL_READ] = { "read", false, false, false },
+	[CALL_WRITE] = { "write", true, false, false },
+	[CALL_PREAD64] = { "pread64", false, true, false },
+	[CALL_PWRITE64] = { "pwrite64", true, true, false },
+	[CALL_READV] = { "readv", false, false, true },
+	[CALL_WRITEV] = { "writev", true, false, true },
+	[CALL_PREADV] = { "preadv", false, true, true },
+	[CALL_PWRITEV] = { "pwritev", true, true, true },
+	[CALL_PREADV2] = { "preadv2", false, true, true },
+	[CALL_PWRITEV2] = { "pwritev2", true, true, true },
+	[CALL_SENDTO] = { "sendto", true, false, false },
+	[CALL_RECVFROM] = { "recvfrom", false, false, false },
+	[CALL_SENDMSG] = { "sendmsg", true, false, true },
+	[CALL_RECVMSG] = { "recvmsg", false, false, true },
+	[CALL_SENDMMSG] = { "sendmmsg", true, false, true },
+	[CALL_RECVMMSG] = { "recvmmsg", false, false, true },
+};
+
+/* What an fd is, as the report describes it. */
+struct endpoint {
+	int fd;
+	const char *kind;	 /* "file", "pipe", "tcp", "udp", "unix" */
+	const char *path;	 /* files */
+	int lport, rport;	 /* inet sockets; rport -1 when unconnected */
+	unsigned long long ino;	 /* pipes and unix sockets */
+	unsigned long long peer_ino; /* unix: the other end's inode */
+};
+
+/* One syscall the capture should show. */
+struct op {
+	enum call call;
+	struct endpoint ep; /* a copy: the mode's endpoints are gone when the report is written */
+	int pid, tid;
+	int rport;	 /* from the call's address argument, else the socket's */
+	size_t off, len; /* slice of the payload moved */
+	long long pos;	 /* file offset argument of positional calls */
+	int iovcnt;	 /* vector calls */
+	int msg;	 /* sendmmsg/recvmmsg message index, -1 otherwise */
+};
+
+/* Shared with a forked child so its operations land in the same report;
+ * slots are claimed atomically so threads need no lock. */
+struct op_log {
+	unsigned int count;
+	struct op ops[];
+};
+
+struct payload {
+	uint8_t *data;
+	size_t len;
+	int fd;
+};
+
+struct options {
+	const char *report_path;
+	unsigned long delay_ms;
+	bool wait_stdin;
+	int exit_code;
+};
+
+struct mode {
+	const char *name;
+	int (*run)(const struct payload *p, const struct options *o);
+	size_t min, max; /* payload sizes the mode can move as described */
+	const char *what;
+};
+
+static struct op_log *op_log;
+static pid_t child_pid; /* fork mode */
+static char temp_path[PATH_MAX];
+
+static void errmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void errmsg(const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	int n;
+
+	n = snprintf(line, sizeof(line), "iogen: ");
+	va_start(ap, fmt);
+	vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
+	va_end(ap);
+	strcat(line, "\n");
+	fputs(line, stderr);
+}
+
+static void log_op(const struct op *op)
+{
+	unsigned int slot = __atomic_fetch_add(&op_log->count, 1, __ATOMIC_SEQ_CST);
+
+	/* Overflow is reported by write_report; dropping here keeps I/O going. */
+	if (slot < OPS_MAX)
+		op_log->ops[slot] = *op;
+}
+
+/*
+ * Cut len bytes into k parts of different sizes, each at least 1 byte when
+ * len >= k, so that iovec and message boundaries fall at irregular places.
+ * Weights 1..k in a shuffled order (5 is coprime with every k used here).
+ */
+static void split_uneven(size_t len, int k, size_t parts[])
+{
+	size_t weight_sum = (size_t)k * (k + 1) / 2, base = len >= (size_t)k ? 1 : 0;
+	size_t spread = len - base * k, used = 0;
+	int i;
+
+	for (i = 0; i < k - 1; i++) {
+		parts[i] = base + spread * ((i * 5) % k + 1) / weight_sum;
+		used += parts[i];
+	}
+	parts[k - 1] = len - used;
+}
+
+static void build_iov(uint8_t *base, size_t len, int k, struct iovec iov[])
+{
+	size_t parts[IOV_MAX_USED];
+	int i;
+
+	split_uneven(len, k, parts);
+	for (i = 0; i < k; i++) {
+		iov[i].iov_base = base;
+		iov[i].iov_len = parts[i];
+		base += parts[i];
+	}
+}
+
+static void describe(struct endpoint *ep, int fd, const char *kind, const char *path)
+{
+	struct sockaddr_in sin;
+	socklen_t alen = sizeof(sin);
+	struct stat st;
+
+	memset(ep, 0, sizeof(*ep));
+	ep->fd = fd;
+	ep->kind = kind;
+	ep->path = path;
+	ep->lport = ep->rport = -1;
+	if (!fstat(fd, &st))
+		ep->ino = st.st_ino;
+	if (strcmp(kind, "tcp") && strcmp(kind, "udp"))
+		return;
+	if (!getsockname(fd, (struct sockaddr *)&sin, &alen))
+		ep->lport = ntohs(sin.sin_port);
+	alen = sizeof(sin);
+	if (!getpeername(fd, (struct sockaddr *)&sin, &alen))
+		ep->rport = ntohs(sin.sin_port);
+}
+
+/*
+ * One transfer of payload[off, off+len) through one syscall kind, repeated
+ * while the kernel moves less than asked (each call is one op). buf is the
+ * payload for out calls and a receive buffer indexed like the payload for
+ * in calls.
+ */
+struct xfer {
+	const struct endpoint *ep;
+	enum call call;
+	uint8_t *buf;
+	size_t off, len;
+	long long pos;		  /* positional calls: file offset of buf[off] */
+	int iovcnt;		  /* vector calls */
+	struct sockaddr_in *peer; /* send: destination, recv: filled with source; NULL if none */
+	bool one_call;		  /* everything must move in one call (datagrams) */
+};
+
+static ssize_t issue(const struct xfer *x, uint8_t *p, size_t n, off_t pos)
+{
+	struct iovec iov[IOV_MAX_USED];
+	struct msghdr msg = { 0 };
+	socklen_t alen = sizeof(*x->peer);
+	struct sockaddr *sa = (struct sockaddr *)x->peer;
+	int fd = x->ep->fd;
+
+	if (calls[x->call].vector)
+		build_iov(p, n, x->iovcnt, iov);
+	msg.msg_name = x->peer;
+	msg.msg_namelen = x->peer ? sizeof(*x->peer) : 0;
+	msg.msg_iov = iov;
+	msg.msg_iovlen = x->iovcnt;
+
+	switch (x->call) {
+	case CALL_READ:
+		return read(fd, p, n);
+	case CALL_WRITE:
+		return write(fd, p, n);
+	case CALL_PREAD64:
+		return pread(fd, p, n, pos);
+	case CALL_PWRITE64:
+		return pwrite(fd, p, n, pos);
+	case CALL_READV:
+		return readv(fd, iov, x->iovcnt);
+	case CALL_WRITEV:
+		return writev(fd, iov, x->iovcnt);
+	case CALL_PREADV:
+		return preadv(fd, iov, x->iovcnt, pos);
+	case CALL_PWRITEV:
+		return pwritev(fd, iov, x->iovcnt, pos);
+	case CALL_PREADV2:
+		return preadv2(fd, iov, x->iovcnt, pos, 0);
+	case CALL_PWRITEV2:
+		return pwritev2(fd, iov, x->iovcnt, pos, 0);
+	case CALL_SENDTO:
+		return sendto(fd, p, n, 0, sa, x->peer ? alen : 0);
+	case CALL_RECVFROM:
+		return recvfrom(fd, p, n, 0, sa, x->peer ? &alen : NULL);
+	case CALL_SENDMSG:
+		return sendmsg(fd, &msg, 0);
+	case CALL_RECVMSG:
+		return recvmsg(fd, &msg, 0);
+	default:
+		errno = EINVAL; /* mmsg calls have their own mode */
+		return -1;
+	}
+}
+
+static int transfer(const struct xfer *x)
+{
+	const char *name = calls[x->call].name;
+	size_t done = 0;
+
+	while (done < x->len) {
+		ssize_t ret = issue(x, x->buf + x->off + done, x->len - done, x->pos + done);
+		struct op op = { .call = x->call, .ep = *x->ep, .pid = getpid(), .tid = gettid(),
+				 .rport = x->ep->rport, .off = x->off + done, .pos = -1,
+				 .msg = -1 };
+
+		if (ret < 0 && errno == EINTR)
+			continue;
+		if (ret < 0) {
+			errmsg("%s on fd %d: %s", name, x->ep->fd, strerror(errno));
+			return -1;
+		}
+		if (ret == 0) {
+			errmsg("%s on fd %d: end of data after %zu of %zu bytes", name, x->ep->fd,
+			       done, x->len);
+			return -1;
+		}
+		op.len = ret;
+		if (calls[x->call].positional)
+			op.pos = x->pos + done;
+		if (calls[x->call].vector)
+			op.iovcnt = x->iovcnt;
+		if (x->peer)
+			op.rport = ntohs(x->peer->sin_port);
+		log_op(&op);
+		done += ret;
+		if (x->one_call && done != x->len) {
+			errmsg("%s on fd %d moved %zu of %zu bytes in one call", name, x->ep->fd,
+			       done, x->len);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* What came back must be the payload: otherwise the report would lie. */
+static int verify(const struct payload *p, const uint8_t *got, size_t off, size_t len,
+		  const char *what)
+{
+	size_t i;
+
+	for (i = off; i < off + len; i++) {
+		if (got[i] != p->data[i]) {
+			errmsg("%s: byte %zu differs from the payload", what, i);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* pipe(2) itself where the architecture has it: glibc's pipe() issues pipe2 */
+static int make_pipe(int fds[2])
+{
+#ifdef SYS_pipe
+	return syscall(SYS_pipe, fds);
+#else
+	return pipe2(fds, 0);
+#endif
+}
+
+static void close_fds(int *fds, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (fds[i] >= 0)
+			close(fds[i]);
+		fds[i] = -1;
+	}
+}
+
+/* A temporary file named after pid and mode, opened with exactly flags. */
+static int open_temp(const char *mode, int flags)
+{
+	const char *dir = getenv("TMPDIR");
+	char real[PATH_MAX];
+	int fd;
+
+	if (!dir || !*dir)
+		dir = "/tmp";
+	/* zcap names files by the kernel's absolute path: report the same */
+	if (!realpath(dir, real)) {
+		errmsg("temporary directory %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (snprintf(temp_path, sizeof(temp_path), "%s/iogen-%d-%s", real, getpid(), mode) >=
+	    (int)sizeof(temp_path)) {
+		errmsg("temporary directory %s: path too long", real);
+		return -1;
+	}
+	fd = open(temp_path, flags, 0600);
+	if (fd < 0)
+		errmsg("%s: %s", temp_path, strerror(errno));
+	return fd;
+}
+
+static int udp_socket(struct sockaddr_in *bound)
+{
+	socklen_t alen = sizeof(*bound);
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	memset(bound, 0, sizeof(*bound));
+	bound->sin_family = AF_INET;
+	bound->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || bind(fd, (struct sockaddr *)bound, sizeof(*bound)) ||
+	    getsockname(fd, (struct sockaddr *)bound, &alen)) {
+		errmsg("UDP socket on 127.0.0.1: %s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* A transfer on a second thread, for the receiving end of a stream that
+ * may hold less than the whole payload in flight. */
+struct reader {
+	pthread_t thread;
+	struct xfer x;
+	int rc;
+};
+
+static void *reader_main(void *arg)
+{
+	struct reader *r = arg;
+
+	r->rc = transfer(&r->x);
+	return NULL;
+}
+
+static int reader_start(struct reader *r)
+{
+	int err = pthread_create(&r->thread, NULL, reader_main, r);
+
+	if (err)
+		errmsg("pthread_create: %s", strerror(err));
+	return err ? -1 : 0;
+}
+
+/* Send with one xfer while a reader thread receives with another. */
+static int stream_both_ways(const struct xfer *send, struct reader *r)
+{
+	int rc;
+
+	if (reader_start(r))
+		return -1;
+	rc = transfer(send);
+	if (rc) /* the peer will never see the rest: unblock the reader */
+		shutdown(send->ep->fd, SHUT_WR);
+	pthread_join(r->thread, NULL);
+	return rc || r->rc ? -1 : 0;
+}
+
+static int mode_pipe_rw(const struct payload *p, const struct options *o)
+{
+	int fds[2] = { -1, -1 }, rc = -1;
+	struct endpoint rd, wr;
+	uint8_t *back = malloc(p->len);
+
+	if (!back || make_pipe(fds)) {
+		errmsg("pipe: %s", strerror(errno));
+		goto cleanup;
+	}
+	describe(&rd, fds[0], "pipe", NULL);
+	describe(&wr, fds[1], "pipe", NULL);
+	if (transfer(&(struct xfer){ .ep = &wr, .call = CALL_WRITE, .buf = p->data, .len = p->len,
+				     .one_call = true }) ||
+	    transfer(&(struct xfer){ .ep = &rd, .call = CALL_READ, .buf = back, .len = p->len }) ||
+	    verify(p, back, 0, p->len, "pipe read"))
+		goto cleanup;
+	rc = 0;
+cleanup:
+	close_fds(fds, 2);
+	free(back);
+	return rc;
+}
+
+static int mode_file_rw(const struct payload *p, const struct options *o)
+{
+	size_t half = p->len / 2;
+	int fd = -1, rc = -1;
+	struct endpoint f;
+	uint8_t *back = malloc(p->len);
+
+	if (!back) {
+		errmsg("out of memory");
+		goto cleanup;
+	}
+	fd = open_temp("file-rw", O_CREAT | O_RDWR);
+	if (fd < 0)
+		goto cleanup;
+	describe(&f, fd, "file", temp_path);
+	if (transfer(&(struct xfer){ .ep = &f, .call = CALL_WRITE, .buf = p->data, .len = p->len,
+				     .one_call = true }) ||
+	    transfer(&(struct xfer){ .ep = &f, .call = CALL_PWRITE64, .buf = p->data, .off = half,
+				     .len = p->len - half, .pos = half }))
+		goto cleanup;
+	memset(back, 0, p->len);
+	if (transfer(&(struct xfer){ .ep = &f, .call = CALL_PREAD64, .buf = back, .off = half,
+				     .len = p->len - half, .pos = half }) ||
+	    verify(p, back, half, p->len - half, "pread64"))
+		goto cleanup;
+	if (lseek(fd, 0, SEEK_SET) != 0) {
+		errmsg("lseek: %s", strerror(errno));
+		goto cleanup;
+	}
+	memset(back, 0, p->len);
+	if (transfer(&(struct xfer){ .ep = &f, .call = CALL_READ, .buf = back, .len = p->len }) ||
+	    verify(p, back, 0, p->len, "read after lseek"))
+		goto cleanup;
+	rc = 0;
+cleanup:
+	if (fd >= 0) {
+		close(fd);
+		unlink(temp_path);
+	}
+	free(back);
+	return rc;
+}
+
+static int mode_vec(const struct payload *p, const struct options *o)
+{
+	int fds[3] = { -1, -1, -1 }, rc = -1;
+	struct endpoint rd, wr, f;
+	uint8_t *back = malloc(p->len);
+
+	if (!back || make_pipe(fds)) {
+		errmsg("pipe: %s", strerror(errno));
+		goto cleanup;
+	}
+	describe(&rd, fds[0], "pipe", NULL);
+	describe(&wr, fds[1], "pipe", NULL);
+	if (transfer(&(struct xfer){ .ep = &wr, .call = CALL_WRITEV, .buf = p->data, .len = p->len,
+				     .iovcnt = 8, .one_call = true }) ||
+	    transfer(&(struct xfer){ .ep = &rd, .call = CALL_READV, .buf = back, .len = p->len,
+				     .iovcnt = 3 }) ||
+	    verify(p, back, 0, p->len, "readv"))
+		goto cleanup;
+
+	fds[2] = open_temp("vec", O_CREAT | O_RDWR);
+	if (fds[2] < 0)
+		goto cleanup;
+	describe(&f, fds[2], "file", temp_path);
+	memset(back, 0, p->len);
+	if (transfer(&(struct xfer){ .ep = &f, .call = CALL_PWRITEV, .buf = p->data, .len = p->len,
+				     .iovcnt = 4 }) ||
+	    transfer(&(struct xfer){ .ep = &f, .call = CALL_PREADV, .buf = back, .len = p->len,
+				     .iovcnt = 3 }) ||
+	    verify(p, back, 0, p->len, "preadv"))
+		goto cleanup;
+	/* a second copy after the first, so the offsets differ from 0 */
+	memset(back, 0, p->len);
+	if (transfer(&(struct xfer){ .ep = &f, .call = CALL_PWRITEV2, .buf = p->data,
+				     .len = p->len, .pos = p->len, .iovcnt = 4 }) ||
+	    transfer(&(struct xfer){ .ep = &f, .call = CALL_PREADV2, .buf = back, .len = p->len,
+				     .pos = p->len, .iovcnt = 3 }) ||
+	    verify(p, back, 0, p->len, "preadv2"))
+		goto cleanup;
+	rc = 0;
+cleanup:
+	if (fds[2] >= 0)
+		unlink(temp_path);
+	close_fds(fds, 3);
+	free(back);
+	return rc;
+}
+
+static int mode_udp(const struct payload *p, const struct options *o)
+{
+	struct sockaddr_in a_addr, b_addr, from;
+	int fds[2] = { -1, -1 }, rc = -1;
+	struct endpoint a, b;
+	uint8_t *back = malloc(p->len);
+
+	if (!back) {
+		errmsg("out of memory");
+		goto cleanup;
+	}
+	fds[0] = udp_socket(&a_addr);
+	if (fds[0] < 0)
+		goto cleanup;
+	fds[1] = udp_socket(&b_addr);
+	if (fds[1] < 0)
+		goto cleanup;
+	describe(&a, fds[0], "udp", NULL);
+	describe(&b, fds[1], "udp", NULL);
+
+	if (transfer(&(struct xfer){ .ep = &a, .call = CALL_SENDTO, .buf = p->data, .len = p->len,
+				     .peer = &b_addr, .one_call = true }) ||
+	    transfer(&(struct xfer){ .ep = &b, .call = CALL_RECVFROM, .buf = back, .len = p->len,
+				     .peer = &from, .one_call = true }) ||
+	    verify(p, back, 0, p->len, "recvfrom"))
+		goto cleanup;
+	memset(back, 0, p->len);
+	if (transfer(&(struct xfer){ .ep = &a, .call = CALL_SENDMSG, .buf = p->data, .len = p->len,
+				     .iovcnt = 3, .peer = &b_addr, .one_call = true }) ||
+	    transfer(&(struct xfer){ .ep = &b, .call = CALL_RECVMSG, .buf = back, .len = p->len,
+				     .iovcnt = 3, .peer = &from, .one_call = true }) ||
+	    verify(p, back, 0, p->len, "recvmsg"))
+		goto cleanup;
+	rc = 0;
+cleanup:
+	close_fds(fds, 2);
+	free(back);
+	return rc;
+}
+
+static int mode_tcp(const struct payload *p, const struct options *o)
+{
+	struct sockaddr_in addr = { .sin_family = AF_INET };
+	socklen_t alen = sizeof(addr);
+	int fds[3] = { -1, -1, -1 }, rc = -1; /* listener, client, accepted */
+	struct endpoint client, server;
+	struct reader r = { 0 };
+	uint8_t *back = malloc(p->len);
+
+	if (!back) {
+		errmsg("out of memory");
+		goto cleanup;
+	}
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fds[0] = socket(AF_INET, SOCK_STREAM, 0);
+	if (fds[0] < 0 || bind(fds[0], (struct sockaddr *)&addr, sizeof(addr)) ||
+	    listen(fds[0], 1) || getsockname(fds[0], (struct sockaddr *)&addr, &alen)) {
+		errmsg("TCP listener on 127.0.0.1: %s", strerror(errno));
+		goto cleanup;
+	}
+	fds[1] = socket(AF_INET, SOCK_STREAM, 0);
+	if (fds[1] < 0 || connect(fds[1], (struct sockaddr *)&addr, sizeof(addr))) {
+		errmsg("TCP connect to 127.0.0.1:%d: %s", ntohs(addr.sin_port), strerror(errno));
+		goto cleanup;
+	}
+	fds[2] = accept(fds[0], NULL, NULL);
+	if (fds[2] < 0) {
+		errmsg("accept: %s", strerror(errno));
+		goto cleanup;
+	}
+	describe(&client, fds[1], "tcp", NULL);
+	describe(&server, fds[2], "tcp", NULL);
+
+	/* client -> server: sendto/recvfrom without addresses */
+	r.x = (struct xfer){ .ep = &server, .call = CALL_RECVFROM, .buf = back, .len = p->len };
+	if (stream_both_ways(&(struct xfer){ .ep = &client, .call = CALL_SENDTO, .buf = p->data,
+					     .len = p->len },
+			     &r) ||
+	    verify(p, back, 0, p->len, "TCP recvfrom"))
+		goto cleanup;
+	/* server -> client: sendmsg/recvmsg with 3 iovecs */
+	memset(back, 0, p->len);
+	r.x = (struct xfer){ .ep = &client, .call = CALL_RECVMSG, .buf = back, .len = p->len,
+			     .iovcnt = 3 };
+	if (stream_both_ways(&(struct xfer){ .ep = &server, .call = CALL_SENDMSG, .buf = p->data,
+					     .len = p->len, .iovcnt = 3 },
+			     &r) ||
+	    verify(p, back, 0, p->len, "TCP recvmsg"))
+		goto cleanup;
+	rc = 0;
+cleanup:
+	close_fds(fds, 3);
+	free(back);
+	return rc;
+}
+
+static int mode_mmsg(const struct payload *p, const struct options *o)
+{
+	struct sockaddr_in a_addr, b_addr, from[2];
+	struct iovec send_iov[2][2], recv_iov[2][2];
+	struct mmsghdr send_msgs[2], recv_msgs[2];
+	int fds[2] = { -1, -1 }, rc = -1, sent, got, i;
+	struct endpoint a, b;
+	size_t part[2], off[2], cut;
+	uint8_t *back = malloc(p->len);
+
+	if (!back) {
+		errmsg("out of memory");
+		goto cleanup;
+	}
+	fds[0] = udp_socket(&a_addr);
+	if (fds[0] < 0)
+		goto cleanup;
+	fds[1] = udp_socket(&b_addr);
+	if (fds[1] < 0)
+		goto cleanup;
+	describe(&a, fds[0], "udp", NULL);
+	describe(&b, fds[1], "udp", NULL);
+
+	split_uneven(p->len, 2, part);
+	off[0] = 0;
+	off[1] = part[0];
+	memset(send_msgs, 0, sizeof(send_msgs));
+	memset(recv_msgs, 0, sizeof(recv_msgs));
+	for (i = 0; i < 2; i++) {
+		build_iov(p->data + off[i], part[i], 2, send_iov[i]);
+		send_msgs[i].msg_hdr.msg_name = &b_addr;
+		send_msgs[i].msg_hdr.msg_namelen = sizeof(b_addr);
+		send_msgs[i].msg_hdr.msg_iov = send_iov[i];
+		send_msgs[i].msg_hdr.msg_iovlen = 2;
+		/* the receiving side cuts each message at a different place */
+		cut = part[i] - part[i] / 4;
+		recv_iov[i][0] = (struct iovec){ back + off[i], cut };
+		recv_iov[i][1] = (struct iovec){ back + off[i] + cut, part[i] - cut };
+		recv_msgs[i].msg_hdr.msg_name = &from[i];
+		recv_msgs[i].msg_hdr.msg_namelen = sizeof(from[i]);
+		recv_msgs[i].msg_hdr.msg_iov = recv_iov[i];
+		recv_msgs[i].msg_hdr.msg_iovlen = 2;
+	}
+
+	sent = sendmmsg(fds[0], send_msgs, 2, 0);
+	if (sent != 2) {
+		errmsg("sendmmsg: %s", sent < 0 ? strerror(errno) : "fewer than 2 messages");
+		goto cleanup;
+	}
+	for (i = 0; i < 2; i++)
+		log_op(&(struct op){ .call = CALL_SENDMMSG, .ep = a, .pid = getpid(),
+				     .tid = gettid(), .rport = ntohs(b_addr.sin_port),
+				     .off = off[i], .len = send_msgs[i].msg_len, .pos = -1,
+				     .iovcnt = 2, .msg = i });
+	/* without MSG_WAITFORONE a blocking recvmmsg waits for both */
+	got = recvmmsg(fds[1], recv_msgs, 2, 0, NULL);
+	if (got != 2) {
+		errmsg("recvmmsg: %s", got < 0 ? strerror(errno) : "fewer than 2 messages");
+		goto cleanup;
+	}
+	for (i = 0; i < 2; i++) {
+		if (recv_msgs[i].msg_len != part[i] || send_msgs[i].msg_len != part[i]) {
+			errmsg("mmsg: message %d moved %u/%u bytes, expected %zu", i,
+			       send_msgs[i].msg_len, recv_msgs[i].msg_len, part[i]);
+			goto cleanup;
+		}
+		log_op(&(struct op){ .call = CALL_RECVMMSG, .ep = b, .pid = getpid(),
+				     .tid = gettid(), .rport = ntohs(from[i].sin_port),
+				     .off = off[i], .len = recv_msgs[i].msg_len, .pos = -1,
+				     .iovcnt = 2, .msg = i });
+	}
+	if (verify(p, back, 0, p->len, "recvmmsg"))
+		goto cleanup;
+	rc = 0;
+cleanup:
+	close_fds(fds, 2);
+	free(back);
+	return rc;
+}
+
+static int mode_big(const struct payload *p, const struct options *o)
+{
+	int fd = open_temp("big", O_CREAT | O_WRONLY | O_TRUNC), rc = -1;
+	struct endpoint f;
+	struct stat st;
+
+	if (fd < 0)
+		return -1;
+	describe(&f, fd, "file", temp_path);
+	if (transfer(&(struct xfer){ .ep = &f, .call = CALL_WRITE, .buf = p->data, .len = p->len,
+				     .one_call = true }))
+		goto cleanup;
+	if (fstat(fd, &st) || (size_t)st.st_size != p->len) {
+		errmsg("%s: size after write is not %zu", temp_path, p->len);
+		goto cleanup;
+	}
+	rc = 0;
+cleanup:
+	close(fd);
+	unlink(temp_path);
+	return rc;
+}
+
+static void sleep_ms(unsigned long ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+static int mode_fork(const struct payload *p, const struct options *o)
+{
+	int fds[2] = { -1, -1 }, rc = -1, status;
+	struct endpoint rd, wr;
+	uint8_t *back = malloc(p->len);
+
+	if (!back || make_pipe(fds)) {
+		errmsg("pipe: %s", strerror(errno));
+		goto cleanup;
+	}
+	describe(&rd, fds[0], "pipe", NULL);
+	describe(&wr, fds[1], "pipe", NULL);
+	child_pid = fork();
+	if (child_pid < 0) {
+		errmsg("fork: %s", strerror(errno));
+		goto cleanup;
+	}
+	if (child_pid == 0) {
+		close(fds[0]);
+		sleep_ms(o->delay_ms);
+		/* _exit: the parent owns the report and the buffers */
+		_exit(transfer(&(struct xfer){ .ep = &wr, .call = CALL_WRITE, .buf = p->data,
+					       .len = p->len }) ?
+			      EXIT_IO :
+			      0);
+	}
+	/* without the write end the read sees EOF if the child dies early */
+	close(fds[1]);
+	fds[1] = -1;
+	/* read only after the delay too: a capture attached meanwhile then sees
+	 * the parent's read() enter, not just return */
+	sleep_ms(o->delay_ms);
+	rc = transfer(&(struct xfer){ .ep = &rd, .call = CALL_READ, .buf = back, .len = p->len });
+	while (waitpid(child_pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			errmsg("waitpid %d: %s", child_pid, strerror(errno));
+			rc = -1;
+			goto cleanup;
+		}
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		errmsg("child %d failed (wait status 0x%x)", child_pid, status);
+		rc = -1;
+	}
+	if (!rc)
+		rc = verify(p, back, 0, p->len, "pipe read from the child");
+cleanup:
+	close_fds(fds, 2);
+	free(back);
+	return rc;
+}
+
+static int mode_unix(const struct payload *p, const struct options *o)
+{
+	int fds[2] = { -1, -1 }, rc = -1;
+	struct endpoint ends[2];
+	struct reader r = { 0 };
+	uint8_t *back = malloc(p->len);
+
+	if (!back || socketpair(AF_UNIX, SOCK_STREAM, 0, fds)) {
+		errmsg("socketpair: %s", strerror(errno));
+		goto cleanup;
+	}
+	describe(&ends[0], fds[0], "unix", NULL);
+	describe(&ends[1], fds[1], "unix", NULL);
+	ends[0].peer_ino = ends[1].ino;
+	ends[1].peer_ino = ends[0].ino;
+	r.x = (struct xfer){ .ep = &ends[1], .call = CALL_READ, .buf = back, .len = p->len };
+	if (stream_both_ways(&(struct xfer){ .ep = &ends[0], .call = CALL_WRITE, .buf = p->data,
+					     .len = p->len },
+			     &r) ||
+	    verify(p, back, 0, p->len, "unix read"))
+		goto cleanup;
+	rc = 0;
+cleanup:
+	close_fds(fds, 2);
+	free(back);
+	return rc;
+}
+
+static const struct mode modes[] = {
+	{ "pipe-rw", mode_pipe_rw, 1, PIPE_FITS, "write() into a pipe, read() it back" },
+	{ "file-rw", mode_file_rw, 2, PAYLOAD_MAX,
+	  "temp file: write(), pwrite64() 2nd half, pread64() it, lseek+read()" },
+	{ "vec", mode_vec, 64, PIPE_FITS,
+	  "pipe: writev(8 iovecs), readv(3); temp file: pwritev/preadv, pwritev2/preadv2" },
+	{ "udp", mode_udp, 3, UDP_MAX,
+	  "UDP 127.0.0.1: sendto/recvfrom, sendmsg/recvmsg (3 iovecs)" },
+	{ "tcp", mode_tcp, 3, PAYLOAD_MAX,
+	  "TCP 127.0.0.1: sendto/recvfrom, then back with sendmsg/recvmsg (3 iovecs)" },
+	{ "mmsg", mode_mmsg, 8, UDP_MAX, "UDP: sendmmsg/recvmmsg, 2 messages of 2 iovecs" },
+	{ "big", mode_big, 1, PAYLOAD_MAX, "one write() of everything to a temp file" },
+	{ "fork", mode_fork, 1, PAYLOAD_MAX, "forked child write()s to a pipe, parent read()s" },
+	{ "unix", mode_unix, 1, PAYLOAD_MAX, "socketpair(AF_UNIX, SOCK_STREAM): write(), read()" },
+};
+
+/* A growing string for the report. */
+struct strbuf {
+	char *s;
+	size_t len, cap;
+	bool failed;
+};
+
+static void sb_printf(struct strbuf *sb, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void sb_printf(struct strbuf *sb, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (sb->failed)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(sb->s ? sb->s + sb->len : NULL, sb->s ? sb->cap - sb->len : 0, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		sb->failed = true;
+		return;
+	}
+	if (!sb->s || sb->len + n + 1 > sb->cap) {
+		size_t cap = (sb->cap ? sb->cap : 4096);
+		char *s;
+
+		while (cap < sb->len + n + 1)
+			cap *= 2;
+		s = realloc(sb->s, cap);
+		if (!s) {
+			sb->failed = true;
+			return;
+		}
+		sb->s = s;
+		sb->cap = cap;
+		va_start(ap, fmt);
+		vsnprintf(sb->s + sb->len, sb->cap - sb->len, fmt, ap);
+		va_end(ap);
+	}
+	sb->len += n;
+}
+
+static void sb_json_string(struct strbuf *sb, const char *s)
+{
+	sb_printf(sb, "\"");
+	for (; *s; s++) {
+		unsigned char c = *s;
+
+		if (c == '"' || c == '\\')
+			sb_printf(sb, "\\%c", c);
+		else if (c < 0x20)
+			sb_printf(sb, "\\u%04x", c);
+		else
+			sb_printf(sb, "%c", c);
+	}
+	sb_printf(sb, "\"");
+}
+
+static void sb_op(struct strbuf *sb, const struct op *op)
+{
+	const struct endpoint *ep = &op->ep;
+
+	sb_printf(sb,
+		  "{\"syscall\":\"%s\",\"pid\":%d,\"tid\":%d,\"fd\":%d,\"dir\":\"%s\","
+		  "\"len\":%zu,\"off\":%zu,\"kind\":\"%s\"",
+		  calls[op->call].name, op->pid, op->tid, ep->fd,
+		  calls[op->call].out ? "out" : "in", op->len, op->off, ep->kind);
+	if (op->iovcnt)
+		sb_printf(sb, ",\"iovcnt\":%d", op->iovcnt);
+	if (op->pos >= 0)
+		sb_printf(sb, ",\"pos\":%lld", op->pos);
+	if (op->msg >= 0)
+		sb_printf(sb, ",\"msg\":%d", op->msg);
+	if (ep->lport >= 0)
+		sb_printf(sb, ",\"laddr\":\"127.0.0.1\",\"lport\":%d", ep->lport);
+	if (op->rport >= 0)
+		sb_printf(sb, ",\"raddr\":\"127.0.0.1\",\"rport\":%d", op->rport);
+	if (!strcmp(ep->kind, "pipe") || !strcmp(ep->kind, "unix"))
+		sb_printf(sb, ",\"ino\":%llu", ep->ino);
+	if (ep->peer_ino)
+		sb_printf(sb, ",\"peer_ino\":%llu", ep->peer_ino);
+	if (ep->path) {
+		sb_printf(sb, ",\"path\":");
+		sb_json_string(sb, ep->path);
+	}
+	sb_printf(sb, "}");
+}
+
+static unsigned long long monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static int write_report(int fd, const struct mode *m, const struct payload *p, int exit_code,
+			unsigned long long t0, unsigned long long t1)
+{
+	struct strbuf sb = { 0 };
+	unsigned int i, n = op_log->count;
+	ssize_t ret;
+	int rc = -1;
+
+	if (n > OPS_MAX) {
+		errmsg("more than %u operations: the report would be incomplete", OPS_MAX);
+		return -1;
+	}
+	sb_printf(&sb, "{\"mode\":\"%s\",\"pid\":%d", m->name, getpid());
+	if (child_pid > 0)
+		sb_printf(&sb, ",\"child_pid\":%d", child_pid);
+	sb_printf(&sb,
+		  ",\"payload_len\":%zu,\"payload_fd\":%d,\"report_fd\":%d,\"exit\":%d,"
+		  "\"t0_ns\":%llu,\"t1_ns\":%llu,\"ops\":[",
+		  p->len, p->fd, fd, exit_code, t0, t1);
+	for (i = 0; i < n; i++) {
+		if (i)
+			sb_printf(&sb, ",");
+		sb_op(&sb, &op_log->ops[i]);
+	}
+	sb_printf(&sb, "]}\n");
+	if (sb.failed) {
+		errmsg("report: out of memory");
+		goto cleanup;
+	}
+	ret = write(fd, sb.s, sb.len);
+	if (ret != (ssize_t)sb.len) {
+		errmsg("writing the report: %s", ret < 0 ? strerror(errno) : "short write");
+		goto cleanup;
+	}
+	rc = 0;
+cleanup:
+	free(sb.s);
+	return rc;
+}
+
+/* Whole file into memory; the fd stays open (see the top comment). */
+static int load_payload(const char *path, struct payload *p)
+{
+	size_t cap = 0;
+	struct stat st;
+	ssize_t ret;
+
+	memset(p, 0, sizeof(*p));
+	p->fd = open(path, O_RDONLY);
+	if (p->fd < 0 || fstat(p->fd, &st)) {
+		errmsg("payload %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		errmsg("payload %s: is a directory", path);
+		return -1;
+	}
+	for (;;) {
+		if (p->len == cap) {
+			uint8_t *d;
+
+			if (cap >= PAYLOAD_MAX) {
+				errmsg("payload %s: larger than %u bytes", path, PAYLOAD_MAX);
+				return -1;
+			}
+			cap = cap ? cap * 2 : (st.st_size > 0 ? (size_t)st.st_size + 1 : 65536);
+			if (cap > PAYLOAD_MAX)
+				cap = PAYLOAD_MAX;
+			d = realloc(p->data, cap);
+			if (!d) {
+				errmsg("payload %s: out of memory", path);
+				return -1;
+			}
+			p->data = d;
+		}
+		ret = read(p->fd, p->data + p->len, cap - p->len);
+		if (ret < 0 && errno == EINTR)
+			continue;
+		if (ret < 0) {
+			errmsg("payload %s: %s", path, strerror(errno));
+			return -1;
+		}
+		if (ret == 0)
+			return 0;
+		p->len += ret;
+	}
+}
+
+static void usage(FILE *out)
+{
+	size_t i;
+
+	fprintf(out,
+		"Usage: iogen [OPTIONS] MODE PAYLOAD_FILE\n"
+		"Moves PAYLOAD_FILE's bytes with MODE's syscalls; reports each operation.\n\n"
+		"  --report PATH   write the report to PATH (0600), one write(2) at the end\n"
+		"  --delay-ms N    sleep N ms before the I/O (fork: both, after the fork)\n"
+		"  --wait-stdin    read one byte (or EOF) from stdin first (fork: before forking)\n"
+		"  --exit N        exit status on success (default 0)\n"
+		"  -h, --help      this text\n\nModes (payload sizes):\n");
+	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+		fprintf(out, "  %-8s %s (%zu..%zu bytes)\n", modes[i].name, modes[i].what,
+			modes[i].min, modes[i].max);
+	fprintf(out, "\nExit status: 0 (or --exit N) ok, 1 I/O failure, 2 usage error.\n");
+}
+
+static bool parse_ulong(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	return !errno && !*end && *out <= max;
+}
+
+enum { OPT_REPORT = 0x100, OPT_DELAY, OPT_WAIT_STDIN, OPT_EXIT };
+
+static int parse_args(int argc, char **argv, struct options *o, const struct mode **mode,
+		      const char **payload_path)
+{
+	static const struct option longopts[] = {
+		{ "report", required_argument, NULL, OPT_REPORT },
+		{ "delay-ms", required_argument, NULL, OPT_DELAY },
+		{ "wait-stdin", no_argument, NULL, OPT_WAIT_STDIN },
+		{ "exit", required_argument, NULL, OPT_EXIT },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	unsigned long n;
+	size_t i;
+	int c;
+
+	opterr = 0; /* one line of our own instead of getopt's */
+	while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_REPORT:
+			o->report_path = optarg;
+			break;
+		case OPT_DELAY:
+			if (!parse_ulong(optarg, 3600000, &o->delay_ms)) {
+				errmsg("--delay-ms: '%s' is not 0..3600000 (ms)", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_WAIT_STDIN:
+			o->wait_stdin = true;
+			break;
+		case OPT_EXIT:
+			if (!parse_ulong(optarg, 255, &n)) {
+				errmsg("--exit: '%s' is not an exit status (0..255)", optarg);
+				return EXIT_USAGE;
+			}
+			o->exit_code = n;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case ':':
+			errmsg("option %s needs an argument", argv[optind - 1]);
+			return EXIT_USAGE;
+		default:
+			if (optopt)
+				errmsg("unknown option -%c (try --help)", optopt);
+			else
+				errmsg("unknown option %s (try --help)", argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 2) {
+		errmsg("expected MODE PAYLOAD_FILE, got %d argument%s (try --help)", argc - optind,
+		       argc - optind == 1 ? "" : "s");
+		return EXIT_USAGE;
+	}
+	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+		if (!strcmp(argv[optind], modes[i].name))
+			*mode = &modes[i];
+	if (!*mode) {
+		errmsg("unknown mode '%s' (try --help)", argv[optind]);
+		return EXIT_USAGE;
+	}
+	*payload_path = argv[optind + 1];
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = { 0 };
+	const struct mode *m = NULL;
+	const char *payload_path = NULL;
+	struct payload p = { .fd = -1 };
+	unsigned long long t0, t1;
+	int report_fd = -1, rc;
+	char c;
+
+	rc = parse_args(argc, argv, &o, &m, &payload_path);
+	if (rc >= 0)
+		return rc;
+	rc = EXIT_IO;
+	if (load_payload(payload_path, &p))
+		goto cleanup;
+	if (p.len < m->min || p.len > m->max) {
+		errmsg("mode %s moves %zu..%zu bytes; %s has %zu", m->name, m->min, m->max,
+		       payload_path, p.len);
+		rc = EXIT_USAGE;
+		goto cleanup;
+	}
+	if (o.report_path) {
+		report_fd = open(o.report_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		if (report_fd < 0 || fchmod(report_fd, 0600)) {
+			errmsg("report %s: %s", o.report_path, strerror(errno));
+			goto cleanup;
+		}
+	}
+	op_log = mmap(NULL, sizeof(*op_log) + OPS_MAX * sizeof(struct op), PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (op_log == MAP_FAILED) {
+		op_log = NULL;
+		errmsg("mmap: %s", strerror(errno));
+		goto cleanup;
+	}
+	if (o.wait_stdin && read(STDIN_FILENO, &c, 1) < 0) {
+		errmsg("--wait-stdin: %s", strerror(errno));
+		goto cleanup;
+	}
+	if (m->run != mode_fork)
+		sleep_ms(o.delay_ms);
+
+	t0 = monotonic_ns();
+	if (m->run(&p, &o))
+		goto cleanup;
+	t1 = monotonic_ns();
+	if (report_fd >= 0 && write_report(report_fd, m, &p, o.exit_code, t0, t1))
+		goto cleanup;
+	rc = o.exit_code;
+cleanup:
+	if (op_log)
+		munmap(op_log, sizeof(*op_log) + OPS_MAX * sizeof(struct op));
+	if (report_fd >= 0)
+		close(report_fd);
+	if (p.fd >= 0)
+		close(p.fd);
+	free(p.data);
+	return rc;
+}
