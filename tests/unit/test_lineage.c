@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Lineage model: records in, per-file facts out. Covers what the
+ * end-to-end tests cannot reach yet (ZCAP_EV_XFER records) and the fd
+ * bookkeeping rules (O_TRUNC fds through dup, fork and a failed dup3). */
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "lineage_model.h"
+
+#define PID 4242
+
+static struct lineage *new_model(void)
+{
+	char *cmd[] = { "test", NULL };
+	struct lineage *lg = lineage_new(cmd);
+
+	assert_non_null(lg);
+	return lg;
+}
+
+static void hdr(struct zcap_hdr *h, unsigned int type, size_t size, uint32_t pid)
+{
+	memset(h, 0, size);
+	h->type = type;
+	h->hdr_len = size;
+	h->pid = pid;
+	h->tid = pid;
+	h->ts_ns = 1;
+}
+
+static void feed(struct lineage *lg, unsigned int type, const void *raw, const void *data,
+		 size_t len, const char *path)
+{
+	struct zev ev = { .type = type, .raw = raw, .data = data, .data_len = len };
+	struct zrec r = { .ev = &ev, .data = data, .data_len = len, .len = len, .path = path };
+
+	ev.h = raw;
+	assert_int_equal(lineage_feed(lg, &r), 0);
+}
+
+static void file_info(struct zcap_fdinfo *f, uint64_t ino, uint32_t flags)
+{
+	memset(f, 0, sizeof(*f));
+	f->kind = ZCAP_FD_FILE;
+	f->dev = 42;
+	f->ino = ino;
+	f->flags = flags;
+}
+
+static void open_file(struct lineage *lg, uint32_t pid, int fd, const char *path, uint64_t ino,
+		      uint32_t oflags, uint16_t ev_flags)
+{
+	struct zcap_fd_ev e;
+
+	hdr(&e.h, ZCAP_EV_FD, sizeof(e), pid);
+	file_info(&e.f, ino, oflags & ~(O_CREAT | O_TRUNC));
+	e.syscall = ZCAP_SYS_OPENAT;
+	e.ret = fd;
+	e.fd = fd;
+	e.fd2 = -100;
+	e.oflags = oflags;
+	e.ev_flags = ev_flags | ZCAP_FD_PATH_ABS;
+	feed(lg, ZCAP_EV_FD, &e, path, strlen(path), path);
+}
+
+static void fd_call(struct lineage *lg, uint32_t pid, uint16_t sc, int ret, int fd, int fd2,
+		    uint64_t ino)
+{
+	struct zcap_fd_ev e;
+
+	hdr(&e.h, ZCAP_EV_FD, sizeof(e), pid);
+	file_info(&e.f, ino, O_RDWR);
+	e.syscall = sc;
+	e.ret = ret;
+	e.fd = fd;
+	e.fd2 = fd2;
+	feed(lg, ZCAP_EV_FD, &e, NULL, 0, NULL);
+}
+
+static void io(struct lineage *lg, uint32_t pid, int fd, uint64_t ino, uint8_t dir, int64_t n,
+	       const char *path)
+{
+	struct zcap_io e;
+
+	hdr(&e.h, ZCAP_EV_IO, sizeof(e), pid);
+	file_info(&e.f, ino, O_RDWR);
+	e.syscall = dir == ZCAP_DIR_IN ? ZCAP_SYS_READ : ZCAP_SYS_WRITE;
+	e.dir = dir;
+	e.fd = fd;
+	e.ret = n;
+	e.total_len = n;
+	e.flags = ZCAP_F_FIRST | ZCAP_F_LAST;
+	{
+		struct zev ev = { .type = ZCAP_EV_IO, .raw = &e, .h = &e.h };
+		struct zrec r = { .ev = &ev, .len = n, .path = path };
+
+		assert_int_equal(lineage_feed(lg, &r), 0);
+	}
+}
+
+static struct lin_file *file(struct lineage *lg, const char *path)
+{
+	return lmap_get(&lg->files_by_path, path);
+}
+
+/* copy_file_range through ZCAP_EV_XFER: source read, destination written. */
+static void test_xfer(void **state)
+{
+	struct lineage *lg = new_model();
+	struct zcap_xfer_ev x;
+	struct lin_file *in, *out;
+
+	open_file(lg, PID, 3, "/w/in", 10, O_RDONLY, 0);
+	open_file(lg, PID, 4, "/w/out", 11, O_WRONLY | O_CREAT | O_TRUNC, ZCAP_FD_CREATED);
+	hdr(&x.h, ZCAP_EV_XFER, sizeof(x), PID);
+	file_info(&x.in, 10, O_RDONLY);
+	file_info(&x.out, 11, O_WRONLY);
+	x.syscall = ZCAP_SYS_COPY_FILE_RANGE;
+	x.fd_in = 3;
+	x.fd_out = 4;
+	x.ret = 12;
+	feed(lg, ZCAP_EV_XFER, &x, NULL, 0, NULL);
+	in = file(lg, "/w/in");
+	out = file(lg, "/w/out");
+	assert_non_null(in);
+	assert_non_null(out);
+	assert_true(in->read && !in->written && !in->created);
+	assert_true(out->written && out->created && !out->read);
+	assert_int_equal(in->bytes_read, 12);
+	assert_int_equal(out->bytes_written, 12);
+	lineage_free(lg);
+}
+
+/* An O_TRUNC fd never makes its file an input, whatever dup, fork and a
+ * failed dup3 do to the fd numbers; a plain O_RDWR fd does. */
+static void test_trunc_fd(void **state)
+{
+	struct lineage *lg = new_model();
+	struct zcap_proc_ev f;
+
+	open_file(lg, PID, 3, "/w/zip", 20, O_RDWR | O_CREAT | O_TRUNC, ZCAP_FD_CREATED);
+	fd_call(lg, PID, ZCAP_SYS_DUP2, 100, 100, 3, 20);
+	fd_call(lg, PID, ZCAP_SYS_DUP3, -9, 100, 9999, 0); /* EBADF: fd 100 unchanged */
+	io(lg, PID, 100, 20, ZCAP_DIR_OUT, 5, "/w/zip");
+	io(lg, PID, 100, 20, ZCAP_DIR_IN, 5, "/w/zip");
+	hdr(&f.h, ZCAP_EV_PROC, sizeof(f), PID);
+	f.syscall = ZCAP_SYS_FORK;
+	f.child_pid = PID + 1;
+	f.child_tid = PID + 1;
+	feed(lg, ZCAP_EV_PROC, &f, NULL, 0, NULL);
+	io(lg, PID + 1, 100, 20, ZCAP_DIR_IN, 5, "/w/zip"); /* inherited */
+	assert_true(file(lg, "/w/zip")->written);
+	assert_false(file(lg, "/w/zip")->read);
+
+	open_file(lg, PID, 4, "/w/rw", 21, O_RDWR, 0);
+	io(lg, PID, 4, 21, ZCAP_DIR_IN, 3, "/w/rw");
+	io(lg, PID, 4, 21, ZCAP_DIR_OUT, 3, "/w/rw");
+	assert_true(file(lg, "/w/rw")->read && file(lg, "/w/rw")->written);
+	/* fd 4 closed, then reused by an O_TRUNC open of another file */
+	fd_call(lg, PID, ZCAP_SYS_CLOSE, 0, 4, -1, 21);
+	open_file(lg, PID, 4, "/w/t2", 22, O_RDWR | O_TRUNC, 0);
+	io(lg, PID, 4, 22, ZCAP_DIR_IN, 3, "/w/t2");
+	assert_false(file(lg, "/w/t2")->read);
+	lineage_free(lg);
+}
+
+static void fs_two(struct lineage *lg, uint16_t sc, const char *a, const char *b)
+{
+	struct zcap_fs_ev e;
+	char data[256];
+	size_t la = strlen(a), lb = strlen(b);
+
+	hdr(&e.h, ZCAP_EV_FS, sizeof(e), PID);
+	e.syscall = sc;
+	e.path_len = la;
+	memcpy(data, a, la + 1);
+	memcpy(data + la + 1, b, lb);
+	feed(lg, ZCAP_EV_FS, &e, data, la + 1 + lb, NULL);
+}
+
+/* Atomic save: the temporary is folded into the final name, its origin. */
+static void test_atomic_save(void **state)
+{
+	struct lineage *lg = new_model();
+	struct lin_file *fin;
+
+	open_file(lg, PID, 3, "/w/doc", 30, O_RDONLY, 0);
+	io(lg, PID, 3, 30, ZCAP_DIR_IN, 9, "/w/doc");
+	open_file(lg, PID, 4, "/w/.doc.tmp", 31, O_WRONLY | O_CREAT | O_EXCL, ZCAP_FD_CREATED);
+	io(lg, PID, 4, 31, ZCAP_DIR_OUT, 10, "/w/.doc.tmp");
+	fs_two(lg, ZCAP_SYS_RENAME, "/w/.doc.tmp", "/w/./sub/../doc");
+	fin = file(lg, "/w/doc");
+	assert_true(fin->read && fin->written && !fin->created && !fin->deleted);
+	assert_string_equal(fin->origin, "/w/.doc.tmp");
+	assert_int_equal(fin->bytes_written, 10);
+	assert_false(lin_file_listed(file(lg, "/w/.doc.tmp")));
+	/* later writes to the renamed inode land on the final name */
+	io(lg, PID, 4, 31, ZCAP_DIR_OUT, 1, "/w/.doc.tmp");
+	assert_int_equal(fin->bytes_written, 11);
+	lineage_free(lg);
+}
+
+static void test_normalize(void **state)
+{
+	static const char *const cases[][2] = {
+		{ "/a/b/../c", "/a/c" }, { "//a///b/", "/a/b" }, { "/a/./b/.", "/a/b" },
+		{ "/..", "/" },		 { "/a/..", "/" },	 { "rel/x", "rel/x" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char buf[64];
+
+		strcpy(buf, cases[i][0]);
+		lineage_normalize_path(buf);
+		assert_string_equal(buf, cases[i][1]);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_xfer),
+		cmocka_unit_test(test_trunc_fd),
+		cmocka_unit_test(test_atomic_save),
+		cmocka_unit_test(test_normalize),
+	};
+
+	return cmocka_run_group_tests_name("lineage", tests, NULL, NULL);
+}

@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* zcap lineage: run a command and record what it read, wrote and made. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "capture.h"
+#include "cli.h"
+#include "commands.h"
+#include "lineage.h"
+#include "spawn.h"
+#include "util.h"
+
+#define LINEAGE_BUFFER_KIB 32768
+
+enum {
+	OPT_FORMAT = 0x100,
+	OPT_USER,
+};
+
+struct lineage_args {
+	struct capture_opts cap;
+	const char *output;
+	enum lineage_format format;
+};
+
+static const struct argp_option lineage_options[] = {
+	{ "output", 'o', "FILE", 0, "Write the record to FILE (created 0600, replaced whole)", 0 },
+	{ "format", OPT_FORMAT, "FMT", 0,
+	  "json (default, docs/lineage.schema.json), openlineage (RunEvents, one per line), "
+	  "prov (W3C PROV-JSON), dot (Graphviz)",
+	  0 },
+	{ "user", OPT_USER, "USER", 0, "Run CMD as USER", 0 },
+	{ "buffer-size", 'B', "KIB", 0, "Ring buffer size in KiB (default 32768)", 0 },
+	{ "verbose", 'v', NULL, 0, "Capture summary and libbpf messages on stderr", 0 },
+	{ 0 },
+};
+
+static const char lineage_doc[] =
+	"Run CMD and record the data lineage of it and every process it starts: which files "
+	"were read, written, created, deleted or executed, with SHA-256 of inputs before and "
+	"outputs after, the process tree, and the data flow through pipes and sockets.\v"
+	"CMD's stdin, stdout and stderr are passed through; zcap waits for the last of its "
+	"descendants (daemons too) and exits with CMD's exit status. Semantics: docs/lineage.md.\n\n"
+	"Examples:\n"
+	"  zcap lineage -o build.json -- make\n"
+	"  zcap lineage --format dot -o g.dot -- sh -c 'cat in.txt | gzip > out.gz'\n"
+	"  zcap lineage --format openlineage --user nobody -o ol.jsonl -- ./etl.sh\n\n"
+	"Exit status: CMD's (128+N if killed by signal N); 1 runtime failure, 2 bad usage or "
+	"missing privileges, before CMD runs.";
+
+#define FAIL(...)                      \
+	do {                           \
+		cli_fail(__VA_ARGS__); \
+		return EINVAL;         \
+	} while (0)
+
+static error_t lineage_parse(int key, char *arg, struct argp_state *state)
+{
+	struct lineage_args *a = state->input;
+	uint64_t v;
+	int fmt;
+
+	switch (key) {
+	case 'o':
+		if (!*arg)
+			FAIL("empty output file name");
+		a->output = arg;
+		break;
+	case OPT_FORMAT:
+		fmt = lineage_format_by_name(arg);
+		if (fmt < 0)
+			FAIL("invalid --format '%s' (json, openlineage, prov or dot)", arg);
+		a->format = fmt;
+		break;
+	case OPT_USER:
+		if (!getpwnam(arg))
+			FAIL("unknown user '%s'", arg);
+		a->cap.user = arg;
+		break;
+	case 'B':
+		if (!parse_u64(arg, 16, 4U << 20, &v))
+			FAIL("invalid buffer size '%s' (16 to %u KiB)", arg, 4U << 20);
+		a->cap.lo.ringbuf_bytes = v * 1024;
+		break;
+	case 'v':
+		zcap_verbose++;
+		a->cap.quiet = false;
+		break;
+	case ARGP_KEY_ARG:
+		FAIL("unexpected argument '%s' (put the command after --)", arg);
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static const struct argp lineage_argp = {
+	.options = lineage_options,
+	.parser = lineage_parse,
+	.args_doc = "-- CMD [ARG...]",
+	.doc = lineage_doc,
+};
+
+static int parse_args(int argc, char **argv, struct lineage_args *a)
+{
+	int dash, rc;
+
+	memset(a, 0, sizeof(*a));
+	a->format = LINEAGE_JSON;
+	a->cap.quiet = true;
+	a->cap.wait_all = true;
+	a->cap.lo.snaplen = 0;
+	a->cap.lo.want_payload = false; /* sizes are enough */
+	a->cap.lo.port = -1;
+	a->cap.lo.ringbuf_bytes = (uint64_t)LINEAGE_BUFFER_KIB * 1024;
+	a->cap.lo.send_hook = "auto";
+	a->cap.lo.no_send_path = true; /* TCP bodies are not lineage */
+	a->cap.lo.want_fs = true;
+
+	dash = cli_split_command(argc, argv);
+	rc = cli_parse(&lineage_argp, dash, argv, a, "lineage");
+	if (rc)
+		return rc;
+	if (dash + 1 >= argc) {
+		zcap_err("lineage: missing command (zcap lineage [OPTION...] -- CMD [ARG...])");
+		return ZCAP_EXIT_USAGE;
+	}
+	a->cap.cmd = argv + dash + 1;
+	return 0;
+}
+
+/* The output's directory must take a new file: checked before CMD runs. */
+static bool output_dir_ok(const char *output)
+{
+	char *copy = strdup(output);
+	const char *dir;
+	bool ok;
+
+	if (!copy)
+		return false;
+	dir = dirname(copy);
+	ok = access(dir, W_OK | X_OK) == 0;
+	if (!ok)
+		zcap_err("cannot write '%s': %s", output, strerror(errno));
+	free(copy);
+	return ok;
+}
+
+/* Write whole or not at all: a 0600 temporary beside FILE, renamed over it. */
+static int write_output(struct lineage *lg, const char *output, enum lineage_format fmt)
+{
+	char tmp[PATH_MAX];
+	FILE *f;
+	int fd, err;
+
+	if (!output || !strcmp(output, "-")) {
+		err = lineage_write(lg, stdout, fmt);
+		if (fflush(stdout) && !err)
+			err = -errno;
+		return err;
+	}
+	if (snprintf(tmp, sizeof(tmp), "%s.zcap-XXXXXX", output) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = mkostemp(tmp, O_CLOEXEC); /* mode 0600 */
+	if (fd < 0)
+		return -errno;
+	f = fdopen(fd, "w");
+	if (!f) {
+		err = -errno;
+		close(fd);
+		unlink(tmp);
+		return err;
+	}
+	err = lineage_write(lg, f, fmt);
+	if (!err && (fflush(f) || fsync(fileno(f))))
+		err = -errno;
+	if (fclose(f) && !err)
+		err = -errno;
+	if (!err && rename(tmp, output))
+		err = -errno;
+	if (err)
+		unlink(tmp);
+	return err;
+}
+
+int cmd_lineage(int argc, char **argv)
+{
+	struct lineage_args a;
+	struct capture_result res;
+	struct lineage *lg = NULL;
+	struct sink *sink = NULL;
+	struct timespec start, end;
+	uint64_t dropped = 0;
+	int rc, err;
+
+	rc = parse_args(argc, argv, &a);
+	if (rc)
+		return rc;
+	if (!have_privileges())
+		return ZCAP_EXIT_USAGE;
+	if (!command_runnable(a.cap.cmd[0]))
+		return 127;
+	if (a.output && strcmp(a.output, "-") && !output_dir_ok(a.output))
+		return ZCAP_EXIT_USAGE;
+	loader_setup_libbpf(zcap_verbose);
+	lg = lineage_new(a.cap.cmd);
+	sink = lg ? lineage_sink_new(lg) : NULL;
+	if (!sink) {
+		zcap_err("lineage: out of memory");
+		rc = ZCAP_EXIT_FAIL;
+		goto cleanup;
+	}
+	clock_gettime(CLOCK_REALTIME, &start);
+	capture_run(&a.cap, &sink, 1, &res);
+	clock_gettime(CLOCK_REALTIME, &end);
+	rc = capture_exit_code(&a.cap, &res);
+	if (!res.cmd_ran)
+		goto cleanup; /* nothing ran: no record (the error is printed) */
+	for (int i = 0; i < ZCAP_DROP_MAX; i++)
+		dropped += res.stats.drops[i];
+	dropped += res.stats.bad_records;
+	lineage_finish(lg, &start, &end, rc, dropped);
+	err = write_output(lg, a.output, a.format);
+	if (err) {
+		zcap_err("cannot write '%s': %s", a.output ? a.output : "stdout", strerror(-err));
+		rc = ZCAP_EXIT_FAIL;
+	}
+	if (dropped)
+		zcap_warn("%llu events lost: the lineage record is incomplete (dropped_events)",
+			  (unsigned long long)dropped);
+cleanup:
+	if (sink)
+		sink->ops->destroy(sink);
+	lineage_free(lg);
+	return rc;
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * zcap lineage: which files a command and its descendants read, wrote,
+ * created, deleted and executed, and how data flowed between them
+ * (docs/lineage.md). The model is fed whole records (as a sink), then
+ * finished (hashes) and written in one of several formats.
+ */
+#ifndef ZCAP_LINEAGE_H
+#define ZCAP_LINEAGE_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "sink.h"
+
+enum lineage_format {
+	LINEAGE_JSON,	     /* native, docs/lineage.schema.json */
+	LINEAGE_OPENLINEAGE, /* OpenLineage 2-0-2 RunEvents, one per line */
+	LINEAGE_PROV,	     /* W3C PROV-JSON */
+	LINEAGE_DOT,	     /* Graphviz */
+};
+
+struct lineage;
+
+/* cmd: the command's argv (NULL-terminated, copied). NULL on ENOMEM. */
+struct lineage *lineage_new(char *const *cmd);
+void lineage_free(struct lineage *lg);
+
+/* Feed one record; 0 or -ENOMEM. */
+int lineage_feed(struct lineage *lg, const struct zrec *r);
+
+/* A sink feeding lg (lg outlives the sink; the sink writes nothing). */
+struct sink *lineage_sink_new(struct lineage *lg);
+
+/*
+ * End of the run: wall-clock start/end, CMD's exit code, events lost.
+ * Hashes the outputs' final contents and waits for every hash.
+ */
+void lineage_finish(struct lineage *lg, const struct timespec *start, const struct timespec *end,
+		    int exit_code, uint64_t dropped_events);
+
+/* Write the record; 0 or -errno. */
+int lineage_write(struct lineage *lg, FILE *out, enum lineage_format fmt);
+
+/* "json", "openlineage", "prov", "dot" -> format; -1 if unknown. */
+int lineage_format_by_name(const char *name);
+
+/* Lexically normalize an absolute path ("//", ".", ".."), in place. */
+void lineage_normalize_path(char *path);
+
+#endif

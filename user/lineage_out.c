@@ -1,0 +1,610 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Lineage writers: the native JSON record (docs/lineage.schema.json),
+ * W3C PROV-JSON and Graphviz. OpenLineage is in lineage_out_ol.c.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <json-c/json.h>
+
+#include "lineage_model.h"
+
+struct lin_file *lin_file_final(struct lin_file *f)
+{
+	/* bounded: a rename cycle must not loop forever */
+	for (int i = 0; f && !lin_file_listed(f) && f->successor && i < 64; i++)
+		f = f->successor;
+	return f;
+}
+
+/* "file:PATH" of an absorbed temporary -> "file:FINAL"; else a copy. */
+static char *alias_node(struct lineage *lg, const char *node)
+{
+	struct lin_file *f;
+
+	if (strncmp(node, "file:", 5))
+		return strdup(node);
+	f = lmap_get(&lg->files_by_path, node + 5);
+	f = f ? lin_file_final(f) : NULL;
+	if (!f) {
+		return strdup(node);
+	} else {
+		size_t len = strlen(f->path) + 6;
+		char *s = malloc(len);
+
+		if (s)
+			snprintf(s, len, "file:%s", f->path);
+		return s;
+	}
+}
+
+void lin_edges_free(struct lin_edge **edges, int n)
+{
+	for (int i = 0; i < n; i++) {
+		free(edges[i]->from);
+		free(edges[i]->to);
+		free(edges[i]);
+	}
+	free(edges);
+}
+
+int lin_edges_resolved(struct lineage *lg, struct lin_edge ***out, int *nout)
+{
+	struct lin_edge **res = calloc(lg->nedges ? lg->nedges : 1, sizeof(*res));
+	struct lmap seen = { 0 };
+	int n = 0, err = 0;
+
+	if (!res)
+		return -ENOMEM;
+	for (int i = 0; i < lg->nedges; i++) {
+		const struct lin_edge *e = lg->edges[i];
+		char *from = alias_node(lg, e->from), *to = alias_node(lg, e->to), *key = NULL;
+		struct lin_edge *r;
+
+		if (!from || !to || asprintf(&key, "%s\x01%s\x01%s", from, to, e->via) < 0) {
+			free(from);
+			free(to);
+			err = -ENOMEM;
+			break;
+		}
+		if (!strcmp(from, to)) { /* a rename folded into itself */
+			free(from);
+			free(to);
+			free(key);
+			continue;
+		}
+		r = lmap_get(&seen, key);
+		if (r) {
+			r->bytes += e->bytes;
+			free(from);
+			free(to);
+		} else if (!(r = calloc(1, sizeof(*r))) || lmap_put(&seen, key, r)) {
+			free(r);
+			free(from);
+			free(to);
+			free(key);
+			err = -ENOMEM;
+			break;
+		} else {
+			r->from = from;
+			r->to = to;
+			memcpy(r->via, e->via, sizeof(r->via));
+			r->bytes = e->bytes;
+			res[n++] = r;
+		}
+		free(key);
+	}
+	lmap_clear(&seen);
+	if (err) {
+		lin_edges_free(res, n);
+		return err;
+	}
+	*out = res;
+	*nout = n;
+	return 0;
+}
+
+static int cmp_files(const void *a, const void *b)
+{
+	return strcmp((*(struct lin_file *const *)a)->path, (*(struct lin_file *const *)b)->path);
+}
+
+/* The listed files, sorted by path; caller frees the array. */
+static struct lin_file **listed_files(struct lineage *lg, int *n)
+{
+	struct lin_file **v = calloc(lg->nfiles ? lg->nfiles : 1, sizeof(*v));
+
+	*n = 0;
+	if (!v)
+		return NULL;
+	for (int i = 0; i < lg->nfiles; i++)
+		if (lin_file_listed(lg->files[i]))
+			v[(*n)++] = lg->files[i];
+	qsort(v, *n, sizeof(*v), cmp_files);
+	return v;
+}
+
+static json_object *str_or_null(const char *s)
+{
+	return s && *s ? json_object_new_string(s) : NULL;
+}
+
+static json_object *pids_json(const struct pidset *s)
+{
+	json_object *a = json_object_new_array();
+
+	for (int i = 0; i < s->n; i++)
+		json_object_array_add(a, json_object_new_int(s->v[i]));
+	return a;
+}
+
+static json_object *argv_json(char **argv)
+{
+	json_object *a = json_object_new_array();
+
+	for (char **p = argv; p && *p; p++)
+		json_object_array_add(a, json_object_new_string(*p));
+	return a;
+}
+
+static json_object *time_json(uint64_t real_ns)
+{
+	char buf[48];
+
+	if (!real_ns)
+		return NULL;
+	lin_iso_time(real_ns, buf, sizeof(buf));
+	return json_object_new_string(buf);
+}
+
+static uint64_t ts_ns(const struct timespec *ts)
+{
+	return (uint64_t)ts->tv_sec * 1000000000ULL + ts->tv_nsec;
+}
+
+static int put_json(json_object *root, FILE *out)
+{
+	const char *s = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+								  JSON_C_TO_STRING_NOSLASHESCAPE);
+	int err = 0;
+
+	if (!s || fputs(s, out) < 0 || fputc('\n', out) < 0)
+		err = -EIO;
+	json_object_put(root);
+	return err;
+}
+
+static json_object *file_json(const struct lin_file *f)
+{
+	json_object *o = json_object_new_object();
+	bool input = f->read || f->executed;
+	bool output = (f->written || f->created) && !f->deleted;
+
+	json_object_object_add(o, "path", json_object_new_string(f->path));
+	json_object_object_add(o, "kind", json_object_new_string(f->is_dir ? "dir" : "file"));
+	json_object_object_add(o, "opened", json_object_new_boolean(f->opened));
+	json_object_object_add(o, "read", json_object_new_boolean(f->read));
+	json_object_object_add(o, "written", json_object_new_boolean(f->written));
+	json_object_object_add(o, "executed", json_object_new_boolean(f->executed));
+	json_object_object_add(o, "created", json_object_new_boolean(f->created));
+	json_object_object_add(o, "deleted", json_object_new_boolean(f->deleted));
+	json_object_object_add(o, "bytes_read", json_object_new_uint64(f->bytes_read));
+	json_object_object_add(o, "bytes_written", json_object_new_uint64(f->bytes_written));
+	json_object_object_add(o, "sha256_before", input ? str_or_null(f->sha_before) : NULL);
+	json_object_object_add(o, "sha256_after", output ? str_or_null(f->sha_after) : NULL);
+	json_object_object_add(o, "readers", pids_json(&f->readers));
+	json_object_object_add(o, "writers", pids_json(&f->writers));
+	json_object_object_add(o, "origin", str_or_null(f->origin));
+	return o;
+}
+
+int lineage_write_json(struct lineage *lg, FILE *out)
+{
+	json_object *root = json_object_new_object(), *procs, *files, *edges;
+	struct lin_edge **ev = NULL;
+	struct lin_file **fv;
+	int nf, ne = 0, err;
+
+	fv = listed_files(lg, &nf);
+	err = lin_edges_resolved(lg, &ev, &ne);
+	if (!root || !fv || err) {
+		json_object_put(root);
+		free(fv);
+		return err ? err : -ENOMEM;
+	}
+	json_object_object_add(root, "zcap_version", json_object_new_string(ZCAP_VERSION));
+	json_object_object_add(root, "command", argv_json(lg->cmd));
+	json_object_object_add(root, "exit_code", json_object_new_int(lg->exit_code));
+	json_object_object_add(root, "start_time", time_json(ts_ns(&lg->start)));
+	json_object_object_add(root, "end_time", time_json(ts_ns(&lg->end)));
+	json_object_object_add(root, "dropped_events", json_object_new_uint64(lg->dropped));
+
+	procs = json_object_new_array();
+	for (int i = 0; i < lg->nprocs; i++) {
+		const struct lin_proc *p = lg->procs[i];
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "pid", json_object_new_int(p->pid));
+		json_object_object_add(o, "ppid", json_object_new_int(p->ppid));
+		json_object_object_add(o, "argv", argv_json(p->argv));
+		json_object_object_add(o, "exe", str_or_null(p->exe));
+		json_object_object_add(o, "exit_code",
+				       p->exited ? json_object_new_int(p->exit_code) : NULL);
+		json_object_object_add(o, "start_time", time_json(p->start_ns));
+		json_object_object_add(o, "end_time", time_json(p->end_ns));
+		json_object_array_add(procs, o);
+	}
+	json_object_object_add(root, "processes", procs);
+
+	files = json_object_new_array();
+	for (int i = 0; i < nf; i++)
+		json_object_array_add(files, file_json(fv[i]));
+	json_object_object_add(root, "files", files);
+
+	edges = json_object_new_array();
+	for (int i = 0; i < ne; i++) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "from", json_object_new_string(ev[i]->from));
+		json_object_object_add(o, "to", json_object_new_string(ev[i]->to));
+		json_object_object_add(o, "via", json_object_new_string(ev[i]->via));
+		json_object_object_add(o, "bytes", json_object_new_uint64(ev[i]->bytes));
+		json_object_array_add(edges, o);
+	}
+	json_object_object_add(root, "edges", edges);
+	free(fv);
+	lin_edges_free(ev, ne);
+	return put_json(root, out);
+}
+
+/* ---- derivation: which inputs an output's data came from ----------------- */
+
+static bool is_file_node(const char *n)
+{
+	return !strncmp(n, "file:", 5);
+}
+
+static bool data_edge(const struct lin_edge *e)
+{
+	return strcmp(e->via, "exec") != 0; /* code, not data */
+}
+
+/*
+ * Files whose data reached `node` (a file): back along data edges through
+ * processes and channels, stopping at files. Library code (mapped
+ * executable) is not data. Adds "file:PATH" keys to srcs.
+ */
+static void sources_of(struct lineage *lg, struct lin_edge **ev, int ne, const char *node,
+		       struct lmap *srcs)
+{
+	struct lmap seen = { 0 };
+	const char **queue = calloc(ne + 1, sizeof(*queue));
+	int qh = 0, qt = 0;
+
+	if (!queue)
+		return;
+	queue[qt++] = node;
+	lmap_put(&seen, node, (void *)node);
+	while (qh < qt) {
+		const char *n = queue[qh++];
+
+		for (int i = 0; i < ne; i++) {
+			const struct lin_edge *e = ev[i];
+			struct lin_file *f;
+
+			if (strcmp(e->to, n) || !data_edge(e) || lmap_get(&seen, e->from))
+				continue;
+			lmap_put(&seen, e->from, (void *)e->from);
+			if (is_file_node(e->from)) {
+				f = lmap_get(&lg->files_by_path, e->from + 5);
+				if (!f || !f->code)
+					lmap_put(srcs, e->from, (void *)e->from);
+				continue;
+			}
+			if (qt < ne + 1)
+				queue[qt++] = e->from;
+		}
+	}
+	lmap_clear(&seen);
+	free(queue);
+}
+
+/* ---- W3C PROV-JSON --------------------------------------------------------- */
+
+static void prov_entity_id(const struct lin_file *f, bool after, char *buf, size_t len)
+{
+	snprintf(buf, len, "zcap:file:%s#%s", f->path, after ? "after" : "before");
+}
+
+static void prov_rel(json_object *sect, int *seq, const char *k1, const char *v1, const char *k2,
+		     const char *v2, const char *role)
+{
+	json_object *o = json_object_new_object();
+	char id[32];
+
+	snprintf(id, sizeof(id), "_:r%d", ++*seq);
+	json_object_object_add(o, k1, json_object_new_string(v1));
+	json_object_object_add(o, k2, json_object_new_string(v2));
+	if (role)
+		json_object_object_add(o, "prov:role", json_object_new_string(role));
+	json_object_object_add(sect, id, o);
+}
+
+static void prov_activity_id(const char *node, char *buf, size_t len)
+{
+	snprintf(buf, len, "zcap:%s", node); /* zcap:process:PID */
+}
+
+int lineage_write_prov(struct lineage *lg, FILE *out)
+{
+	json_object *root = json_object_new_object(), *prefix, *entity, *activity, *used, *gen,
+		    *derived, *informed;
+	struct lin_edge **ev = NULL;
+	struct lin_file **fv;
+	char a[PATH_MAX + 64], b[PATH_MAX + 64];
+	int nf, ne = 0, seq = 0, err;
+
+	fv = listed_files(lg, &nf);
+	err = lin_edges_resolved(lg, &ev, &ne);
+	if (!root || !fv || err) {
+		json_object_put(root);
+		free(fv);
+		return err ? err : -ENOMEM;
+	}
+	prefix = json_object_new_object();
+	json_object_object_add(prefix, "zcap", json_object_new_string("urn:zcap:"));
+	json_object_object_add(root, "prefix", prefix);
+	entity = json_object_new_object();
+	activity = json_object_new_object();
+	used = json_object_new_object();
+	gen = json_object_new_object();
+	derived = json_object_new_object();
+	informed = json_object_new_object();
+
+	for (int i = 0; i < nf; i++) {
+		const struct lin_file *f = fv[i];
+
+		for (int v = 0; v < 2; v++) {
+			bool after = v == 1;
+			const char *sha = after ? f->sha_after : f->sha_before;
+			json_object *o;
+
+			if (after ? !(f->written || f->created) : !(f->read || f->executed))
+				continue;
+			o = json_object_new_object();
+			prov_entity_id(f, after, a, sizeof(a));
+			json_object_object_add(o, "prov:type",
+					       json_object_new_string(f->is_dir ? "zcap:dir" : "zcap:file"));
+			json_object_object_add(o, "prov:label", json_object_new_string(f->path));
+			json_object_object_add(o, "zcap:path", json_object_new_string(f->path));
+			if (*sha)
+				json_object_object_add(o, "zcap:sha256", json_object_new_string(sha));
+			if (after && f->deleted)
+				json_object_object_add(o, "zcap:deleted", json_object_new_boolean(1));
+			json_object_object_add(entity, a, o);
+		}
+		/* a file both read and rewritten: the new version revises the old */
+		if ((f->read || f->executed) && (f->written || f->created)) {
+			json_object *o = json_object_new_object();
+			char id[32];
+
+			prov_entity_id(f, true, a, sizeof(a));
+			prov_entity_id(f, false, b, sizeof(b));
+			json_object_object_add(o, "prov:generatedEntity", json_object_new_string(a));
+			json_object_object_add(o, "prov:usedEntity", json_object_new_string(b));
+			json_object_object_add(o, "prov:type", json_object_new_string("prov:Revision"));
+			snprintf(id, sizeof(id), "_:r%d", ++seq);
+			json_object_object_add(derived, id, o);
+		}
+	}
+	for (int i = 0; i < lg->nprocs; i++) {
+		const struct lin_proc *p = lg->procs[i];
+		json_object *o = json_object_new_object();
+		char node[32], t[48];
+
+		lin_proc_node(p, node, sizeof(node));
+		prov_activity_id(node, a, sizeof(a));
+		json_object_object_add(o, "prov:type", json_object_new_string("zcap:process"));
+		json_object_object_add(o, "prov:label",
+				       json_object_new_string(p->argv && p->argv[0] ? p->argv[0] : "?"));
+		if (p->start_ns) {
+			lin_iso_time(p->start_ns, t, sizeof(t));
+			json_object_object_add(o, "prov:startTime", json_object_new_string(t));
+		}
+		if (p->end_ns) {
+			lin_iso_time(p->end_ns, t, sizeof(t));
+			json_object_object_add(o, "prov:endTime", json_object_new_string(t));
+		}
+		json_object_object_add(o, "zcap:pid", json_object_new_int(p->pid));
+		json_object_object_add(o, "zcap:ppid", json_object_new_int(p->ppid));
+		json_object_object_add(o, "zcap:argv", argv_json(p->argv));
+		if (p->exe)
+			json_object_object_add(o, "zcap:exe", json_object_new_string(p->exe));
+		if (p->exited)
+			json_object_object_add(o, "zcap:exit_code", json_object_new_int(p->exit_code));
+		json_object_object_add(activity, a, o);
+	}
+	for (int i = 0; i < ne; i++) {
+		const struct lin_edge *e = ev[i];
+		struct lin_file *f;
+
+		if (is_file_node(e->from) && !strncmp(e->to, "process:", 8) &&
+		    (f = lmap_get(&lg->files_by_path, e->from + 5))) {
+			prov_activity_id(e->to, a, sizeof(a));
+			prov_entity_id(f, false, b, sizeof(b));
+			prov_rel(used, &seq, "prov:activity", a, "prov:entity", b,
+				 !strcmp(e->via, "exec") ? "zcap:executable" : NULL);
+		} else if (!strncmp(e->from, "process:", 8) && is_file_node(e->to) &&
+			   (f = lmap_get(&lg->files_by_path, e->to + 5))) {
+			prov_entity_id(f, true, a, sizeof(a));
+			prov_activity_id(e->from, b, sizeof(b));
+			prov_rel(gen, &seq, "prov:entity", a, "prov:activity", b, NULL);
+		} else if (!strncmp(e->from, "process:", 8)) {
+			/* into a channel: every process reading it was informed */
+			for (int j = 0; j < ne; j++) {
+				if (strcmp(ev[j]->from, e->to) || strncmp(ev[j]->to, "process:", 8) ||
+				    !strcmp(ev[j]->to, e->from))
+					continue;
+				prov_activity_id(ev[j]->to, a, sizeof(a));
+				prov_activity_id(e->from, b, sizeof(b));
+				prov_rel(informed, &seq, "prov:informed", a, "prov:informant", b, NULL);
+			}
+		}
+	}
+	for (int i = 0; i < nf; i++) {
+		struct lmap srcs = { 0 };
+		char node[PATH_MAX + 8];
+
+		if (!(fv[i]->written || fv[i]->created))
+			continue;
+		snprintf(node, sizeof(node), "file:%s", fv[i]->path);
+		sources_of(lg, ev, ne, node, &srcs);
+		for (int j = 0; j < nf; j++) {
+			snprintf(b, sizeof(b), "file:%s", fv[j]->path);
+			if (!lmap_get(&srcs, b) || !(fv[j]->read || fv[j]->executed || !fv[j]->created))
+				continue;
+			prov_entity_id(fv[i], true, a, sizeof(a));
+			prov_entity_id(fv[j], false, b, sizeof(b));
+			prov_rel(derived, &seq, "prov:generatedEntity", a, "prov:usedEntity", b, NULL);
+		}
+		lmap_clear(&srcs);
+	}
+	json_object_object_add(root, "entity", entity);
+	json_object_object_add(root, "activity", activity);
+	json_object_object_add(root, "used", used);
+	json_object_object_add(root, "wasGeneratedBy", gen);
+	json_object_object_add(root, "wasDerivedFrom", derived);
+	json_object_object_add(root, "wasInformedBy", informed);
+	free(fv);
+	lin_edges_free(ev, ne);
+	return put_json(root, out);
+}
+
+/* ---- Graphviz ---------------------------------------------------------------- */
+
+/* A DOT string literal: quotes and backslashes escaped, control bytes dropped. */
+static void dot_str(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fputc('\\', out);
+		if ((unsigned char)*s >= 0x20)
+			fputc(*s, out);
+	}
+	fputc('"', out);
+}
+
+static void dot_node_decl(struct lineage *lg, FILE *out, const char *node, struct lmap *declared)
+{
+	char label[PATH_MAX + 128];
+	const char *shape = "ellipse";
+
+	if (lmap_get(declared, node))
+		return;
+	lmap_put(declared, node, (void *)node);
+	if (is_file_node(node)) {
+		struct lin_file *f = lmap_get(&lg->files_by_path, node + 5);
+
+		shape = "note";
+		snprintf(label, sizeof(label), "%s%s%s", node + 5,
+			 f && f->created ? "\\n(created)" : "", f && f->deleted ? "\\n(deleted)" : "");
+	} else if (!strncmp(node, "process:", 8)) {
+		const struct lin_proc *p = NULL;
+
+		for (int i = 0; i < lg->nprocs; i++) {
+			char n[32];
+
+			lin_proc_node(lg->procs[i], n, sizeof(n));
+			if (!strcmp(n, node))
+				p = lg->procs[i];
+		}
+		shape = "box";
+		snprintf(label, sizeof(label), "%s\\npid %s",
+			 p && p->argv && p->argv[0] ? p->argv[0] : "?", node + 8);
+	} else {
+		shape = "cds";
+		snprintf(label, sizeof(label), "%s", node);
+	}
+	fputs("  ", out);
+	dot_str(out, node);
+	fprintf(out, " [shape=%s, label=", shape);
+	/* the label's \n are DOT escapes: print it without re-escaping them */
+	fputc('"', out);
+	for (const char *s = label; *s; s++) {
+		if (*s == '"')
+			fputc('\\', out);
+		if ((unsigned char)*s >= 0x20)
+			fputc(*s, out);
+	}
+	fputs("\"];\n", out);
+}
+
+int lineage_write_dot(struct lineage *lg, FILE *out)
+{
+	struct lmap declared = { 0 };
+	struct lin_edge **ev = NULL;
+	struct lin_file **fv;
+	int nf, ne = 0, err;
+
+	fv = listed_files(lg, &nf);
+	err = lin_edges_resolved(lg, &ev, &ne);
+	if (!fv || err) {
+		free(fv);
+		return err ? err : -ENOMEM;
+	}
+	fputs("digraph lineage {\n  rankdir=LR;\n  node [fontname=\"Helvetica\", fontsize=10];\n"
+	      "  edge [fontname=\"Helvetica\", fontsize=9];\n",
+	      out);
+	for (int i = 0; i < lg->nprocs; i++) {
+		char n[32];
+
+		lin_proc_node(lg->procs[i], n, sizeof(n));
+		dot_node_decl(lg, out, n, &declared);
+	}
+	for (int i = 0; i < nf; i++) {
+		char n[PATH_MAX + 8];
+
+		snprintf(n, sizeof(n), "file:%s", fv[i]->path);
+		dot_node_decl(lg, out, n, &declared);
+	}
+	for (int i = 0; i < ne; i++) {
+		dot_node_decl(lg, out, ev[i]->from, &declared);
+		dot_node_decl(lg, out, ev[i]->to, &declared);
+	}
+	/* the process tree, dashed */
+	for (int i = 0; i < lg->nprocs; i++) {
+		char c[32], p[32];
+
+		snprintf(p, sizeof(p), "process:%d", (int)lg->procs[i]->ppid);
+		if (!lmap_get(&declared, p))
+			continue;
+		lin_proc_node(lg->procs[i], c, sizeof(c));
+		fputs("  ", out);
+		dot_str(out, p);
+		fputs(" -> ", out);
+		dot_str(out, c);
+		fputs(" [style=dashed, label=\"fork\"];\n", out);
+	}
+	for (int i = 0; i < ne; i++) {
+		char label[64];
+
+		snprintf(label, sizeof(label), "%s %" PRIu64 " B", ev[i]->via, ev[i]->bytes);
+		fputs("  ", out);
+		dot_str(out, ev[i]->from);
+		fputs(" -> ", out);
+		dot_str(out, ev[i]->to);
+		fputs(" [label=", out);
+		dot_str(out, label);
+		fputs("];\n", out);
+	}
+	fputs("}\n", out);
+	lmap_clear(&declared);
+	free(fv);
+	lin_edges_free(ev, ne);
+	return ferror(out) ? -EIO : 0;
+}

@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * OpenLineage 2-0-2 output: a job per process, each run a START and a
+ * COMPLETE (exit 0) or FAIL RunEvent, one JSON object per line, in time
+ * order. The process tree is the ParentRunFacet; datasets are files in
+ * namespace "file", their SHA-256 the DatasetVersion facet.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <json-c/json.h>
+
+#include "lineage_model.h"
+
+#define OL_SPEC	    "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
+#define OL_PRODUCER "urn:zcap:" ZCAP_VERSION
+#define OL_JOB_NS   "zcap"
+#define OL_FACET(name, ver) "https://openlineage.io/spec/facets/" ver "/" name ".json#/$defs/" name
+
+/* UUIDv7: 48-bit Unix ms timestamp, version, random bits, variant. */
+static void uuid7(uint64_t real_ns, char out[37])
+{
+	uint8_t b[16];
+	uint64_t ms = real_ns / 1000000ULL;
+
+	if (getrandom(b, sizeof(b), 0) != sizeof(b)) {
+		for (size_t i = 0; i < sizeof(b); i++) /* not secret: only unique */
+			b[i] = (uint8_t)(rand() >> 7);
+	}
+	for (int i = 0; i < 6; i++)
+		b[i] = ms >> (40 - 8 * i);
+	b[6] = (b[6] & 0x0f) | 0x70;
+	b[8] = (b[8] & 0x3f) | 0x80;
+	snprintf(out, 37,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+		 b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+		 b[14], b[15]);
+}
+
+static json_object *facet(const char *schema_url)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "_producer", json_object_new_string(OL_PRODUCER));
+	json_object_object_add(o, "_schemaURL", json_object_new_string(schema_url));
+	return o;
+}
+
+static const char *base_name(const char *p)
+{
+	const char *s = p ? strrchr(p, '/') : NULL;
+
+	return s ? s + 1 : p ? p : "?";
+}
+
+struct ol_ctx {
+	struct lineage *lg;
+	struct lin_edge **ev;
+	int ne;
+	char **job_names; /* per process, stable across runs of the same command */
+};
+
+static int proc_index(const struct lineage *lg, pid_t pid, int before)
+{
+	for (int i = before - 1; i >= 0; i--)
+		if (lg->procs[i]->pid == pid)
+			return i;
+	return -1;
+}
+
+/* Job names follow the tree: "cmd", "cmd/sh", "cmd/sh/cat", siblings with
+ * the same program numbered "#2", "#3" in start order. */
+static int name_jobs(struct ol_ctx *c)
+{
+	struct lineage *lg = c->lg;
+	struct lmap used = { 0 };
+	int err = 0;
+
+	c->job_names = calloc(lg->nprocs ? lg->nprocs : 1, sizeof(char *));
+	if (!c->job_names)
+		return -ENOMEM;
+	for (int i = 0; i < lg->nprocs && !err; i++) {
+		const struct lin_proc *p = lg->procs[i];
+		int parent = proc_index(lg, p->ppid, i);
+		/* argv[0] is what the user wrote ("sh"), exe what it resolved to ("dash") */
+		const char *prog = base_name(p->argv && p->argv[0] ? p->argv[0] : p->exe);
+		char *name = NULL;
+
+		if (parent >= 0)
+			err = asprintf(&name, "%s/%s", c->job_names[parent], prog) < 0;
+		else
+			err = asprintf(&name, "%s", base_name(lg->cmd[0])) < 0;
+		if (err)
+			break;
+		for (int n = 2; lmap_get(&used, name); n++) {
+			char *alt = NULL;
+			size_t blen = strcspn(name, "#");
+
+			if (asprintf(&alt, "%.*s#%d", (int)blen, name, n) < 0) {
+				err = 1;
+				break;
+			}
+			free(name);
+			name = alt;
+		}
+		if (!err && lmap_put(&used, name, name))
+			err = 1;
+		c->job_names[i] = name;
+	}
+	lmap_clear(&used);
+	return err ? -ENOMEM : 0;
+}
+
+static json_object *dataset(const struct lin_file *f, bool output)
+{
+	json_object *d = json_object_new_object(), *facets = json_object_new_object();
+	const char *sha = output ? f->sha_after : f->sha_before;
+
+	json_object_object_add(d, "namespace", json_object_new_string("file"));
+	json_object_object_add(d, "name", json_object_new_string(f->path));
+	if (*sha) {
+		json_object *v = facet(OL_FACET("DatasetVersionDatasetFacet", "1-0-1"));
+
+		json_object_object_add(v, "datasetVersion", json_object_new_string(sha));
+		json_object_object_add(facets, "version", v);
+	}
+	if (output && (f->created || f->deleted || f->written)) {
+		json_object *l = facet(OL_FACET("LifecycleStateChangeDatasetFacet", "1-0-1"));
+
+		json_object_object_add(l, "lifecycleStateChange",
+				       json_object_new_string(f->deleted   ? "DROP"
+							      : f->created ? "CREATE"
+									   : "OVERWRITE"));
+		json_object_object_add(facets, "lifecycleStateChange", l);
+	}
+	json_object_object_add(d, "facets", facets);
+	return d;
+}
+
+/* The files process p read (inputs) or wrote (outputs). */
+static json_object *datasets_of(struct ol_ctx *c, const struct lin_proc *p, bool output)
+{
+	json_object *arr = json_object_new_array();
+	struct lmap seen = { 0 };
+	char node[32];
+
+	lin_proc_node(p, node, sizeof(node));
+	for (int i = 0; i < c->ne; i++) {
+		const struct lin_edge *e = c->ev[i];
+		const char *fnode = output ? e->to : e->from;
+		const char *pnode = output ? e->from : e->to;
+		struct lin_file *f;
+
+		if (strcmp(pnode, node) || strncmp(fnode, "file:", 5) || !strcmp(e->via, "exec") ||
+		    lmap_get(&seen, fnode))
+			continue;
+		f = lmap_get(&c->lg->files_by_path, fnode + 5);
+		if (!f || (!output && f->code))
+			continue;
+		lmap_put(&seen, fnode, f);
+		json_object_array_add(arr, dataset(f, output));
+	}
+	lmap_clear(&seen);
+	return arr;
+}
+
+static json_object *run_event(struct ol_ctx *c, int idx, bool start)
+{
+	struct lineage *lg = c->lg;
+	const struct lin_proc *p = lg->procs[idx];
+	int parent = proc_index(lg, p->ppid, idx);
+	json_object *ev = json_object_new_object(), *run = json_object_new_object(),
+		    *rfacets = json_object_new_object(), *job = json_object_new_object(),
+		    *jfacets = json_object_new_object(), *zf, *jt, *argv;
+	uint64_t t = start ? p->start_ns : p->end_ns;
+	const char *type = "START";
+	char when[48];
+
+	if (!t)
+		t = start ? (uint64_t)lg->start.tv_sec * 1000000000ULL + lg->start.tv_nsec
+			  : (uint64_t)lg->end.tv_sec * 1000000000ULL + lg->end.tv_nsec;
+	if (!start)
+		type = !p->exited ? "ABORT" : p->exit_code == 0 ? "COMPLETE" : "FAIL";
+	lin_iso_time(t, when, sizeof(when));
+	json_object_object_add(ev, "eventType", json_object_new_string(type));
+	json_object_object_add(ev, "eventTime", json_object_new_string(when));
+	json_object_object_add(ev, "producer", json_object_new_string(OL_PRODUCER));
+	json_object_object_add(ev, "schemaURL", json_object_new_string(OL_SPEC));
+
+	json_object_object_add(run, "runId", json_object_new_string(p->run_id));
+	if (parent >= 0) {
+		json_object *pf = facet(OL_FACET("ParentRunFacet", "1-0-1"));
+		json_object *prun = json_object_new_object(), *pjob = json_object_new_object();
+
+		json_object_object_add(prun, "runId",
+				       json_object_new_string(lg->procs[parent]->run_id));
+		json_object_object_add(pjob, "namespace", json_object_new_string(OL_JOB_NS));
+		json_object_object_add(pjob, "name", json_object_new_string(c->job_names[parent]));
+		json_object_object_add(pf, "run", prun);
+		json_object_object_add(pf, "job", pjob);
+		json_object_object_add(rfacets, "parent", pf);
+	}
+	zf = facet("urn:zcap:facets:process");
+	json_object_object_add(zf, "pid", json_object_new_int(p->pid));
+	json_object_object_add(zf, "ppid", json_object_new_int(p->ppid));
+	argv = json_object_new_array();
+	for (char **a = p->argv; a && *a; a++)
+		json_object_array_add(argv, json_object_new_string(*a));
+	json_object_object_add(zf, "argv", argv);
+	if (p->exe)
+		json_object_object_add(zf, "exe", json_object_new_string(p->exe));
+	if (!start && p->exited)
+		json_object_object_add(zf, "exit_code", json_object_new_int(p->exit_code));
+	json_object_object_add(rfacets, "zcap_process", zf);
+	json_object_object_add(run, "facets", rfacets);
+	json_object_object_add(ev, "run", run);
+
+	json_object_object_add(job, "namespace", json_object_new_string(OL_JOB_NS));
+	json_object_object_add(job, "name", json_object_new_string(c->job_names[idx]));
+	jt = facet(OL_FACET("JobTypeJobFacet", "2-0-3"));
+	json_object_object_add(jt, "processingType", json_object_new_string("BATCH"));
+	json_object_object_add(jt, "integration", json_object_new_string("ZCAP"));
+	json_object_object_add(jt, "jobType", json_object_new_string("PROCESS"));
+	json_object_object_add(jfacets, "jobType", jt);
+	json_object_object_add(job, "facets", jfacets);
+	json_object_object_add(ev, "job", job);
+
+	json_object_object_add(ev, "inputs", start ? json_object_new_array() : datasets_of(c, p, false));
+	json_object_object_add(ev, "outputs", start ? json_object_new_array() : datasets_of(c, p, true));
+	return ev;
+}
+
+struct ol_item {
+	uint64_t t;
+	int idx;
+	bool start;
+};
+
+static int cmp_items(const void *a, const void *b)
+{
+	const struct ol_item *x = a, *y = b;
+
+	if (x->t != y->t)
+		return x->t < y->t ? -1 : 1;
+	if (x->start != y->start)
+		return x->start ? -1 : 1;
+	/* same instant: parents start first and end last */
+	return x->start ? x->idx - y->idx : y->idx - x->idx;
+}
+
+int lineage_write_openlineage(struct lineage *lg, FILE *out)
+{
+	struct ol_ctx c = { .lg = lg };
+	struct ol_item *items = NULL;
+	uint64_t start = (uint64_t)lg->start.tv_sec * 1000000000ULL + lg->start.tv_nsec;
+	uint64_t end = (uint64_t)lg->end.tv_sec * 1000000000ULL + lg->end.tv_nsec;
+	int err, n = 0;
+
+	err = lin_edges_resolved(lg, &c.ev, &c.ne);
+	if (!err)
+		err = name_jobs(&c);
+	if (!err && !(items = calloc(2 * lg->nprocs + 1, sizeof(*items))))
+		err = -ENOMEM;
+	for (int i = 0; !err && i < lg->nprocs; i++) {
+		struct lin_proc *p = lg->procs[i];
+
+		if (!p->run_id[0])
+			uuid7(p->start_ns ? p->start_ns : start, p->run_id);
+		items[n++] = (struct ol_item){ p->start_ns ? p->start_ns : start, i, true };
+		items[n++] = (struct ol_item){ p->end_ns ? p->end_ns : end, i, false };
+	}
+	if (!err)
+		qsort(items, n, sizeof(*items), cmp_items);
+	for (int i = 0; !err && i < n; i++) {
+		json_object *ev = run_event(&c, items[i].idx, items[i].start);
+		const char *s = json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN |
+								       JSON_C_TO_STRING_NOSLASHESCAPE);
+
+		if (!s || fputs(s, out) < 0 || fputc('\n', out) < 0)
+			err = -EIO;
+		json_object_put(ev);
+	}
+	free(items);
+	if (c.job_names)
+		for (int i = 0; i < lg->nprocs; i++)
+			free(c.job_names[i]);
+	free(c.job_names);
+	if (c.ev)
+		lin_edges_free(c.ev, c.ne);
+	return err;
+}
