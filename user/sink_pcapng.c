@@ -1,0 +1,584 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Packet sink: pcap-ng (or classic pcap) from ZCAP_EV_PKT records. */
+#include <errno.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pcap_classic.h"
+#include "pcapng.h"
+#include "pktattr.h"
+#include "sink_pcapng.h"
+#include "util.h"
+
+#define IFACES_MAX	 256
+#define PKT_SNAP_MAX	 262144 /* kern/skb.bpf.c PKT_MAX */
+#define QUEUE_BYTES_MAX	 (256u << 20) /* beyond this, packets go out before their window */
+#define LO_BUCKETS	 4096	     /* power of two */
+#define COMMENTS_MAX	 8
+
+struct iface {
+	uint32_t ifindex;
+	int if_id; /* pcap-ng interface id, -1 until its IDB is written */
+	bool loopback;
+	char name[IF_NAMESIZE];
+	uint64_t seen, written, lost;
+};
+
+struct qpkt {
+	struct qpkt *next;
+	/* loopback egress packets waiting for their ingress copies, by flow */
+	struct qpkt *lo_next, **lo_pprev;
+	uint64_t ts;
+	struct iface *ifc;
+	uint32_t pkt_len, caplen;
+	uint8_t dir;
+	bool parsed;
+	bool copied; /* loopback egress packet whose ingress copies were captured */
+	uint32_t copied_bytes; /* of its TCP payload, seen at ingress */
+	uint64_t hash;	       /* of the whole captured packet */
+	struct pkt_info pi;
+	uint8_t data[];
+};
+
+struct pkt_sink {
+	struct sink base; /* first: the capture loop sees a struct sink */
+	struct pkt_sink_opts o;
+	struct pcapng_writer *ng;
+	struct pcap_classic_writer *classic;
+	uint32_t snaplen; /* as written in the IDBs / file header */
+	struct pktattr *attr;
+	struct qpkt *qhead, *qtail;
+	size_t qbytes;
+	uint64_t watermark; /* newest record time seen */
+	struct iface ifs[IFACES_MAX];
+	int nifs;
+	struct qpkt *lo_egress[LO_BUCKETS];
+	uint64_t written, bytes, filtered, duplicates, kernel_drops;
+	uint64_t start_real_ns, last_progress_ns;
+	bool progress_shown;
+	bool done;
+	int error;
+};
+
+static uint64_t real_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static uint64_t mono_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static bool is_loopback(const char *name)
+{
+	struct ifreq ifr = { 0 };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bool lo = false;
+
+	if (fd < 0)
+		return false;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (!ioctl(fd, SIOCGIFFLAGS, &ifr))
+		lo = ifr.ifr_flags & IFF_LOOPBACK;
+	close(fd);
+	return lo;
+}
+
+static struct iface *iface_get(struct pkt_sink *s, uint32_t ifindex)
+{
+	struct iface *ifc;
+
+	for (int i = 0; i < s->nifs; i++)
+		if (s->ifs[i].ifindex == ifindex)
+			return &s->ifs[i];
+	if (s->nifs >= IFACES_MAX)
+		return NULL;
+	ifc = &s->ifs[s->nifs++];
+	memset(ifc, 0, sizeof(*ifc));
+	ifc->ifindex = ifindex;
+	ifc->if_id = -1;
+	/* names are those of zcap's network namespace */
+	if (!if_indextoname(ifindex, ifc->name))
+		snprintf(ifc->name, sizeof(ifc->name), "if%u", ifindex);
+	else
+		ifc->loopback = is_loopback(ifc->name);
+	return ifc;
+}
+
+static int iface_idb(struct pkt_sink *s, struct iface *ifc)
+{
+	char desc[96];
+	int id;
+
+	if (ifc->if_id >= 0 || !s->ng)
+		return 0;
+	snprintf(desc, sizeof(desc), "zcap cgroup_skb ingress/egress, ifindex %u%s", ifc->ifindex,
+		 ifc->loopback ? ", loopback: each packet once" : "");
+	id = pcapng_add_interface(s->ng, ifc->name, desc, PCAPNG_LINKTYPE_RAW, s->snaplen);
+	if (id < 0)
+		return id;
+	ifc->if_id = id;
+	return 0;
+}
+
+static uint64_t content_hash(const uint8_t *data, uint32_t len, uint32_t pkt_len)
+{
+	uint64_t h = 14695981039346656037ULL ^ pkt_len; /* FNV-1a, 64 bits */
+
+	for (uint32_t i = 0; i < len; i++)
+		h = (h ^ data[i]) * 1099511628211ULL;
+	return h;
+}
+
+static size_t flow_bucket(const struct pkt_info *pi)
+{
+	uint64_t h = content_hash(pi->saddr, 16, pi->proto);
+
+	h = content_hash(pi->daddr, 16, (uint32_t)h);
+	return (h ^ ((uint32_t)pi->sport << 16 | pi->dport)) & (LO_BUCKETS - 1);
+}
+
+static bool same_flow(const struct pkt_info *a, const struct pkt_info *b)
+{
+	return a->proto == b->proto && a->sport == b->sport && a->dport == b->dport &&
+	       !memcmp(a->saddr, b->saddr, 16) && !memcmp(a->daddr, b->daddr, 16);
+}
+
+static void lo_unlink(struct qpkt *q)
+{
+	if (!q->lo_pprev)
+		return;
+	*q->lo_pprev = q->lo_next;
+	if (q->lo_next)
+		q->lo_next->lo_pprev = q->lo_pprev;
+	q->lo_pprev = NULL;
+}
+
+/*
+ * On loopback a packet passes the sender's egress hook and then, as the
+ * device delivered it, the receiver's ingress hook. tcpdump on lo shows
+ * the delivered packets, once each: GSO packets bigger than the device
+ * takes are cut into segments between the two hooks. So an ingress packet
+ * is kept and marks the egress packet it is a copy (or a segment) of; the
+ * egress packet is written only when no copy came (receiver not captured).
+ */
+static void lo_match_ingress(struct pkt_sink *s, const struct qpkt *in)
+{
+	for (struct qpkt *e = s->lo_egress[flow_bucket(&in->pi)]; e; e = e->lo_next) {
+		int64_t start, end;
+
+		if (e->copied || !same_flow(&e->pi, &in->pi))
+			continue;
+		if (e->hash == in->hash && e->pkt_len == in->pkt_len) {
+			e->copied = true;
+			return;
+		}
+		if (in->pi.proto != IPPROTO_TCP || !in->pi.payload_len || !e->pi.payload_len ||
+		    in->pi.ack != e->pi.ack)
+			continue;
+		/* a segment of e: its bytes lie within e's (sequence numbers wrap) */
+		start = (int32_t)(in->pi.seq - e->pi.seq);
+		end = start + in->pi.payload_len;
+		if (start < 0 || end > e->pi.payload_len)
+			continue;
+		e->copied_bytes += in->pi.payload_len;
+		if (e->copied_bytes >= e->pi.payload_len)
+			e->copied = true;
+		return;
+	}
+}
+
+struct comments {
+	char *lines[COMMENTS_MAX];
+	size_t n;
+};
+
+static void add_line(void *ctx, const char *line)
+{
+	struct comments *c = ctx;
+
+	if (c->n < COMMENTS_MAX && (c->lines[c->n] = strdup(line)))
+		c->n++;
+}
+
+static void owner_line(struct comments *c, const char *prefix, const struct pkt_owner *o)
+{
+	char line[128];
+	int n = snprintf(line, sizeof(line), "%spid %u tid %u comm %s", prefix, o->pid, o->tid,
+			 o->comm);
+
+	if (o->fd >= 0 && n > 0 && (size_t)n < sizeof(line))
+		snprintf(line + n, sizeof(line) - n, " fd %d", o->fd);
+	add_line(c, line);
+}
+
+static int write_packet(struct pkt_sink *s, const struct qpkt *q, const struct comments *c,
+			const struct pkt_owner *owner)
+{
+	uint32_t caplen = q->caplen < s->snaplen ? q->caplen : s->snaplen;
+	uint64_t ts = q->ts + s->base.mono_to_real_ns;
+	struct pcapng_epb epb = {
+		.ts_ns = ts,
+		.data = q->data,
+		.caplen = caplen,
+		.origlen = q->pkt_len,
+		.flags = q->dir == ZCAP_DIR_IN ? PCAPNG_EPB_FLAG_INBOUND : PCAPNG_EPB_FLAG_OUTBOUND,
+		.comments = (const char *const *)c->lines,
+		.n_comments = c->n,
+	};
+	int rc;
+
+	if (s->classic)
+		return pcap_classic_write(s->classic, ts, q->data, caplen, q->pkt_len);
+	rc = iface_idb(s, q->ifc);
+	if (rc)
+		return rc;
+	epb.if_id = q->ifc->if_id;
+	if (owner) {
+		epb.has_pid = 1;
+		epb.pid = owner->pid;
+		epb.tid = owner->tid;
+	}
+	return pcapng_write_epb(s->ng, &epb);
+}
+
+/* Attribute and write (or filter out) the oldest queued packet. */
+static void emit(struct pkt_sink *s, struct qpkt *q)
+{
+	struct pkt_owner local, peer;
+	struct comments c = { 0 };
+	bool have_local = false, have_peer = false;
+	bool out = q->dir == ZCAP_DIR_OUT;
+	int rc;
+
+	if (s->done || s->error)
+		return;
+	if (q->copied) {
+		s->duplicates++;
+		return;
+	}
+	q->ifc->seen++;
+	if (q->parsed) {
+		/* this side's process: the sender of an outbound packet, the
+		 * receiver of an inbound one; on loopback the other end too */
+		have_local = pktattr_owner(s->attr, &q->pi, out, &local);
+		if (q->ifc->loopback)
+			have_peer = pktattr_owner(s->attr, &q->pi, !out, &peer);
+	}
+	if (s->o.owned_only && !have_local && !have_peer) {
+		s->filtered++;
+		return;
+	}
+	if (s->ng) {
+		if (have_local)
+			owner_line(&c, "", &local);
+		if (have_peer)
+			owner_line(&c, "peer ", &peer);
+		if (q->parsed)
+			pktattr_sources(s->attr, &q->pi, add_line, &c);
+	}
+	rc = write_packet(s, q, &c, have_local ? &local : have_peer ? &peer : NULL);
+	for (size_t i = 0; i < c.n; i++)
+		free(c.lines[i]);
+	if (rc) {
+		s->error = rc;
+		return;
+	}
+	q->ifc->written++;
+	s->written++;
+	s->bytes += q->pkt_len;
+	if (s->o.max_packets && s->written >= s->o.max_packets)
+		s->done = true;
+}
+
+/* Write queued packets captured at least PKT_HOLD_NS before `now`
+ * (everything when all). */
+static void flush_queue(struct pkt_sink *s, uint64_t now, bool all)
+{
+	while (s->qhead && (all || s->qbytes > QUEUE_BYTES_MAX || s->qhead->ts + PKT_HOLD_NS <= now)) {
+		struct qpkt *q = s->qhead;
+
+		s->qhead = q->next;
+		if (!s->qhead)
+			s->qtail = NULL;
+		s->qbytes -= sizeof(*q) + q->caplen;
+		lo_unlink(q);
+		emit(s, q);
+		free(q);
+	}
+}
+
+static int enqueue(struct pkt_sink *s, const struct zrec *r)
+{
+	const struct zcap_pkt_ev *pe = r->ev->pkt;
+	struct iface *ifc = iface_get(s, pe->ifindex);
+	struct qpkt *q;
+
+	if (!ifc)
+		return 0; /* more interfaces than any sane machine: not written */
+	q = calloc(1, sizeof(*q) + r->data_len);
+	if (!q)
+		return -ENOMEM;
+	q->ts = pe->h.ts_ns;
+	q->ifc = ifc;
+	q->pkt_len = pe->pkt_len;
+	q->caplen = r->data_len;
+	q->dir = pe->dir;
+	memcpy(q->data, r->data, r->data_len);
+	q->parsed = !pkt_parse(q->data, q->caplen, q->pkt_len, &q->pi);
+	if (ifc->loopback && q->parsed) {
+		q->hash = content_hash(q->data, q->caplen, q->pkt_len);
+		if (q->dir == ZCAP_DIR_OUT) {
+			struct qpkt **head = &s->lo_egress[flow_bucket(&q->pi)];
+
+			q->lo_next = *head;
+			if (*head)
+				(*head)->lo_pprev = &q->lo_next;
+			*head = q;
+			q->lo_pprev = head;
+		} else {
+			lo_match_ingress(s, q);
+		}
+	}
+	if (s->qtail)
+		s->qtail->next = q;
+	else
+		s->qhead = q;
+	s->qtail = q;
+	s->qbytes += sizeof(*q) + q->caplen;
+	return 0;
+}
+
+static int pkt_record(struct sink *base, const struct zrec *r)
+{
+	struct pkt_sink *s = (struct pkt_sink *)base;
+	int rc = 0;
+
+	if (s->error)
+		return s->error;
+	if (s->done)
+		return 0;
+	if (r->ev->type == ZCAP_EV_PKT)
+		rc = enqueue(s, r);
+	else
+		pktattr_learn(s->attr, r);
+	if (r->ev->h->ts_ns > s->watermark)
+		s->watermark = r->ev->h->ts_ns;
+	flush_queue(s, s->watermark, false);
+	return rc ? rc : s->error;
+}
+
+static void fmt_bytes(uint64_t b, char *buf, size_t len)
+{
+	if (b >= 10ULL << 30)
+		snprintf(buf, len, "%.1f GiB", b / (double)(1ULL << 30));
+	else if (b >= 10ULL << 20)
+		snprintf(buf, len, "%.1f MiB", b / (double)(1ULL << 20));
+	else if (b >= 10ULL << 10)
+		snprintf(buf, len, "%.1f KiB", b / 1024.0);
+	else
+		snprintf(buf, len, "%llu bytes", (unsigned long long)b);
+}
+
+static uint64_t lost_total(const struct pkt_sink *s)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < s->nifs; i++)
+		n += s->ifs[i].lost;
+	return n;
+}
+
+static void show_progress(struct pkt_sink *s)
+{
+	char b[32];
+
+	fmt_bytes(s->bytes, b, sizeof(b));
+	fprintf(stderr, "\rzcap: %llu packets, %s, %llu packets lost, %llu events lost\033[K",
+		(unsigned long long)s->written, b, (unsigned long long)lost_total(s),
+		(unsigned long long)s->kernel_drops);
+	s->progress_shown = true;
+}
+
+bool sink_pcapng_tick(struct sink *base, uint64_t now_ns)
+{
+	struct pkt_sink *s = (struct pkt_sink *)base;
+
+	if (!s->error && !s->done)
+		flush_queue(s, now_ns, false);
+	if (s->o.progress && now_ns - s->last_progress_ns >= 1000000000ULL) {
+		s->last_progress_ns = now_ns;
+		show_progress(s);
+	}
+	return s->done || s->error;
+}
+
+void sink_pcapng_lost(struct sink *base, uint32_t ifindex, uint64_t lost)
+{
+	struct pkt_sink *s = (struct pkt_sink *)base;
+	struct iface *ifc = iface_get(s, ifindex);
+
+	if (ifc && lost > ifc->lost)
+		ifc->lost = lost;
+}
+
+static void pkt_drops(struct sink *base, const struct zcap_stats *st)
+{
+	struct pkt_sink *s = (struct pkt_sink *)base;
+
+	s->kernel_drops = 0;
+	for (int i = 0; i < ZCAP_DROP_MAX; i++)
+		s->kernel_drops += st->drops[i];
+}
+
+/* One statistics block per interface: what zcap saw there, lost and wrote. */
+static int write_isbs(struct pkt_sink *s)
+{
+	uint64_t now = real_now_ns();
+	int rc;
+
+	for (int i = 0; i < s->nifs; i++) {
+		struct iface *ifc = &s->ifs[i];
+		struct pcapng_isb isb = {
+			.ts_ns = now,
+			.present = PCAPNG_ISB_STARTTIME | PCAPNG_ISB_ENDTIME | PCAPNG_ISB_IFRECV |
+				   PCAPNG_ISB_IFDROP | PCAPNG_ISB_USRDELIV,
+			.starttime_ns = s->start_real_ns,
+			.endtime_ns = now,
+			.ifrecv = ifc->seen + ifc->lost,
+			.ifdrop = ifc->lost,
+			.usrdeliv = ifc->written,
+		};
+
+		rc = iface_idb(s, ifc);
+		if (rc)
+			return rc;
+		isb.if_id = ifc->if_id;
+		rc = pcapng_write_isb(s->ng, &isb);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int pkt_finish(struct sink *base, const struct zcap_stats *st)
+{
+	struct pkt_sink *s = (struct pkt_sink *)base;
+	char b[32];
+	int rc;
+
+	pkt_drops(base, st);
+	flush_queue(s, 0, true);
+	if (s->ng && !s->error)
+		s->error = write_isbs(s);
+	rc = s->ng ? pcapng_writer_close(s->ng) : pcap_classic_close(s->classic);
+	s->ng = NULL;
+	s->classic = NULL;
+	if (!s->error)
+		s->error = rc;
+	if (s->progress_shown)
+		fputc('\n', stderr);
+	if (!s->o.quiet) {
+		fmt_bytes(s->bytes, b, sizeof(b));
+		fprintf(stderr, "zcap: %llu packets (%s) written to %s; %llu packets lost",
+			(unsigned long long)s->written, b, s->o.name,
+			(unsigned long long)lost_total(s));
+		if (s->filtered)
+			fprintf(stderr, "; %llu of other processes left out",
+				(unsigned long long)s->filtered);
+		fputc('\n', stderr);
+	}
+	return s->error;
+}
+
+static void pkt_destroy(struct sink *base)
+{
+	struct pkt_sink *s = (struct pkt_sink *)base;
+
+	if (s->ng)
+		pcapng_writer_close(s->ng);
+	if (s->classic)
+		pcap_classic_close(s->classic);
+	while (s->qhead) {
+		struct qpkt *q = s->qhead;
+
+		s->qhead = q->next;
+		free(q);
+	}
+	pktattr_free(s->attr);
+	free(s);
+}
+
+static const struct sink_ops pkt_ops = {
+	.record = pkt_record,
+	.drops = pkt_drops,
+	.finish = pkt_finish,
+	.destroy = pkt_destroy,
+};
+
+static int open_writer(struct pkt_sink *s)
+{
+	struct utsname u;
+	char os[2 * sizeof(u.release) + 2] = "", hw[sizeof(u.machine)] = "";
+	struct pcapng_shb_info shb = {
+		.hardware = hw,
+		.os = os,
+		.userappl = "zcap " ZCAP_VERSION,
+	};
+
+	if (s->o.format == PKT_FORMAT_PCAP) {
+		s->classic = pcap_classic_open(s->o.fd, s->snaplen);
+		return s->classic ? 0 : -errno;
+	}
+	if (!uname(&u)) {
+		snprintf(os, sizeof(os), "%s %s", u.sysname, u.release);
+		snprintf(hw, sizeof(hw), "%s", u.machine);
+	}
+	s->ng = pcapng_writer_open(s->o.fd, &shb);
+	return s->ng ? 0 : -errno;
+}
+
+struct sink *sink_pcapng_new(const struct pkt_sink_opts *o)
+{
+	struct pkt_sink *s = calloc(1, sizeof(*s));
+	int err;
+
+	if (!s)
+		goto nomem;
+	s->o = *o;
+	s->base.ops = &pkt_ops;
+	s->base.mono_to_real_ns = mono_to_real_offset();
+	s->snaplen = o->snaplen < PKT_SNAP_MAX ? o->snaplen : PKT_SNAP_MAX;
+	s->attr = pktattr_new();
+	if (!s->attr)
+		goto nomem;
+	s->start_real_ns = real_now_ns();
+	s->last_progress_ns = mono_now_ns();
+	err = open_writer(s);
+	if (err) {
+		zcap_err("cannot write '%s': %s", o->name, strerror(-err));
+		pkt_destroy(&s->base);
+		return NULL;
+	}
+	return &s->base;
+nomem:
+	zcap_err("out of memory");
+	if (s)
+		pkt_destroy(&s->base);
+	return NULL;
+}
