@@ -7,6 +7,7 @@
  * buffers, walking every iovec, in ZCAP_CHUNK-sized records of one call.
  */
 #include "common.bpf.h"
+#include "fs.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -362,6 +363,10 @@ static __always_inline int open_exit(struct bpf_raw_tracepoint_args *ctx, __u16 
 		file = fill_fd_info(&ev->f, ret);
 		if (file && (BPF_CORE_READ(file, f_mode) & FMODE_CREATED))
 			ev->ev_flags |= ZCAP_FD_CREATED;
+		/* O_TRUNC: did the open discard data? (kern/fs.bpf.h; the
+		 * lookup also forgets this thread's note, so it runs first) */
+		if (file && open_discarded_data(ev->f.ino) && (ev->oflags & 01000))
+			ev->ev_flags |= ZCAP_FD_NONEMPTY;
 		if (file)
 			n = file_path(s, file, sizeof(*ev));
 	} else {

@@ -16,7 +16,7 @@
 #include <linux/types.h> /* BPF programs get these types from vmlinux.h */
 #endif
 
-#define ZCAP_ABI_VERSION 1
+#define ZCAP_ABI_VERSION 2
 
 #define ZCAP_COMM_LEN	 16
 #define ZCAP_ADDR_LEN	 16 /* IPv6-sized; IPv4 uses the first 4 bytes */
@@ -249,8 +249,14 @@ struct zcap_proc_ev {
  * ZCAP_EV_XFER: metadata of a zero-copy transfer (sendfile, splice, tee,
  * vmsplice, copy_file_range): both ends and the result. Body bytes arrive
  * separately as ZCAP_EV_SEND (socket destinations) or, for vmsplice, as
- * ZCAP_EV_IO chunks of the same call_id.
+ * ZCAP_EV_IO chunks of the same call_id. off_in/off_out are the offsets the
+ * call used: the value behind the offset pointer, or the fd's position
+ * (then ZCAP_XF_*_POS is set); -1 for pipes and sockets. xflags: the
+ * call's flags argument (splice/tee/vmsplice/copy_file_range) plus the
+ * ZCAP_XF_* bits; for io_uring records the opcode.
  */
+#define ZCAP_XF_IN_POS	0x10000000 /* off_in is in_fd's file position */
+#define ZCAP_XF_OUT_POS 0x20000000 /* off_out is out_fd's file position */
 struct zcap_xfer_ev {
 	struct zcap_hdr h;
 	struct zcap_fdinfo in;
@@ -269,8 +275,14 @@ struct zcap_xfer_ev {
 
 /*
  * ZCAP_EV_SEND: body bytes read on the TCP send path (page-backed
- * ITER_BVEC sends such as sendfile/splice/io_uring). seq is the TCP
- * sequence number of data[0].
+ * ITER_BVEC sends such as sendfile/splice/io_uring; user-buffer sends only
+ * when no syscall is in flight, i.e. io_uring). One socket send (message)
+ * is FIRST and data chunks (total_len = bytes offered, chunk_off = offset
+ * of data[0] in the message), then one end record: ZCAP_F_LAST, no data,
+ * total_len = bytes the kernel accepted (0 on error). seq is the TCP
+ * sequence number of data[0] (of the first byte for the end record).
+ * src_*: data[0]'s page belongs to this file at this offset (page cache),
+ * src_ino 0 when it is no file's page.
  */
 struct zcap_send_ev {
 	struct zcap_hdr h;
@@ -281,7 +293,11 @@ struct zcap_send_ev {
 	__u32 seq;
 	__u8 iter_type;
 	__u8 flags; /* ZCAP_F_* */
-	__u16 syscall;
+	__u16 syscall; /* in flight; ZCAP_SYS_IOURING when none */
+	__u64 src_ino;
+	__s64 src_off;
+	__u32 src_dev;
+	__u32 _pad;
 };
 
 /* ZCAP_EV_PKT: an IP packet (no L2 header) from cgroup_skb. */

@@ -32,6 +32,13 @@ struct bpf_part {
 };
 
 extern const struct bpf_part part_syscalls;
+extern const struct bpf_part part_fs;
+extern const struct bpf_part part_zerocopy;
+extern const struct bpf_part part_skb;
+
+/* The packet part's per-interface loss counters (kern/skb.bpf.c pkt_lost). */
+typedef loader_pkt_lost_fn part_skb_lost_fn;
+int part_skb_lost(void *skel, part_skb_lost_fn fn, void *ctx);
 
 /* Disable tracepoint programs whose tracepoint this kernel lacks. */
 void part_skip_missing_tracepoints(struct bpf_object *obj);

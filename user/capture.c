@@ -108,6 +108,16 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+static bool tick(const struct capture_opts *o)
+{
+	struct timespec ts;
+
+	if (!o->tick)
+		return false;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return o->tick(o->hook_ctx, (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec);
+}
+
 static void report_drops(struct loader *l, struct pipeline *p, uint64_t *last_total)
 {
 	uint64_t total = 0;
@@ -187,6 +197,8 @@ int capture_run(const struct capture_opts *o, struct sink **sinks, int nsinks,
 		}
 	}
 	lo.filter_pids = o->npids > 0 || o->cmd;
+	if (lo.want_packets && cmd_pid > 0)
+		lo.pkt_cgroup_pid = cmd_pid;
 	lo.on_record = on_ring_record;
 	lo.ctx = &p;
 	err = loader_open(&l, &lo);
@@ -214,9 +226,18 @@ int capture_run(const struct capture_opts *o, struct sink **sinks, int nsinks,
 			err = n;
 			break;
 		}
-		if (cmd_pid > 0 && reap(cmd_pid, res)) {
-			res->cmd_exited = true;
+		if (tick(o))
 			break;
+		if (cmd_pid > 0 && !res->cmd_exited && reap(cmd_pid, res)) {
+			res->cmd_exited = true;
+			if (!o->wait_all)
+				break;
+		}
+		/* wait_all: until the last descendant (a daemon too) has exited */
+		if (res->cmd_exited) {
+			reap(-1, res);
+			if (loader_traced_alive(l) == 0)
+				break;
 		}
 		if (now_s() - last_check >= 1.0) {
 			last_check = now_s();
@@ -225,12 +246,22 @@ int capture_run(const struct capture_opts *o, struct sink **sinks, int nsinks,
 		if (o->duration > 0 && now_s() - start >= o->duration)
 			break;
 	}
+	/* CMD's connections end after CMD: its FIN and last ACKs */
+	if (o->linger > 0 && res->cmd_exited) {
+		double until = now_s() + o->linger;
+
+		while (!stop_signal && !p.done && !p.error && now_s() < until)
+			if (loader_poll(l, 50) < 0 || tick(o))
+				break;
+	}
 	/* whatever the kernel wrote before we stopped is still delivered */
 	if (!p.error)
 		loader_drain(l);
 	stitcher_flush(p.st);
 	res->stats.incomplete = stitcher_incomplete(p.st);
 	report_drops(l, &p, &last_drops);
+	if (o->pkt_lost)
+		loader_pkt_lost(l, o->pkt_lost, o->hook_ctx);
 	if (p.error && p.error != -EPIPE) {
 		zcap_err("output: %s", strerror(-p.error));
 		err = p.error;

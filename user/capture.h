@@ -27,6 +27,14 @@ struct capture_opts {
 	bool quiet;		/* no "capturing" line or summary */
 	bool wait_all;		/* with cmd: wait for every traced process, not just cmd */
 	unsigned int event_mask; /* 1 << ZCAP_EV_* to pass to sinks; 0 = all */
+	/* Packet output (record -o FILE.pcapng): tick runs after every ring
+	 * poll with the CLOCK_MONOTONIC time in ns and returns true to stop
+	 * (-c); pkt_lost gets each interface's lost packets before the sinks
+	 * finish. With lo.want_packets and cmd, CMD gets its own cgroup. */
+	bool (*tick)(void *ctx, uint64_t now_ns);
+	void (*pkt_lost)(void *ctx, uint32_t ifindex, uint64_t lost);
+	void *hook_ctx;
+	double linger; /* seconds captured after CMD ended (its last packets) */
 };
 
 struct capture_result {

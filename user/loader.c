@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,11 +21,14 @@
 /* Maps every part defines (kern/common.bpf.h); made one across parts. */
 static const char *const shared_maps[] = { "events",	 "drops",	"traced_pids",
 					   "scratch",	 "inflight",	"sys_of_nr",
-					   "enter_progs", "exit_progs" };
+					   "enter_progs", "exit_progs", "trunc_ino" };
 
 /* The parts, in load order; the first creates the shared maps. */
 static const struct bpf_part *const all_parts[] = {
 	&part_syscalls,
+	&part_fs,
+	&part_zerocopy,
+	&part_skb,
 };
 
 struct loader {
@@ -272,6 +276,24 @@ int loader_trace_pid(struct loader *l, pid_t pid)
 	return 0;
 }
 
+int loader_traced_alive(struct loader *l)
+{
+	struct bpf_map *m = map_of(l->first, "traced_pids");
+	__u32 key, next;
+	int n = 0;
+	bool first = true;
+
+	/* exits remove their pid in the kernel; kill(0) guards against an
+	 * entry whose exit raced the map's creation */
+	while (!bpf_map__get_next_key(m, first ? NULL : &key, &next, sizeof(next))) {
+		first = false;
+		key = next;
+		if (kill((pid_t)key, 0) == 0 || errno == EPERM)
+			n++;
+	}
+	return n;
+}
+
 int loader_poll(struct loader *l, int timeout_ms)
 {
 	int n = ring_buffer__poll(l->rb, timeout_ms);
@@ -299,6 +321,13 @@ void loader_drops(const struct loader *l, uint64_t out[ZCAP_DROP_MAX])
 			out[k] += vals[c];
 	}
 	free(vals);
+}
+
+void loader_pkt_lost(const struct loader *l, loader_pkt_lost_fn fn, void *ctx)
+{
+	for (int i = 0; i < l->nparts; i++)
+		if (l->parts[i] == &part_skb)
+			part_skb_lost(l->skels[i], fn, ctx);
 }
 
 const char *loader_hooks(const struct loader *l)

@@ -27,6 +27,9 @@ struct loader_opts {
 	const char *send_hook;	/* "auto", "kprobe", "fentry", "tracepoint" */
 	bool no_send_path;	/* do not load the send-path part */
 	bool test_bad_page_base; /* test only: force a wrong direct-map base */
+	bool want_fs;		/* lineage part (user/part_fs.c): fs changes, mmap, io_uring */
+	bool want_packets;	/* packet part (user/part_skb.c): cgroup_skb, ZCAP_EV_PKT */
+	pid_t pkt_cgroup_pid;	/* > 0: capture packets of a child cgroup this pid is moved into */
 	loader_record_fn on_record;
 	void *ctx;
 };
@@ -36,11 +39,16 @@ struct loader;
 /* 0, or a negative errno with one line already printed. */
 int loader_open(struct loader **out, const struct loader_opts *o);
 int loader_trace_pid(struct loader *l, pid_t pid);
+/* How many traced processes (-- CMD and its descendants) are still alive. */
+int loader_traced_alive(struct loader *l);
 /* Wait up to timeout_ms for records and deliver them; count or -errno. */
 int loader_poll(struct loader *l, int timeout_ms);
 /* Deliver whatever is in the ring now. */
 int loader_drain(struct loader *l);
 void loader_drops(const struct loader *l, uint64_t out[ZCAP_DROP_MAX]);
+/* Packets lost per interface so far (packet part): fn(ctx, ifindex, lost). */
+typedef void (*loader_pkt_lost_fn)(void *ctx, uint32_t ifindex, uint64_t lost);
+void loader_pkt_lost(const struct loader *l, loader_pkt_lost_fn fn, void *ctx);
 /* Short description of the hooks attached, e.g. "tracepoint:syscalls". */
 const char *loader_hooks(const struct loader *l);
 void loader_close(struct loader *l);

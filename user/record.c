@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "record.h"
+#include "sink_pcapng.h"
 #include "spawn.h"
 #include "util.h"
 
@@ -23,6 +25,10 @@ enum {
 	OPT_DURATION,
 	OPT_USER,
 	OPT_WIDTH,
+	OPT_FORMAT,
+	OPT_SEND_HOOK,
+	OPT_NO_SEND_PATH,
+	OPT_TEST_BAD_PAGE_BASE,
 };
 
 static const struct argp_option record_options[] = {
@@ -30,7 +36,16 @@ static const struct argp_option record_options[] = {
 	{ "pid", 'p', "PID", 0, "Capture PID and the processes it forks from now on (repeatable)", 1 },
 	{ "comm", OPT_COMM, "NAME", 0, "Capture only tasks whose command name is NAME", 1 },
 	{ "port", OPT_PORT, "PORT", 0, "Capture only TCP/UDP sockets with local or remote port PORT", 1 },
-	{ "events", 'e', "LIST", 0, "Record types to show: io,fd,proc (default: all)", 1 },
+	{ "events", 'e', "LIST", 0,
+	  "Record types to show: io (with zero-copy bodies), body, xfer, fd, proc "
+	  "(default: all)", 1 },
+	{ "send-hook", OPT_SEND_HOOK, "HOOK", 0,
+	  "Zero-copy bodies from this TCP send-path hook: auto, kprobe, fentry, tracepoint "
+	  "(default auto: the first that attaches; docs/zerocopy.md)", 1 },
+	{ "no-send-path", OPT_NO_SEND_PATH, NULL, 0,
+	  "No zero-copy bodies (sendfile/splice metadata only)", 1 },
+	{ "test-bad-page-base", OPT_TEST_BAD_PAGE_BASE, NULL, OPTION_HIDDEN,
+	  "Test only: make the page-translation self-test fail", 1 },
 	{ "user", OPT_USER, "USER", 0, "Run CMD as USER", 1 },
 	{ NULL, 0, NULL, 0, "How much:", 2 },
 	{ "snaplen", 's', "BYTES", 0,
@@ -40,7 +55,12 @@ static const struct argp_option record_options[] = {
 	{ "duration", OPT_DURATION, "SECONDS", 0, "Stop after SECONDS", 2 },
 	{ NULL, 0, NULL, 0, "Output:", 3 },
 	{ "json", OPT_JSON, NULL, 0, "JSON Lines, one object per record (docs/event-schema.md)", 3 },
-	{ "output", 'o', "FILE", 0, "Write to FILE (created 0600) instead of stdout", 3 },
+	{ "output", 'o', "FILE", 0,
+	  "Write to FILE (created 0600) instead of stdout. FILE.pcapng, FILE.pcap and - (stdout, "
+	  "pcap-ng) capture IP packets with the process that sent or received each (docs/pcapng.md)",
+	  3 },
+	{ "format", OPT_FORMAT, "FMT", 0,
+	  "Output format: text, json, pcapng or pcap (default: from -o's name, else text)", 3 },
 	{ "width", OPT_WIDTH, "COLS", 0,
 	  "Payload preview width in text output (default: terminal width, 100 otherwise; 0 = none)",
 	  3 },
@@ -57,7 +77,9 @@ static const char record_doc[] =
 	"Examples:\n"
 	"  zcap record -- curl -s http://127.0.0.1:8000/      what curl sent and received\n"
 	"  zcap record --json -p 1234 -s 0                    pid 1234, whole payloads, JSON\n"
-	"  zcap record --port 443 -c 100                      100 records of port-443 sockets\n\n"
+	"  zcap record --port 443 -c 100                      100 records of port-443 sockets\n"
+	"  zcap record -o web.pcapng -- curl -s http://x/      curl's packets, for Wireshark\n"
+	"  zcap record -o - --port 80 | wireshark -k -i -     live packets into Wireshark\n\n"
 	"Exit status: 0 ok, 1 runtime failure, 2 bad usage or missing privileges; with CMD, "
 	"CMD's exit status (128+N if it was killed by signal N).";
 
@@ -71,7 +93,11 @@ static bool parse_events(const char *list, unsigned int *mask)
 		return false;
 	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		if (!strcmp(tok, "io"))
-			*mask |= 1u << ZCAP_EV_IO;
+			*mask |= 1u << ZCAP_EV_IO | 1u << ZCAP_EV_SEND;
+		else if (!strcmp(tok, "body"))
+			*mask |= 1u << ZCAP_EV_SEND;
+		else if (!strcmp(tok, "xfer"))
+			*mask |= 1u << ZCAP_EV_XFER;
 		else if (!strcmp(tok, "fd"))
 			*mask |= 1u << ZCAP_EV_FD;
 		else if (!strcmp(tok, "proc"))
@@ -82,6 +108,27 @@ static bool parse_events(const char *list, unsigned int *mask)
 	free(copy);
 	return ok && *mask;
 }
+
+static const char *const format_names[] = {
+	[RECORD_FMT_TEXT] = "text",
+	[RECORD_FMT_JSON] = "json",
+	[RECORD_FMT_PCAPNG] = "pcapng",
+	[RECORD_FMT_PCAP] = "pcap",
+};
+
+static bool parse_format(const char *s, enum record_format *out)
+{
+	for (size_t i = 0; i < sizeof(format_names) / sizeof(format_names[0]); i++) {
+		if (!strcmp(s, format_names[i])) {
+			*out = i;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* --format given (argp parsers get no other per-parse state) */
+static bool format_set;
 
 #define FAIL(...)                   \
 	do {                        \
@@ -119,7 +166,8 @@ static error_t record_parse(int key, char *arg, struct argp_state *state)
 		break;
 	case 'e':
 		if (!parse_events(arg, &c->event_mask))
-			FAIL("invalid --events '%s' (a list of io, fd, proc)", arg);
+			FAIL("invalid --events '%s' (a list of io, body, xfer, fd, proc)", arg);
+		a->events_set = true;
 		break;
 	case OPT_USER:
 		c->user = arg;
@@ -128,6 +176,7 @@ static error_t record_parse(int key, char *arg, struct argp_state *state)
 		if (!parse_u64(arg, 0, 1U << 30, &v))
 			FAIL("invalid snaplen '%s' (0 to %u bytes)", arg, 1U << 30);
 		c->lo.snaplen = v ? v : UINT32_MAX;
+		a->snaplen_set = true;
 		break;
 	case 'B':
 		if (!parse_u64(arg, 16, 4U << 20, &v))
@@ -151,11 +200,28 @@ static error_t record_parse(int key, char *arg, struct argp_state *state)
 			FAIL("empty output file name");
 		a->output = arg;
 		break;
+	case OPT_FORMAT:
+		if (!parse_format(arg, &a->format))
+			FAIL("invalid --format '%s' (text, json, pcapng or pcap)", arg);
+		format_set = true;
+		break;
 	case OPT_WIDTH:
 		if (!parse_u64(arg, 0, 1 << 20, &v))
 			FAIL("invalid width '%s'", arg);
 		a->width = v;
 		a->width_set = true;
+		break;
+	case OPT_SEND_HOOK:
+		if (strcmp(arg, "auto") && strcmp(arg, "kprobe") && strcmp(arg, "fentry") &&
+		    strcmp(arg, "tracepoint"))
+			FAIL("invalid --send-hook '%s' (auto, kprobe, fentry, tracepoint)", arg);
+		c->lo.send_hook = arg;
+		break;
+	case OPT_NO_SEND_PATH:
+		c->lo.no_send_path = true;
+		break;
+	case OPT_TEST_BAD_PAGE_BASE:
+		c->lo.test_bad_page_base = true;
 		break;
 	case 'q':
 		c->quiet = true;
@@ -188,6 +254,54 @@ static int terminal_width(void)
 	return 100;
 }
 
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n > m && !strcasecmp(s + n - m, suffix);
+}
+
+/* The output format from --format, --json or -o's name; packet formats
+ * change what is captured. 0 or ZCAP_EXIT_USAGE with a message printed. */
+static int resolve_format(struct record_args *a)
+{
+	struct capture_opts *c = &a->cap;
+
+	if (!format_set) {
+		if (a->json)
+			a->format = RECORD_FMT_JSON;
+		else if (a->output && (!strcmp(a->output, "-") || ends_with(a->output, ".pcapng")))
+			a->format = RECORD_FMT_PCAPNG;
+		else if (a->output && ends_with(a->output, ".pcap"))
+			a->format = RECORD_FMT_PCAP;
+		else
+			a->format = RECORD_FMT_TEXT;
+	} else if (a->json && a->format != RECORD_FMT_JSON) {
+		zcap_err("record: --json and --format %s exclude each other", format_names[a->format]);
+		return ZCAP_EXIT_USAGE;
+	}
+	a->json = a->format == RECORD_FMT_JSON;
+	if (!record_format_packets(a->format))
+		return 0;
+	if (a->events_set) {
+		zcap_err("record: -e does not apply to packet output (--format %s)",
+			 format_names[a->format]);
+		return ZCAP_EXIT_USAGE;
+	}
+	if (!a->output)
+		a->output = "-";
+	/* like tcpdump: whole packets unless -s says otherwise */
+	if (!a->snaplen_set)
+		c->lo.snaplen = UINT32_MAX;
+	c->lo.want_packets = true;
+	/* syscall records only name the packets' owners: no payload copies */
+	c->lo.want_payload = false;
+	a->max_packets = c->max_records;
+	c->max_records = 0;
+	c->event_mask = 0;
+	return 0;
+}
+
 int record_parse_args(int argc, char **argv, struct record_args *a)
 {
 	int dash, rc;
@@ -199,8 +313,12 @@ int record_parse_args(int argc, char **argv, struct record_args *a)
 	a->cap.lo.ringbuf_bytes = (uint64_t)DEFAULT_BUFFER_KIB * 1024;
 	a->cap.lo.send_hook = "auto";
 
+	format_set = false;
 	dash = cli_split_command(argc, argv);
 	rc = cli_parse(&record_argp, dash, argv, a, "record");
+	if (rc)
+		return rc;
+	rc = resolve_format(a);
 	if (rc)
 		return rc;
 	if (dash < argc) {
@@ -220,6 +338,68 @@ int record_parse_args(int argc, char **argv, struct record_args *a)
 	return 0;
 }
 
+static bool tick_hook(void *ctx, uint64_t now_ns)
+{
+	return sink_pcapng_tick(ctx, now_ns);
+}
+
+static void lost_hook(void *ctx, uint32_t ifindex, uint64_t lost)
+{
+	sink_pcapng_lost(ctx, ifindex, lost);
+}
+
+/* -o FILE.pcapng / FILE.pcap / -: IP packets, each with its process. */
+static int record_packets(struct record_args *a)
+{
+	bool to_stdout = !strcmp(a->output, "-");
+	struct pkt_sink_opts po = {
+		.fd = STDOUT_FILENO,
+		.name = to_stdout ? "stdout" : a->output,
+		.format = a->format == RECORD_FMT_PCAP ? PKT_FORMAT_PCAP : PKT_FORMAT_PCAPNG,
+		.snaplen = a->cap.lo.snaplen,
+		.max_packets = a->max_packets,
+		.owned_only = a->cap.npids > 0 || a->cap.lo.comm,
+		.progress = !a->cap.quiet && isatty(STDERR_FILENO),
+		.quiet = a->cap.quiet,
+	};
+	struct capture_result res;
+	struct sink *sink = NULL;
+	int rc;
+
+	if (to_stdout && isatty(STDOUT_FILENO)) {
+		zcap_err("record: not writing %s to a terminal (use -o FILE, or pipe: "
+			 "-o - | wireshark -k -i -)",
+			 format_names[a->format]);
+		return ZCAP_EXIT_USAGE;
+	}
+	if (!to_stdout) {
+		po.fd = create_output(a->output);
+		if (po.fd < 0)
+			return ZCAP_EXIT_USAGE;
+	}
+	loader_setup_libbpf(zcap_verbose);
+	sink = sink_pcapng_new(&po);
+	if (!sink) {
+		rc = ZCAP_EXIT_FAIL;
+		goto cleanup;
+	}
+	a->cap.tick = tick_hook;
+	a->cap.pkt_lost = lost_hook;
+	a->cap.hook_ctx = sink;
+	if (a->cap.cmd)
+		a->cap.linger = 0.25;
+	capture_run(&a->cap, &sink, 1, &res);
+	rc = capture_exit_code(&a->cap, &res);
+cleanup:
+	if (sink)
+		sink->ops->destroy(sink);
+	if (!to_stdout && close(po.fd) && rc == ZCAP_EXIT_OK) {
+		zcap_err("cannot write '%s': %s", a->output, strerror(errno));
+		rc = ZCAP_EXIT_FAIL;
+	}
+	return rc;
+}
+
 int cmd_record(int argc, char **argv)
 {
 	struct record_args a;
@@ -235,6 +415,8 @@ int cmd_record(int argc, char **argv)
 		return ZCAP_EXIT_USAGE;
 	if (a.cap.cmd && !command_runnable(a.cap.cmd[0]))
 		return 127;
+	if (record_format_packets(a.format))
+		return record_packets(&a);
 	if (a.output && strcmp(a.output, "-")) {
 		fd = create_output(a.output);
 		if (fd < 0)

@@ -4,11 +4,19 @@
 #define ZCAP_RECORD_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "capture.h"
 
 #define DEFAULT_SNAPLEN	   16384
 #define DEFAULT_BUFFER_KIB 32768
+
+enum record_format {
+	RECORD_FMT_TEXT,
+	RECORD_FMT_JSON,
+	RECORD_FMT_PCAPNG, /* IP packets with process comments (docs/pcapng.md) */
+	RECORD_FMT_PCAP,   /* classic pcap: IP packets only */
+};
 
 struct record_args {
 	struct capture_opts cap;
@@ -16,7 +24,19 @@ struct record_args {
 	const char *output;
 	int width;
 	bool width_set;
+	/* --format, or from -o's extension: .pcapng/.pcap (and `-o -`) mean
+	 * packets, .json JSON Lines, anything else text */
+	enum record_format format;
+	bool snaplen_set;
+	bool events_set;
+	uint64_t max_packets; /* -c with a packet format: exactly N packets */
 };
+
+/* Packet formats: IP packets from cgroup_skb, not syscall records. */
+static inline bool record_format_packets(enum record_format f)
+{
+	return f == RECORD_FMT_PCAPNG || f == RECORD_FMT_PCAP;
+}
 
 /* Fill `a` from argv (argv[0] = "record"); 0, or the exit code to return
  * (ZCAP_EXIT_USAGE) with a one-line message printed. */

@@ -11,6 +11,7 @@
 #include "addr.h"
 #include "names.h"
 #include "sink.h"
+#include "zerocopy.h"
 
 static void add_str(json_object *o, const char *k, const char *v)
 {
@@ -184,6 +185,74 @@ static json_object *proc_obj(const struct zrec *r)
 	return o;
 }
 
+/* Zero-copy body (user/zerocopy.c; docs/zerocopy.md). */
+static json_object *body_obj(const struct zrec *r)
+{
+	const struct zc_body *b = zc_body_of(r);
+	const struct zcap_send_ev *sv = r->ev->send;
+	json_object *o = hdr_obj("body", &sv->h), *src = json_object_new_object();
+	static const char *const kinds[] = { "unknown", "file", "socket", "memory" };
+
+	add_str(o, "via", r->via);
+	add_u64(o, "call_id", b->call_id);
+	if (b->fd >= 0)
+		add_int(o, "fd", b->fd);
+	add_fdinfo(o, &sv->f, NULL, "");
+	add_str(src, "kind", kinds[b->src_kind <= ZC_SRC_MEMORY ? b->src_kind : 0]);
+	if (b->src_kind == ZC_SRC_FILE) {
+		if (r->src_path)
+			add_str(src, "path", r->src_path);
+		add_u64(src, "dev", b->src_dev);
+		add_u64(src, "ino", b->src_ino);
+		if (r->src_off >= 0)
+			add_int(src, "offset", r->src_off);
+	} else if (b->src_kind == ZC_SRC_SOCKET) {
+		add_fdinfo(src, &b->src_sock, NULL, "");
+	} else if (b->src_kind == ZC_SRC_MEMORY) {
+		add_int(src, "pid", b->src_pid);
+	}
+	if (b->src_how)
+		add_str(src, "how", b->src_how);
+	add_u64(src, "len", r->len);
+	json_object_object_add(o, "source", src);
+	if (r->has_seq)
+		add_u64(o, "tcp_seq", r->tcp_seq);
+	add_u64(o, "len", r->len);
+	add_base64(o, "data", r->data, r->data_len);
+	add_bool(o, "truncated", r->truncated);
+	if (r->no_content)
+		add_str(o, "content", "not captured");
+	if (r->incomplete)
+		add_bool(o, "incomplete", true);
+	return o;
+}
+
+/* Zero-copy syscall metadata: both ends and the result. */
+static json_object *xfer_obj(const struct zrec *r)
+{
+	const struct zcap_xfer_ev *x = r->ev->xfer;
+	json_object *o = hdr_obj("xfer", &x->h);
+
+	add_str(o, "syscall", syscall_name(x->syscall));
+	add_u64(o, "call_id", x->call_id);
+	add_int(o, "ret", x->ret);
+	add_u64(o, "len", x->len);
+	add_int(o, "fd_in", x->fd_in);
+	add_fdinfo(o, &x->in, r->path, "in_");
+	if (x->off_in >= 0)
+		add_int(o, "off_in", x->off_in);
+	add_int(o, "fd_out", x->fd_out);
+	add_fdinfo(o, &x->out, r->path2, "out_");
+	if (x->off_out >= 0)
+		add_int(o, "off_out", x->off_out);
+	add_int(o, "flags", x->xflags & ~(ZCAP_XF_IN_POS | ZCAP_XF_OUT_POS));
+	if (x->xflags & ZCAP_XF_IN_POS)
+		add_bool(o, "off_in_from_pos", true);
+	if (x->xflags & ZCAP_XF_OUT_POS)
+		add_bool(o, "off_out_from_pos", true);
+	return o;
+}
+
 static int emit(struct sink *s, json_object *o)
 {
 	const char *txt = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
@@ -203,6 +272,10 @@ static int json_record(struct sink *s, const struct zrec *r)
 		return emit(s, fd_obj(r));
 	case ZCAP_EV_PROC:
 		return emit(s, proc_obj(r));
+	case ZCAP_EV_SEND:
+		return zc_body_of(r) ? emit(s, body_obj(r)) : 0;
+	case ZCAP_EV_XFER:
+		return emit(s, xfer_obj(r));
 	default:
 		return 0;
 	}

@@ -9,6 +9,7 @@
 #include "addr.h"
 #include "names.h"
 #include "sink.h"
+#include "zerocopy.h"
 
 struct text_sink {
 	struct sink s;
@@ -200,16 +201,93 @@ static void print_proc(struct text_sink *t, const struct zrec *r)
 	}
 }
 
+/* "body sendfile 5<tcp a->b> seq 123 [1000 bytes from /f@0] > "..."" */
+static void print_body(struct text_sink *t, const struct zrec *r)
+{
+	const struct zc_body *b = zc_body_of(r);
+	const struct zcap_send_ev *sv = r->ev->send;
+	FILE *out = t->s.out;
+	char a[64];
+
+	fprintf(out, "body %s ", r->via);
+	print_fd(out, b->fd, &sv->f, NULL);
+	fprintf(out, " seq %u [%llu bytes", r->tcp_seq, (unsigned long long)r->len);
+	switch (b->src_kind) {
+	case ZC_SRC_FILE:
+		if (r->src_path)
+			fprintf(out, " from %s", r->src_path);
+		else
+			fprintf(out, " from file %u:%llu", b->src_dev,
+				(unsigned long long)b->src_ino);
+		if (r->src_off >= 0)
+			fprintf(out, "@%lld", (long long)r->src_off);
+		break;
+	case ZC_SRC_SOCKET:
+		fprintf(out, " from %s %s",
+			fd_kind_name(b->src_sock.kind),
+			endpoint_format(b->src_sock.family, b->src_sock.raddr, b->src_sock.rport, a,
+					sizeof(a)));
+		break;
+	case ZC_SRC_MEMORY:
+		fprintf(out, " from memory of %u%s%s", b->src_pid, b->src_how ? " by " : "",
+			b->src_how ? b->src_how : "");
+		break;
+	default:
+		break;
+	}
+	fputs("] >", out);
+	if (r->no_content)
+		fputs(" (content not captured)", out);
+	else
+		print_payload(out, r->data, r->data_len, t->width, r->truncated);
+	if (r->incomplete)
+		fputs(" [incomplete]", out);
+	fputc('\n', out);
+}
+
+/* "splice(3</f>@0 -> 5<pipe:[7]>, 4096) = 4096" */
+static void print_xfer(struct text_sink *t, const struct zrec *r)
+{
+	const struct zcap_xfer_ev *x = r->ev->xfer;
+	FILE *out = t->s.out;
+
+	fprintf(out, "%s(", syscall_name(x->syscall));
+	if (x->in.kind != ZCAP_FD_UNKNOWN)
+		print_fd(out, x->fd_in, &x->in, r->path);
+	else
+		fputs("memory", out);
+	if (x->off_in >= 0)
+		fprintf(out, "@%lld", (long long)x->off_in);
+	fputs(" -> ", out);
+	if (x->out.kind != ZCAP_FD_UNKNOWN)
+		print_fd(out, x->fd_out, &x->out, r->path2);
+	else
+		fputs("memory", out);
+	if (x->off_out >= 0)
+		fprintf(out, "@%lld", (long long)x->off_out);
+	fprintf(out, ", %llu) = %lld", (unsigned long long)x->len, (long long)x->ret);
+	if (x->ret < 0)
+		fprintf(out, " (%s)", strerror((int)-x->ret));
+	fputc('\n', out);
+}
+
 static int text_record(struct sink *s, const struct zrec *r)
 {
 	struct text_sink *t = (struct text_sink *)s;
 
-	if (r->ev->type != ZCAP_EV_IO && r->ev->type != ZCAP_EV_FD && r->ev->type != ZCAP_EV_PROC)
+	if (r->ev->type != ZCAP_EV_IO && r->ev->type != ZCAP_EV_FD && r->ev->type != ZCAP_EV_PROC &&
+	    r->ev->type != ZCAP_EV_XFER && !zc_body_of(r))
 		return 0;
 	print_prefix(s, r->ev->h);
 	switch (r->ev->type) {
 	case ZCAP_EV_IO:
 		print_io(t, r);
+		break;
+	case ZCAP_EV_SEND:
+		print_body(t, r);
+		break;
+	case ZCAP_EV_XFER:
+		print_xfer(t, r);
 		break;
 	case ZCAP_EV_FD:
 		print_fdev(t, r);

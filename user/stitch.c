@@ -5,6 +5,7 @@
 
 #include "pathcache.h"
 #include "stitch.h"
+#include "zerocopy.h"
 
 /* More calls than this half-assembled at once means LAST chunks were lost. */
 #define PENDING_MAX 512
@@ -22,6 +23,7 @@ struct stitcher {
 	zrec_cb cb;
 	void *ctx;
 	struct pending *head; /* newest first */
+	struct zerocopy *zc;   /* zero-copy bodies (user/zerocopy.c) */
 	unsigned int npending;
 	uint64_t incomplete;
 };
@@ -35,6 +37,11 @@ struct stitcher *stitcher_new(struct pathcache *pc, zrec_cb cb, void *ctx)
 	st->pc = pc;
 	st->cb = cb;
 	st->ctx = ctx;
+	st->zc = zerocopy_new(pc, cb, ctx);
+	if (!st->zc) {
+		free(st);
+		return NULL;
+	}
 	return st;
 }
 
@@ -54,12 +61,13 @@ void stitcher_free(struct stitcher *st)
 		st->head = p->next;
 		pending_free(p);
 	}
+	zerocopy_free(st->zc);
 	free(st);
 }
 
 uint64_t stitcher_incomplete(const struct stitcher *st)
 {
-	return st->incomplete;
+	return st->incomplete + zerocopy_incomplete(st->zc);
 }
 
 static bool names_a_file(unsigned int kind)
@@ -100,6 +108,7 @@ static int emit_io(struct stitcher *st, const struct zcap_io *io, const uint8_t 
 	r.truncated = len < io->total_len && !gap;
 	if (gap)
 		st->incomplete++;
+	zerocopy_note_io(st->zc, io);
 	return st->cb(&r, st->ctx);
 }
 
@@ -215,6 +224,9 @@ int stitcher_feed(struct stitcher *st, const struct zev *ev)
 		return feed_io(st, ev);
 	case ZCAP_EV_FD:
 		return feed_fd(st, ev);
+	case ZCAP_EV_XFER:
+	case ZCAP_EV_SEND:
+		return zerocopy_feed(st->zc, ev);
 	default:
 		return st->cb(&r, st->ctx);
 	}
@@ -226,5 +238,7 @@ int stitcher_flush(struct stitcher *st)
 
 	while (st->head && !rc)
 		rc = evict_oldest(st);
+	if (!rc)
+		rc = zerocopy_flush(st->zc);
 	return rc;
 }
