@@ -260,9 +260,9 @@ static int write_packet(struct pkt_sink *s, const struct qpkt *q, const struct c
 /* Attribute and write (or filter out) the oldest queued packet. */
 static void emit(struct pkt_sink *s, struct qpkt *q)
 {
-	struct pkt_owner local, peer;
+	struct pkt_owner snd, rcv;
 	struct comments c = { 0 };
-	bool have_local = false, have_peer = false;
+	bool have_snd = false, have_rcv = false;
 	bool out = q->dir == ZCAP_DIR_OUT;
 	int rc;
 
@@ -274,25 +274,27 @@ static void emit(struct pkt_sink *s, struct qpkt *q)
 	}
 	q->ifc->seen++;
 	if (q->parsed) {
-		/* this side's process: the sender of an outbound packet, the
-		 * receiver of an inbound one; on loopback the other end too */
-		have_local = pktattr_owner(s->attr, &q->pi, out, &local);
-		if (q->ifc->loopback)
-			have_peer = pktattr_owner(s->attr, &q->pi, !out, &peer);
+		/* A hook sees one end: the sender at egress, the receiver at
+		 * ingress. On loopback both ends are processes of this host. */
+		if (out || q->ifc->loopback)
+			have_snd = pktattr_owner(s->attr, &q->pi, true, &snd);
+		if (!out || q->ifc->loopback)
+			have_rcv = pktattr_owner(s->attr, &q->pi, false, &rcv);
 	}
-	if (s->o.owned_only && !have_local && !have_peer) {
+	if (s->o.owned_only && !have_snd && !have_rcv) {
 		s->filtered++;
 		return;
 	}
 	if (s->ng) {
-		if (have_local)
-			owner_line(&c, "", &local);
-		if (have_peer)
-			owner_line(&c, "peer ", &peer);
+		/* the sender unprefixed, as users read "which process sent it" */
+		if (have_snd)
+			owner_line(&c, "", &snd);
+		if (have_rcv)
+			owner_line(&c, "to ", &rcv);
 		if (q->parsed)
 			pktattr_sources(s->attr, &q->pi, add_line, &c);
 	}
-	rc = write_packet(s, q, &c, have_local ? &local : have_peer ? &peer : NULL);
+	rc = write_packet(s, q, &c, have_snd ? &snd : have_rcv ? &rcv : NULL);
 	for (size_t i = 0; i < c.n; i++)
 		free(c.lines[i]);
 	if (rc) {

@@ -170,7 +170,7 @@ def main():
         rows = ph.fields(f, ["tcp.srcport", "tcp.dstport", "frame.comment"])
         ports = {p for r in rows for p in r[:2]}
         named = all(any(c.startswith("pid %d tid " % srv.pid) or
-                        c.startswith("peer pid %d tid " % srv.pid) for c in ph.comments(r[2]))
+                        c.startswith("to pid %d tid " % srv.pid) for c in ph.comments(r[2]))
                     for r in rows)
         tap.ok(rc == 0 and len(rows) >= 16 and str(srv.port) in ports and
                str(ng.port) not in ports and named,

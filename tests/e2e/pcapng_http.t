@@ -62,10 +62,10 @@ def main():
     tap.is_((sorted(u[0] for u in uris), [c[0] for c in codes]),
             (["/file.bin", "/small.txt"], ["200", "200"]), "HTTP requests and responses dissected")
 
-    # Every packet names both local ends: this side first (loopback copies are
-    # the delivered ones, inbound: the receiver), then as "peer" the other.
-    # A packet to a socket already in TIME-WAIT passes no ingress hook: its
-    # sender's copy is written, outbound, sender first.
+    # Every packet names both local ends: the sender first, then the
+    # receiver as "to pid ...". Loopback copies are the delivered ones
+    # (inbound); a packet to a socket already in TIME-WAIT passes no ingress
+    # hook: its sender's copy is written, outbound.
     rows = ph.fields(ours, ["tcp.srcport", "tcp.dstport", "tcp.stream", "frame.comment",
                             "frame.packet_flags_direction"], "tcp.port==%d" % port)
     curl_pid = {0: curls[0].pid, 1: curls[1].pid}
@@ -76,13 +76,12 @@ def main():
         srv_line = "pid %d tid " % srv.pid
         lines = ph.comments(comment)
         to_server = int(dport) == port
-        inbound = direction == "0x00000001"
-        first, second = (srv_line, curl_line) if to_server == inbound else (curl_line, srv_line)
-        if not (len(lines) == 2 and lines[0].startswith(first) and lines[1].startswith("peer " + second)
+        first, second = (curl_line, srv_line) if to_server else (srv_line, curl_line)
+        if not (len(lines) == 2 and lines[0].startswith(first) and lines[1].startswith("to " + second)
                 and any("comm python3 fd " in line for line in lines)
                 and direction in ("0x00000001", "0x00000002")):
             bad.append((sport, dport, direction, lines))
-    tap.is_(bad, [], "each packet: this side and peer (pid, tid, comm, fd), by direction")
+    tap.is_(bad, [], "each packet: sender, then \"to\" receiver (pid, tid, comm, fd)")
     tap.is_(len(ph.fields(ours, ["frame.number"], 'frame.comment contains "comm curl"', port)),
             len(rows), 'display filter frame.comment contains "comm curl" selects curl\'s packets')
 

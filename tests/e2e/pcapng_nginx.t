@@ -79,7 +79,7 @@ def main():
     tap.is_(ph.tcp_streams(ours), ph.tcp_streams(theirs), "stream bytes identical to tcpdump's")
     worker = ng.workers[0]
     rows = ph.fields(ours, ["frame.comment"], "tcp.srcport==%d" % port)
-    tap.ok(rows and all(any(c.startswith("peer pid %d tid %d comm nginx fd " % (worker, worker))
+    tap.ok(rows and all(any(c.startswith("pid %d tid %d comm nginx fd " % (worker, worker))
                             for c in ph.comments(r[0])) for r in rows),
            "nginx's packets name its worker (pid %d) as the sender" % worker,
            [r[0] for r in rows[:3]])
@@ -104,10 +104,12 @@ def main():
     curl_pid = {int(m[1]) for r in rows for c in ph.comments(r[1])
                 for m in [re.match(r"pid (\d+) tid \d+ comm curl fd \d+$", c)] if m}
     tap.is_(len(curl_pid), 1, "-- curl: one curl process named")
+    cp = next(iter(curl_pid or {0}))
     tap.is_([(r[0] == str(port), r[2]) for r in rows if len(ph.comments(r[1])) != 1 or
-             not ph.comments(r[1])[0].startswith("pid %d " % next(iter(curl_pid or {0})))
+             not ph.comments(r[1])[0].startswith(("pid %d " if r[0] == str(port) else "to pid %d ") % cp)
              or r[2] != ("0x00000002" if r[0] == str(port) else "0x00000001")], [],
-            "-- curl: each packet names curl; to nginx outbound, to curl inbound")
+            "-- curl: each packet names curl, as sender (to nginx, outbound) "
+            "or receiver (to curl, inbound)")
     ph.cleanup(work)
     return tap.done()
 

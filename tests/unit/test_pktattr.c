@@ -473,7 +473,7 @@ static void test_sink_loopback(void **state)
 	assert_int_equal(lens[1], 1540); /* the segments, not the GSO packet */
 	assert_int_equal(lens[2], 1540);
 	assert_int_equal(lens[3], 40);
-	/* curl named on every packet: as sender, and as receiver ("peer" of nobody known) */
+	/* curl named on every packet: as sender, and as receiver ("to pid ...") */
 	assert_true(file_has(file, sizeof(file), "pid 100 tid 101 comm curl fd 5"));
 }
 
