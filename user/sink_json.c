@@ -2,6 +2,8 @@
 /* JSON Lines sink: one object per record; field names are a stable
  * interface (docs/event-schema.md). */
 #include <errno.h>
+#include <limits.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <json-c/json.h>
@@ -257,7 +259,18 @@ static int emit(struct sink *s, json_object *o)
 {
 	const char *txt = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 								    JSON_C_TO_STRING_NOSLASHESCAPE);
-	int rc = fprintf(s->out, "%s\n", txt) < 0 ? -errno : 0;
+	size_t len = strlen(txt) + 1;
+	int rc = 0;
+
+	/*
+	 * With `-- CMD` both zcap and CMD may write to the same pipe: flush
+	 * before a line would straddle PIPE_BUF, so each write(2) carries whole
+	 * lines and (up to PIPE_BUF) cannot be interleaved with CMD's output.
+	 */
+	if (__fpending(s->out) && __fpending(s->out) + len > PIPE_BUF && fflush(s->out))
+		rc = -errno;
+	if (!rc && fprintf(s->out, "%s\n", txt) < 0)
+		rc = -errno;
 
 	json_object_put(o);
 	return rc;
