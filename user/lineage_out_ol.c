@@ -18,6 +18,7 @@
 #define OL_SPEC	    "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
 #define OL_PRODUCER "urn:zcap:" ZCAP_VERSION
 #define OL_JOB_NS   "zcap"
+/* Facet versions are the ones whose schemas tests/openlineage/facets/ keeps. */
 #define OL_FACET(name, ver) "https://openlineage.io/spec/facets/" ver "/" name ".json#/$defs/" name
 
 /* UUIDv7: 48-bit Unix ms timestamp, version, random bits, variant. */
@@ -122,13 +123,13 @@ static json_object *dataset(const struct lin_file *f, bool output)
 	json_object_object_add(d, "namespace", json_object_new_string("file"));
 	json_object_object_add(d, "name", json_object_new_string(f->path));
 	if (*sha) {
-		json_object *v = facet(OL_FACET("DatasetVersionDatasetFacet", "1-0-1"));
+		json_object *v = facet(OL_FACET("DatasetVersionDatasetFacet", "1-0-0"));
 
 		json_object_object_add(v, "datasetVersion", json_object_new_string(sha));
 		json_object_object_add(facets, "version", v);
 	}
 	if (output && (f->created || f->deleted || f->written)) {
-		json_object *l = facet(OL_FACET("LifecycleStateChangeDatasetFacet", "1-0-1"));
+		json_object *l = facet(OL_FACET("LifecycleStateChangeDatasetFacet", "1-0-0"));
 
 		json_object_object_add(l, "lifecycleStateChange",
 				       json_object_new_string(f->deleted   ? "DROP"
@@ -192,7 +193,7 @@ static json_object *run_event(struct ol_ctx *c, int idx, bool start)
 
 	json_object_object_add(run, "runId", json_object_new_string(p->run_id));
 	if (parent >= 0) {
-		json_object *pf = facet(OL_FACET("ParentRunFacet", "1-0-1"));
+		json_object *pf = facet(OL_FACET("ParentRunFacet", "1-0-2"));
 		json_object *prun = json_object_new_object(), *pjob = json_object_new_object();
 
 		json_object_object_add(prun, "runId",
@@ -220,7 +221,7 @@ static json_object *run_event(struct ol_ctx *c, int idx, bool start)
 
 	json_object_object_add(job, "namespace", json_object_new_string(OL_JOB_NS));
 	json_object_object_add(job, "name", json_object_new_string(c->job_names[idx]));
-	jt = facet(OL_FACET("JobTypeJobFacet", "2-0-3"));
+	jt = facet(OL_FACET("JobTypeJobFacet", "2-0-2"));
 	json_object_object_add(jt, "processingType", json_object_new_string("BATCH"));
 	json_object_object_add(jt, "integration", json_object_new_string("ZCAP"));
 	json_object_object_add(jt, "jobType", json_object_new_string("PROCESS"));

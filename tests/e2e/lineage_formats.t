@@ -47,13 +47,75 @@ def check_json(t, w):
     t.ok(all(p["ppid"] == root["pid"] for p in rec["processes"][1:]), "children's ppid is the shell")
 
 
+def ol_schemas():
+    """The OpenLineage schemas kept under tests/openlineage/, by $id."""
+    store = {}
+    for dirpath, _, names in os.walk(os.path.join(ROOT, "tests", "openlineage")):
+        for n in names:
+            if n.endswith(".json"):
+                with open(os.path.join(dirpath, n)) as f:
+                    doc = json.load(f)
+                store[doc["$id"]] = doc
+    return store
+
+
+def ol_validator(schema, store):
+    """A draft 2020-12 validator resolving $refs from store only (offline):
+    the `referencing` registry on jsonschema >= 4.18, RefResolver before."""
+    fc = jsonschema.FormatChecker()
+    try:
+        from referencing import Registry, Resource
+    except ImportError:
+        resolver = jsonschema.RefResolver.from_schema(schema, store=store)
+        return jsonschema.Draft202012Validator(schema, resolver=resolver, format_checker=fc)
+    registry = Registry().with_resources((u, Resource.from_contents(d)) for u, d in store.items())
+    return jsonschema.Draft202012Validator(schema, registry=registry, format_checker=fc)
+
+
+def facets_of(ev):
+    """(where, facet) for every facet in a RunEvent."""
+    yield from ((f"run.facets.{k}", v) for k, v in ev["run"].get("facets", {}).items())
+    yield from ((f"job.facets.{k}", v) for k, v in ev["job"].get("facets", {}).items())
+    for side in ("inputs", "outputs"):
+        for d in ev.get(side, []):
+            for group in ("facets", "inputFacets", "outputFacets"):
+                yield from ((f"{side}[{d['name']}].{group}.{k}", v) for k, v in d.get(group, {}).items())
+
+
 def check_openlineage(t, w):
     rc, text, err, _ = run_lineage(PIPELINE, w.path, fmt="openlineage")
-    with open(os.path.join(ROOT, "tests", "openlineage", "OpenLineage.json")) as f:
-        validator = jsonschema.Draft202012Validator(json.load(f), format_checker=jsonschema.FormatChecker())
+    store = ol_schemas()
+    core = store["https://openlineage.io/spec/2-0-2/OpenLineage.json"]
+    validator = ol_validator(core, store)
     events = [json.loads(line) for line in text.splitlines()]
     errs = [f"{i}: {e.message}" for i, ev in enumerate(events) for e in validator.iter_errors(ev)]
     t.eq(errs, [], f"{len(events)} OpenLineage RunEvents valid against the 2-0-2 schema")
+    # every standard facet against its own published schema, named by its _schemaURL
+    ferrs, used = [], set()
+    for i, ev in enumerate(events):
+        for where, fc in facets_of(ev):
+            url = fc.get("_schemaURL", "")
+            if url.startswith("urn:zcap:"):
+                continue  # zcap's own facet: no published schema
+            if url.split("#")[0] not in store:
+                ferrs.append(f"{i} {where}: schema {url} not kept under tests/openlineage/")
+                continue
+            used.add(url)
+            ferrs += [f"{i} {where}: {e.message}" for e in ol_validator({"$ref": url}, store).iter_errors(fc)]
+    t.eq(ferrs, [], "every standard facet valid against its own schema")
+    t.eq(sorted(u.split("#")[0].split("/")[-1] for u in used),
+         ["DatasetVersionDatasetFacet.json", "JobTypeJobFacet.json",
+          "LifecycleStateChangeDatasetFacet.json", "ParentRunFacet.json"],
+         "the parent, jobType, version and lifecycleStateChange facets were all checked")
+    # the validators reject what the spec rejects (they are not vacuous)
+    bad_id, no_ns = json.loads(json.dumps(events[-1])), json.loads(json.dumps(events[-1]))
+    bad_id["run"]["runId"] = "not-a-uuid"
+    del no_ns["job"]["namespace"]
+    parent = next((ev["run"]["facets"]["parent"] for ev in events if "parent" in ev["run"].get("facets", {})), {})
+    pvalidator = ol_validator({"$ref": parent.get("_schemaURL", "")}, store)
+    t.ok(not validator.is_valid(bad_id) and not validator.is_valid(no_ns) and
+         pvalidator.is_valid(parent) and not pvalidator.is_valid(dict(parent, run={})),
+         "a bad runId, a missing job namespace and a parent facet without runId are rejected")
     t.ok(all(UUID.match(ev["run"]["runId"]) and TIME.match(ev["eventTime"]) for ev in events),
          "runId is a UUID, eventTime RFC 3339")
     runs = {}
