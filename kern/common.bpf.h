@@ -321,13 +321,43 @@ static __always_inline void fill_hdr(struct zcap_hdr *h, __u16 type, __u16 hdr_l
 	bpf_get_current_comm(h->comm, sizeof(h->comm));
 }
 
-/* Send hdr_len + data_len bytes of a slot; counts a drop when full. */
-static __always_inline void submit(const void *ev, __u64 size)
+/*
+ * Wake the consumer once a batch is waiting, not per event: a wakeup is an
+ * irq_work and an IPI (a VM exit in guests) and costs more than the event
+ * (docs/performance.md). The consumer also drains when its poll times out,
+ * so a quiet capture is still delivered within that interval.
+ */
+#define ZCAP_WAKEUP_BATCH (256 * 1024)
+
+static __always_inline __u64 ringbuf_wakeup_flag(void)
+{
+	__u64 batch = bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 8;
+
+	if (batch > ZCAP_WAKEUP_BATCH)
+		batch = ZCAP_WAKEUP_BATCH;
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= batch ? BPF_RB_FORCE_WAKEUP
+								      : BPF_RB_NO_WAKEUP;
+}
+
+static __always_inline void submit_flags(const void *ev, __u64 size, __u64 flags)
 {
 	if (size > ZCAP_SCRATCH_HDR + ZCAP_CHUNK + ZCAP_PATH_MAX)
 		return;
-	if (bpf_ringbuf_output(&events, (void *)ev, size, 0))
+	if (bpf_ringbuf_output(&events, (void *)ev, size, flags))
 		count_drop(ZCAP_DROP_RINGBUF);
+}
+
+/* Send hdr_len + data_len bytes of a slot; counts a drop when full. */
+static __always_inline void submit(const void *ev, __u64 size)
+{
+	submit_flags(ev, size, ringbuf_wakeup_flag());
+}
+
+/* The same, waking the consumer now: for rare events it waits for (a
+ * traced process exiting ends `-- CMD` runs). */
+static __always_inline void submit_now(const void *ev, __u64 size)
+{
+	submit_flags(ev, size, BPF_RB_FORCE_WAKEUP);
 }
 
 static __always_inline struct file *fd_to_file(struct task_struct *task, int fd)

@@ -142,7 +142,7 @@ static __always_inline int capture(struct __sk_buff *skb, __u8 dir)
 			count_drop(ZCAP_DROP_FAULT);
 	}
 	s->ev.h.data_len = got;
-	if (bpf_ringbuf_output(&events, &s->ev, sizeof(s->ev) + got, 0))
+	if (bpf_ringbuf_output(&events, &s->ev, sizeof(s->ev) + got, ringbuf_wakeup_flag()))
 		count_lost(ifindex, ZCAP_DROP_RINGBUF);
 	s->busy = 0;
 	return 1; /* observe only: always let the packet through */

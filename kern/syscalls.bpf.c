@@ -678,7 +678,7 @@ int BPF_PROG(rtp_exit, struct task_struct *task)
 	ev->child_tid = 0;
 	ev->exit_code = BPF_CORE_READ(task, exit_code);
 	ev->argv_len = 0;
-	submit(ev, sizeof(*ev));
+	submit_now(ev, sizeof(*ev));
 	slot_put(s);
 forget:
 	if (cfg.filter_pids)

@@ -298,6 +298,10 @@ int loader_poll(struct loader *l, int timeout_ms)
 {
 	int n = ring_buffer__poll(l->rb, timeout_ms);
 
+	/* BPF wakes us per batch (ringbuf_wakeup_flag): on a timeout, take
+	 * what is there so a quiet capture is still delivered promptly */
+	if (n == 0)
+		n = ring_buffer__consume(l->rb);
 	return n == -EINTR ? 0 : n;
 }
 
