@@ -2,16 +2,19 @@
 /*
  * iogen: known I/O for zcap's end-to-end tests.
  *
- *   iogen [--report PATH] [--delay-ms N] [--wait-stdin] [--exit N] MODE PAYLOAD_FILE
+ *   iogen [--report PATH] [--delay-ms N] [--wait-stdin] [--exit N] [--port N]
+ *         MODE PAYLOAD_FILE
  *
  * Reads PAYLOAD_FILE into memory, moves exactly those bytes with MODE's
- * syscalls (glibc wrappers that map 1:1 to the syscall of the same name;
- * a call that moves less than asked is repeated for the rest), checks that
- * what came back equals the payload, and writes a JSON report listing every
- * operation a capture should show:
+ * syscalls (glibc wrappers that map 1:1 to the syscall of the same name,
+ * or syscall(2) itself for fdlife's fd calls; a call that moves less than
+ * asked is repeated for the rest), checks that what came back equals the
+ * payload, and writes a JSON report listing every operation a capture
+ * should show:
  *
  *   {"mode":M,"pid":P,["child_pid":C,]"payload_len":N,"payload_fd":PF,
- *    "report_fd":RF,"exit":E,"t0_ns":T0,"t1_ns":T1,"ops":[OP,...]}
+ *    "report_fd":RF,"exit":E,"t0_ns":T0,"t1_ns":T1,"ops":[OP,...]
+ *    [,"fdops":[FDOP,...]]}
  *   OP = {"syscall":S,"pid":P,"tid":T,"fd":F,"dir":"in"|"out","len":L,
  *         "off":O,"kind":K [,"iovcnt":I] [,"pos":FILE_OFFSET] [,"msg":IDX]
  *         [,"laddr":A,"lport":N] [,"raddr":A,"rport":N] [,"ino":I]
@@ -20,10 +23,24 @@
  * The op moved payload[O, O+L). pos is the offset argument of positional
  * calls; rport comes from the call's address where it has one (UDP).
  *
+ * fdops (mode fdlife) lists every fd life-cycle call, in order, as zcap's
+ * "fd" records describe it:
+ *
+ *   FDOP = {"syscall":S,"pid":P,"tid":T,"ret":R,"fd":F [,"fd2":F2],"kind":K
+ *           [,"path":P] [,"lport":N] [,"rport":N] [,"kind2":K2] [,"created":B]}
+ *
+ * fd/fd2 as in docs/event-schema.md (dup*: new, old; pipe/socketpair: both
+ * ends; accept: new, listener; close_range: first, last; connect, bind,
+ * socket: fd2 -1; open and close have no fd2); kind/path/ports/inodes
+ * describe fd after the call (close: before it; "unknown" once closed),
+ * kind2 what fd2 refers to.
+ *
  * Rules that keep the capture easy to check:
  * - the payload fd and the report fd stay open until exit and every fd a
  *   mode uses stays open until the mode is done, so no fd number means two
- *   things between t0_ns and t1_ns (CLOCK_MONOTONIC, zcap's clock);
+ *   things between t0_ns and t1_ns (CLOCK_MONOTONIC, zcap's clock) --
+ *   except in mode fdlife, whose point is fd numbers that change meaning
+ *   (each op still names what its fd was at the time);
  * - no other I/O happens on the fds the report names;
  * - the report is written with one write(2) after t1_ns.
  */
@@ -56,7 +73,9 @@
 #define PIPE_FITS   65536u /* default pipe capacity: one write never blocks */
 #define UDP_MAX	    8192u
 #define OPS_MAX	    65536u
-#define IOV_MAX_USED 8
+#define IOV_MAX_USED 1024 /* UIO_MAXIOV: the most one vector call takes */
+#define FDOPS_MAX   64
+#define NO_FD2	    (-1000) /* struct fdop.fd2 of calls without one */
 
 /* Syscalls iogen issues for payload bytes. */
 enum call {
@@ -135,6 +154,7 @@ struct payload {
 	uint8_t *data;
 	size_t len;
 	int fd;
+	char path[PATH_MAX]; /* absolute */
 };
 
 struct options {
@@ -142,6 +162,18 @@ struct options {
 	unsigned long delay_ms;
 	bool wait_stdin;
 	int exit_code;
+	unsigned long port; /* tcp/udp/mmsg: the receiving socket's port, 0 = any */
+};
+
+/* One fd life-cycle call (mode fdlife), described as zcap names it. */
+struct fdop {
+	const char *syscall;
+	int pid, tid;
+	long ret;
+	int fd, fd2; /* fd2 NO_FD2 when the record has none (open, close) */
+	struct endpoint ep;
+	const char *kind2; /* what fd2 refers to; NULL when it is no fd */
+	int created;	   /* open: 0/1; -1 otherwise */
 };
 
 struct mode {
@@ -154,6 +186,9 @@ struct mode {
 static struct op_log *op_log;
 static pid_t child_pid; /* fork mode */
 static char temp_path[PATH_MAX];
+static struct fdop fdops[FDOPS_MAX];
+static unsigned int nfdops;
+static unsigned short bind_port; /* --port, network byte order */
 
 static void errmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void errmsg(const char *fmt, ...)
@@ -400,7 +435,8 @@ static int open_temp(const char *mode, int flags)
 	return fd;
 }
 
-static int udp_socket(struct sockaddr_in *bound)
+/* port in network byte order, 0 = any */
+static int udp_socket(struct sockaddr_in *bound, unsigned short port)
 {
 	socklen_t alen = sizeof(*bound);
 	int fd = socket(AF_INET, SOCK_DGRAM, 0);
@@ -408,6 +444,7 @@ static int udp_socket(struct sockaddr_in *bound)
 	memset(bound, 0, sizeof(*bound));
 	bound->sin_family = AF_INET;
 	bound->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	bound->sin_port = port;
 	if (fd < 0 || bind(fd, (struct sockaddr *)bound, sizeof(*bound)) ||
 	    getsockname(fd, (struct sockaddr *)bound, &alen)) {
 		errmsg("UDP socket on 127.0.0.1: %s", strerror(errno));
@@ -582,10 +619,10 @@ static int mode_udp(const struct payload *p, const struct options *o)
 		errmsg("out of memory");
 		goto cleanup;
 	}
-	fds[0] = udp_socket(&a_addr);
+	fds[0] = udp_socket(&a_addr, 0);
 	if (fds[0] < 0)
 		goto cleanup;
-	fds[1] = udp_socket(&b_addr);
+	fds[1] = udp_socket(&b_addr, bind_port);
 	if (fds[1] < 0)
 		goto cleanup;
 	describe(&a, fds[0], "udp", NULL);
@@ -625,6 +662,7 @@ static int mode_tcp(const struct payload *p, const struct options *o)
 		goto cleanup;
 	}
 	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	addr.sin_port = bind_port;
 	fds[0] = socket(AF_INET, SOCK_STREAM, 0);
 	if (fds[0] < 0 || bind(fds[0], (struct sockaddr *)&addr, sizeof(addr)) ||
 	    listen(fds[0], 1) || getsockname(fds[0], (struct sockaddr *)&addr, &alen)) {
@@ -681,10 +719,10 @@ static int mode_mmsg(const struct payload *p, const struct options *o)
 		errmsg("out of memory");
 		goto cleanup;
 	}
-	fds[0] = udp_socket(&a_addr);
+	fds[0] = udp_socket(&a_addr, 0);
 	if (fds[0] < 0)
 		goto cleanup;
-	fds[1] = udp_socket(&b_addr);
+	fds[1] = udp_socket(&b_addr, bind_port);
 	if (fds[1] < 0)
 		goto cleanup;
 	describe(&a, fds[0], "udp", NULL);
@@ -858,6 +896,385 @@ cleanup:
 	return rc;
 }
 
+static int mode_manyvec(const struct payload *p, const struct options *o)
+{
+	int fd = open_temp("manyvec", O_CREAT | O_RDWR | O_TRUNC), rc = -1;
+	struct endpoint f;
+	uint8_t *back = malloc(p->len);
+
+	if (fd < 0 || !back) {
+		if (!back)
+			errmsg("out of memory");
+		goto cleanup;
+	}
+	describe(&f, fd, "file", temp_path);
+	if (transfer(&(struct xfer){ .ep = &f, .call = CALL_WRITEV, .buf = p->data, .len = p->len,
+				     .iovcnt = IOV_MAX_USED, .one_call = true }) ||
+	    transfer(&(struct xfer){ .ep = &f, .call = CALL_PREADV, .buf = back, .len = p->len,
+				     .iovcnt = IOV_MAX_USED - 1 }) ||
+	    verify(p, back, 0, p->len, "preadv"))
+		goto cleanup;
+	rc = 0;
+cleanup:
+	if (fd >= 0) {
+		close(fd);
+		unlink(temp_path);
+	}
+	free(back);
+	return rc;
+}
+
+/* The payload fd was opened before --wait-stdin: a capture attached with
+ * -p meanwhile must name its file without having seen the open. */
+static int mode_held(const struct payload *p, const struct options *o)
+{
+	struct endpoint f;
+	uint8_t *back = malloc(p->len);
+	int rc = -1;
+
+	if (!back) {
+		errmsg("out of memory");
+		return -1;
+	}
+	describe(&f, p->fd, "file", p->path);
+	memset(back, 0, p->len);
+	if (transfer(&(struct xfer){ .ep = &f, .call = CALL_PREAD64, .buf = back, .len = p->len }) ||
+	    verify(p, back, 0, p->len, "pread64"))
+		goto cleanup;
+	if (lseek(p->fd, 0, SEEK_SET) != 0) {
+		errmsg("lseek: %s", strerror(errno));
+		goto cleanup;
+	}
+	memset(back, 0, p->len);
+	if (transfer(&(struct xfer){ .ep = &f, .call = CALL_READ, .buf = back, .len = p->len }) ||
+	    verify(p, back, 0, p->len, "read after lseek"))
+		goto cleanup;
+	rc = 0;
+cleanup:
+	free(back);
+	return rc;
+}
+
+/* ---- mode fdlife: fd numbers that change meaning ---------------------- */
+
+#define FDLIFE_PARTS 16
+
+/* Log an fd life-cycle call; kind/path describe fd now (or, for close,
+ * what it was). An error (ret < 0) is printed and returned. */
+static long fdop(const char *syscall, long ret, int fd, int fd2, const char *kind,
+		 const char *path, const char *kind2)
+{
+	struct fdop *f;
+
+	if (ret < 0) {
+		errmsg("%s: %s", syscall, strerror(errno));
+		return ret;
+	}
+	if (nfdops >= FDOPS_MAX) {
+		errmsg("more than %d fd operations", FDOPS_MAX);
+		return -1;
+	}
+	f = &fdops[nfdops++];
+	f->syscall = syscall;
+	f->pid = getpid();
+	f->tid = gettid();
+	f->ret = ret;
+	f->fd = fd;
+	f->fd2 = fd2;
+	f->kind2 = kind2;
+	f->created = -1;
+	describe(&f->ep, fd, kind, path);
+	return ret;
+}
+
+static int fdlife_open(const char *path, bool *created)
+{
+	struct stat st;
+	long fd;
+
+	*created = stat(path, &st) != 0;
+	fd = syscall(SYS_openat, AT_FDCWD, path, O_CREAT | O_RDWR | O_TRUNC, 0600);
+	/* zcap's open records name the file, not the dirfd */
+	if (fdop("openat", fd, fd, NO_FD2, "file", path, NULL) < 0)
+		return -1;
+	fdops[nfdops - 1].created = *created;
+	return fd;
+}
+
+/* Close through the log; what fd referred to comes from ep. */
+static int fdlife_close(struct endpoint *ep)
+{
+	struct endpoint was = *ep;
+	int fd = ep->fd;
+
+	if (fd < 0)
+		return 0;
+	ep->fd = -1;
+	if (fdop("close", syscall(SYS_close, fd), fd, NO_FD2, was.kind, was.path, NULL) < 0)
+		return -1;
+	fdops[nfdops - 1].ep = was;
+	return 0;
+}
+
+/* One slice out through wr and, unless rd is NULL, back in through rd. */
+static int fdlife_hop(const struct payload *p, uint8_t *back, const size_t off[],
+		      const size_t len[], int i, const struct endpoint *wr, enum call wc,
+		      const struct endpoint *rd, enum call rdc)
+{
+	if (transfer(&(struct xfer){ .ep = wr, .call = wc, .buf = p->data, .off = off[i],
+				     .len = len[i], .one_call = true }))
+		return -1;
+	if (!rd)
+		return 0;
+	return transfer(&(struct xfer){ .ep = rd, .call = rdc, .buf = back, .off = off[i],
+					.len = len[i] }) ||
+			       verify(p, back, off[i], len[i], calls[rdc].name) ?
+		       -1 :
+		       0;
+}
+
+static int fdlife_temp(char *path, const char *suffix)
+{
+	const char *dir = getenv("TMPDIR");
+	char real[PATH_MAX];
+
+	if (!dir || !*dir)
+		dir = "/tmp";
+	if (!realpath(dir, real) ||
+	    snprintf(path, PATH_MAX, "%s/iogen-%d-%s", real, getpid(), suffix) >= PATH_MAX) {
+		errmsg("temporary directory %s: unusable", dir);
+		return -1;
+	}
+	return 0;
+}
+
+/* A TCP connection to the listener at addr: connect, then accept or accept4. */
+static int fdlife_tcp(struct endpoint *lis, const struct sockaddr_in *addr, struct endpoint *cl,
+		      struct endpoint *sv, bool use_accept4)
+{
+	long fd = syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
+
+	if (fdop("socket", fd, fd, -1, "tcp", NULL, NULL) < 0)
+		return -1;
+	describe(cl, fd, "tcp", NULL);
+	if (fdop("connect", syscall(SYS_connect, fd, addr, sizeof(*addr)), fd, -1, "tcp", NULL,
+		 NULL) < 0)
+		return -1;
+	describe(cl, fd, "tcp", NULL);
+	if (use_accept4)
+		fd = syscall(SYS_accept4, lis->fd, NULL, NULL, SOCK_CLOEXEC);
+	else
+		fd = syscall(SYS_accept, lis->fd, NULL, NULL);
+	if (fdop(use_accept4 ? "accept4" : "accept", fd, fd, lis->fd, "tcp", NULL, "tcp") < 0)
+		return -1;
+	describe(sv, fd, "tcp", NULL);
+	return 0;
+}
+
+static int mode_fdlife(const struct payload *p, const struct options *o)
+{
+	enum { A, D, N100, N101, F102, F103, B, P0, P1, Q0, Q1, U0, U1, L, C, S, C2, S2, D0,
+	       D1, T, NEP };
+	static char path_a[PATH_MAX], path_b[PATH_MAX];
+	struct endpoint ep[NEP];
+	struct sockaddr_in addr = { .sin_family = AF_INET };
+	socklen_t alen = sizeof(addr);
+	size_t len[FDLIFE_PARTS], off[FDLIFE_PARTS];
+	uint8_t *back = malloc(p->len);
+	int fds[2], i, rc = -1;
+	bool created;
+	long r;
+
+	for (i = 0; i < NEP; i++)
+		ep[i] = (struct endpoint){ .fd = -1 };
+	split_uneven(p->len, FDLIFE_PARTS, len);
+	for (off[0] = 0, i = 1; i < FDLIFE_PARTS; i++)
+		off[i] = off[i - 1] + len[i - 1];
+	if (!back || fdlife_temp(path_a, "fdlife-a") || fdlife_temp(path_b, "fdlife-b")) {
+		if (!back)
+			errmsg("out of memory");
+		goto cleanup;
+	}
+
+	/* one file through every kind of dup: every write names file A */
+	r = fdlife_open(path_a, &created);
+	if (r < 0)
+		goto cleanup;
+	describe(&ep[A], r, "file", path_a);
+	if (fdlife_hop(p, back, off, len, 0, &ep[A], CALL_WRITE, NULL, 0))
+		goto cleanup;
+	r = syscall(SYS_dup, ep[A].fd);
+	if (fdop("dup", r, r, ep[A].fd, "file", path_a, "file") < 0)
+		goto cleanup;
+	describe(&ep[D], r, "file", path_a);
+	if (fdlife_hop(p, back, off, len, 1, &ep[D], CALL_WRITE, NULL, 0))
+		goto cleanup;
+	r = syscall(SYS_dup2, ep[A].fd, 100);
+	if (fdop("dup2", r, 100, ep[A].fd, "file", path_a, "file") < 0)
+		goto cleanup;
+	describe(&ep[N100], 100, "file", path_a);
+	if (fdlife_hop(p, back, off, len, 2, &ep[N100], CALL_WRITE, NULL, 0))
+		goto cleanup;
+	r = syscall(SYS_dup3, ep[A].fd, 101, O_CLOEXEC);
+	if (fdop("dup3", r, 101, ep[A].fd, "file", path_a, "file") < 0)
+		goto cleanup;
+	describe(&ep[N101], 101, "file", path_a);
+	if (fdlife_hop(p, back, off, len, 3, &ep[N101], CALL_WRITE, NULL, 0))
+		goto cleanup;
+	r = syscall(SYS_fcntl, ep[A].fd, F_DUPFD, 102);
+	if (fdop("fcntl", r, r, ep[A].fd, "file", path_a, "file") < 0)
+		goto cleanup;
+	describe(&ep[F102], r, "file", path_a);
+	if (fdlife_hop(p, back, off, len, 4, &ep[F102], CALL_WRITE, NULL, 0))
+		goto cleanup;
+	r = syscall(SYS_fcntl, ep[A].fd, F_DUPFD_CLOEXEC, 103);
+	if (fdop("fcntl", r, r, ep[A].fd, "file", path_a, "file") < 0)
+		goto cleanup;
+	describe(&ep[F103], r, "file", path_a);
+	if (ep[F102].fd != 102 || ep[F103].fd != 103) {
+		errmsg("F_DUPFD gave fds %d and %d, not 102 and 103", ep[F102].fd, ep[F103].fd);
+		goto cleanup;
+	}
+	if (fdlife_hop(p, back, off, len, 5, &ep[F103], CALL_WRITE, NULL, 0) ||
+	    fdlife_close(&ep[A]) ||
+	    /* the original is gone; its dup still names the file */
+	    fdlife_hop(p, back, off, len, 6, &ep[D], CALL_WRITE, NULL, 0))
+		goto cleanup;
+
+	/* fd 100 now means file B */
+	r = fdlife_open(path_b, &created);
+	if (r < 0)
+		goto cleanup;
+	describe(&ep[B], r, "file", path_b);
+	r = syscall(SYS_dup2, ep[B].fd, 100);
+	if (fdop("dup2", r, 100, ep[B].fd, "file", path_b, "file") < 0)
+		goto cleanup;
+	describe(&ep[N100], 100, "file", path_b);
+	if (fdlife_hop(p, back, off, len, 7, &ep[N100], CALL_WRITE, NULL, 0))
+		goto cleanup;
+	/* file A holds slices 0..6, written through five fds sharing one offset */
+	memset(back, 0, p->len);
+	if (transfer(&(struct xfer){ .ep = &ep[D], .call = CALL_PREAD64, .buf = back,
+				     .len = off[7] }) ||
+	    verify(p, back, 0, off[7], "pread64 of file A"))
+		goto cleanup;
+
+	/* pipes: pipe(2), and pipe2's write end dup3'ed over fd 101 */
+	r = make_pipe(fds);
+	if (fdop("pipe", r, fds[0], fds[1], "pipe", NULL, "pipe") < 0)
+		goto cleanup;
+	describe(&ep[P0], fds[0], "pipe", NULL);
+	describe(&ep[P1], fds[1], "pipe", NULL);
+	if (fdlife_hop(p, back, off, len, 8, &ep[P1], CALL_WRITE, &ep[P0], CALL_READ))
+		goto cleanup;
+	r = syscall(SYS_pipe2, fds, O_CLOEXEC);
+	if (fdop("pipe2", r, fds[0], fds[1], "pipe", NULL, "pipe") < 0)
+		goto cleanup;
+	describe(&ep[Q0], fds[0], "pipe", NULL);
+	describe(&ep[Q1], fds[1], "pipe", NULL);
+	r = syscall(SYS_dup3, ep[Q1].fd, 101, 0);
+	if (fdop("dup3", r, 101, ep[Q1].fd, "pipe", NULL, "pipe") < 0)
+		goto cleanup;
+	describe(&ep[N101], 101, "pipe", NULL);
+	if (fdlife_hop(p, back, off, len, 9, &ep[N101], CALL_WRITE, &ep[Q0], CALL_READ))
+		goto cleanup;
+
+	/* unix stream pair */
+	r = syscall(SYS_socketpair, AF_UNIX, SOCK_STREAM, 0, fds);
+	if (fdop("socketpair", r, fds[0], fds[1], "unix", NULL, "unix") < 0)
+		goto cleanup;
+	describe(&ep[U0], fds[0], "unix", NULL);
+	describe(&ep[U1], fds[1], "unix", NULL);
+	ep[U0].peer_ino = ep[U1].ino;
+	ep[U1].peer_ino = ep[U0].ino;
+	fdops[nfdops - 1].ep.peer_ino = ep[U1].ino;
+	if (fdlife_hop(p, back, off, len, 10, &ep[U0], CALL_WRITE, &ep[U1], CALL_READ))
+		goto cleanup;
+
+	/* TCP: socket, bind, listen; two connections (accept, accept4) */
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	r = syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
+	if (fdop("socket", r, r, -1, "tcp", NULL, NULL) < 0)
+		goto cleanup;
+	describe(&ep[L], r, "tcp", NULL);
+	r = syscall(SYS_bind, ep[L].fd, &addr, sizeof(addr));
+	if (fdop("bind", r, ep[L].fd, -1, "tcp", NULL, NULL) < 0)
+		goto cleanup;
+	if (listen(ep[L].fd, 2) || getsockname(ep[L].fd, (struct sockaddr *)&addr, &alen)) {
+		errmsg("listen: %s", strerror(errno));
+		goto cleanup;
+	}
+	describe(&ep[L], ep[L].fd, "tcp", NULL);
+	if (fdlife_tcp(&ep[L], &addr, &ep[C], &ep[S], false) ||
+	    fdlife_hop(p, back, off, len, 11, &ep[C], CALL_WRITE, &ep[S], CALL_READ) ||
+	    fdlife_tcp(&ep[L], &addr, &ep[C2], &ep[S2], true) ||
+	    fdlife_hop(p, back, off, len, 12, &ep[S2], CALL_SENDTO, &ep[C2], CALL_RECVFROM))
+		goto cleanup;
+
+	/* UDP: a connected socket write()s to a bound one */
+	r = syscall(SYS_socket, AF_INET, SOCK_DGRAM, 0);
+	if (fdop("socket", r, r, -1, "udp", NULL, NULL) < 0)
+		goto cleanup;
+	describe(&ep[D0], r, "udp", NULL);
+	addr.sin_port = 0;
+	r = syscall(SYS_bind, ep[D0].fd, &addr, sizeof(addr));
+	if (fdop("bind", r, ep[D0].fd, -1, "udp", NULL, NULL) < 0)
+		goto cleanup;
+	alen = sizeof(addr);
+	if (getsockname(ep[D0].fd, (struct sockaddr *)&addr, &alen)) {
+		errmsg("getsockname: %s", strerror(errno));
+		goto cleanup;
+	}
+	describe(&ep[D0], ep[D0].fd, "udp", NULL);
+	r = syscall(SYS_socket, AF_INET, SOCK_DGRAM, 0);
+	if (fdop("socket", r, r, -1, "udp", NULL, NULL) < 0)
+		goto cleanup;
+	describe(&ep[D1], r, "udp", NULL);
+	r = syscall(SYS_connect, ep[D1].fd, &addr, sizeof(addr));
+	if (fdop("connect", r, ep[D1].fd, -1, "udp", NULL, NULL) < 0)
+		goto cleanup;
+	describe(&ep[D1], ep[D1].fd, "udp", NULL);
+	if (fdlife_hop(p, back, off, len, 13, &ep[D1], CALL_WRITE, &ep[D0], CALL_READ))
+		goto cleanup;
+
+	/* close_range takes 102 and 103 (file A); 102 comes back as a unix socket */
+	r = syscall(SYS_close_range, 102, 103, 0);
+	if (fdop("close_range", r, 102, 103, "unknown", NULL, NULL) < 0)
+		goto cleanup;
+	ep[F102].fd = ep[F103].fd = -1;
+	r = syscall(SYS_dup2, ep[U0].fd, 102);
+	if (fdop("dup2", r, 102, ep[U0].fd, "unix", NULL, "unix") < 0)
+		goto cleanup;
+	fdops[nfdops - 1].ep.peer_ino = ep[U1].ino;
+	describe(&ep[F102], 102, "unix", NULL);
+	ep[F102].peer_ino = ep[U1].ino;
+	if (fdlife_hop(p, back, off, len, 14, &ep[F102], CALL_WRITE, &ep[U1], CALL_READ))
+		goto cleanup;
+	/* a socket's F_DUPFD twin is the same connection */
+	r = syscall(SYS_fcntl, ep[C].fd, F_DUPFD, 0);
+	if (fdop("fcntl", r, r, ep[C].fd, "tcp", NULL, "tcp") < 0)
+		goto cleanup;
+	describe(&ep[T], r, "tcp", NULL);
+	if (fdlife_hop(p, back, off, len, 15, &ep[T], CALL_WRITE, &ep[S], CALL_READ))
+		goto cleanup;
+	rc = 0;
+cleanup:
+	/* every close is part of the story (and of the report) */
+	for (i = 0; i < NEP; i++) {
+		/* U0's socket is gone once U0 and its dup 102 are closed */
+		if (i == U1 && ep[U0].fd < 0 && (ep[F102].fd < 0 || strcmp(ep[F102].kind, "unix")))
+			ep[U1].peer_ino = 0;
+		if (fdlife_close(&ep[i]))
+			rc = -1;
+	}
+	if (*path_a)
+		unlink(path_a);
+	if (*path_b)
+		unlink(path_b);
+	free(back);
+	return rc;
+}
+
 static const struct mode modes[] = {
 	{ "pipe-rw", mode_pipe_rw, 1, PIPE_FITS, "write() into a pipe, read() it back" },
 	{ "file-rw", mode_file_rw, 2, PAYLOAD_MAX,
@@ -872,6 +1289,13 @@ static const struct mode modes[] = {
 	{ "big", mode_big, 1, PAYLOAD_MAX, "one write() of everything to a temp file" },
 	{ "fork", mode_fork, 1, PAYLOAD_MAX, "forked child write()s to a pipe, parent read()s" },
 	{ "unix", mode_unix, 1, PAYLOAD_MAX, "socketpair(AF_UNIX, SOCK_STREAM): write(), read()" },
+	{ "manyvec", mode_manyvec, IOV_MAX_USED, PAYLOAD_MAX,
+	  "temp file: writev(1024 iovecs), preadv(1023 iovecs)" },
+	{ "held", mode_held, 1, PAYLOAD_MAX,
+	  "pread64(), lseek+read() of the payload fd (opened before --wait-stdin)" },
+	{ "fdlife", mode_fdlife, FDLIFE_PARTS, PIPE_FITS,
+	  "a slice through each of open/dup/dup2/dup3/F_DUPFD fds, pipe, pipe2, socketpair, "
+	  "TCP accept/accept4, UDP connect, close_range; fds reused (reports fdops)" },
 };
 
 /* A growing string for the report. */
@@ -963,6 +1387,34 @@ static void sb_op(struct strbuf *sb, const struct op *op)
 	sb_printf(sb, "}");
 }
 
+static void sb_fdop(struct strbuf *sb, const struct fdop *f)
+{
+	const struct endpoint *ep = &f->ep;
+
+	sb_printf(sb, "{\"syscall\":\"%s\",\"pid\":%d,\"tid\":%d,\"ret\":%ld,\"fd\":%d",
+		  f->syscall, f->pid, f->tid, f->ret, f->fd);
+	if (f->fd2 != NO_FD2)
+		sb_printf(sb, ",\"fd2\":%d", f->fd2);
+	sb_printf(sb, ",\"kind\":\"%s\"", ep->kind);
+	if (ep->path) {
+		sb_printf(sb, ",\"path\":");
+		sb_json_string(sb, ep->path);
+	}
+	if (ep->lport >= 0)
+		sb_printf(sb, ",\"lport\":%d", ep->lport);
+	if (ep->rport >= 0)
+		sb_printf(sb, ",\"rport\":%d", ep->rport);
+	if (!strcmp(ep->kind, "pipe") || !strcmp(ep->kind, "unix"))
+		sb_printf(sb, ",\"ino\":%llu", ep->ino);
+	if (ep->peer_ino)
+		sb_printf(sb, ",\"peer_ino\":%llu", ep->peer_ino);
+	if (f->kind2)
+		sb_printf(sb, ",\"kind2\":\"%s\"", f->kind2);
+	if (f->created >= 0)
+		sb_printf(sb, ",\"created\":%s", f->created ? "true" : "false");
+	sb_printf(sb, "}");
+}
+
 static unsigned long long monotonic_ns(void)
 {
 	struct timespec ts;
@@ -995,7 +1447,17 @@ static int write_report(int fd, const struct mode *m, const struct payload *p, i
 			sb_printf(&sb, ",");
 		sb_op(&sb, &op_log->ops[i]);
 	}
-	sb_printf(&sb, "]}\n");
+	sb_printf(&sb, "]");
+	if (nfdops) {
+		sb_printf(&sb, ",\"fdops\":[");
+		for (i = 0; i < nfdops; i++) {
+			if (i)
+				sb_printf(&sb, ",");
+			sb_fdop(&sb, &fdops[i]);
+		}
+		sb_printf(&sb, "]");
+	}
+	sb_printf(&sb, "}\n");
 	if (sb.failed) {
 		errmsg("report: out of memory");
 		goto cleanup;
@@ -1020,7 +1482,7 @@ static int load_payload(const char *path, struct payload *p)
 
 	memset(p, 0, sizeof(*p));
 	p->fd = open(path, O_RDONLY);
-	if (p->fd < 0 || fstat(p->fd, &st)) {
+	if (p->fd < 0 || fstat(p->fd, &st) || !realpath(path, p->path)) {
 		errmsg("payload %s: %s", path, strerror(errno));
 		return -1;
 	}
@@ -1070,6 +1532,7 @@ static void usage(FILE *out)
 		"  --delay-ms N    sleep N ms before the I/O (fork: both, after the fork)\n"
 		"  --wait-stdin    read one byte (or EOF) from stdin first (fork: before forking)\n"
 		"  --exit N        exit status on success (default 0)\n"
+		"  --port N        tcp: listen on port N; udp, mmsg: receive on port N\n"
 		"  -h, --help      this text\n\nModes (payload sizes):\n");
 	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
 		fprintf(out, "  %-8s %s (%zu..%zu bytes)\n", modes[i].name, modes[i].what,
@@ -1088,7 +1551,7 @@ static bool parse_ulong(const char *s, unsigned long max, unsigned long *out)
 	return !errno && !*end && *out <= max;
 }
 
-enum { OPT_REPORT = 0x100, OPT_DELAY, OPT_WAIT_STDIN, OPT_EXIT };
+enum { OPT_REPORT = 0x100, OPT_DELAY, OPT_WAIT_STDIN, OPT_EXIT, OPT_PORT };
 
 static int parse_args(int argc, char **argv, struct options *o, const struct mode **mode,
 		      const char **payload_path)
@@ -1098,6 +1561,7 @@ static int parse_args(int argc, char **argv, struct options *o, const struct mod
 		{ "delay-ms", required_argument, NULL, OPT_DELAY },
 		{ "wait-stdin", no_argument, NULL, OPT_WAIT_STDIN },
 		{ "exit", required_argument, NULL, OPT_EXIT },
+		{ "port", required_argument, NULL, OPT_PORT },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -1126,6 +1590,13 @@ static int parse_args(int argc, char **argv, struct options *o, const struct mod
 				return EXIT_USAGE;
 			}
 			o->exit_code = n;
+			break;
+		case OPT_PORT:
+			if (!parse_ulong(optarg, 65535, &o->port) || !o->port) {
+				errmsg("--port: '%s' is not a port (1..65535)", optarg);
+				return EXIT_USAGE;
+			}
+			bind_port = htons(o->port);
 			break;
 		case 'h':
 			usage(stdout);

@@ -14,7 +14,7 @@ usage_error() {
 	[ $rc = 2 ] && [ -z "$out" ] && [ "$(printf '%s\n' "$err" | wc -l)" = 1 ] && [[ $err == "zcap: "* ]]
 	ok $? "$name (rc=$rc: $err)"
 }
-echo "1..24"
+echo "1..29"
 usage_error "unknown flag" record --bogus
 usage_error "bad number for -s" record -s abc
 usage_error "negative snaplen" record -s -5
@@ -32,6 +32,8 @@ usage_error "stray argument" record true
 usage_error "-p with -- CMD" record -p 1 -- true
 usage_error "unknown command" frobnicate
 usage_error "output is a directory" record -o /tmp -- true
+usage_error "unknown format" record --format nope
+usage_error "fractional snaplen" record -s 1.5
 
 "$ZCAP" record -q -- sh -c 'exit 7' >/dev/null 2>&1
 ok $([ $? = 7 ] && echo 0 || echo 1) "-- CMD exit code propagated (7)"
@@ -47,6 +49,22 @@ out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$ZCAP" record -- true 
 rc=$?
 ok $([ $rc = 2 ] && [[ $out == *"run as root"* ]] && echo 0 || echo 1) "not root: exit 2 ($out)"
 
+# what is missing is named: CAP_NET_ADMIN (or CAP_SYS_ADMIN, its superset)
+# only matters for packet capture
+noadmin="setpriv --bounding-set=-net_admin,-sys_admin --inh-caps=-net_admin,-sys_admin"
+out=$($noadmin "$ZCAP" record -q -o /tmp/zcap-cli-$$.pcapng -- true 2>&1)
+rc=$?
+ok $([ $rc = 2 ] && [ "$(printf '%s\n' "$out" | wc -l)" = 1 ] && [[ $out == *"CAP_NET_ADMIN for packet capture"* ]] && echo 0 || echo 1) \
+	"root without CAP_NET_ADMIN, CAP_SYS_ADMIN: packet capture refused, exit 2 ($out)"
+$noadmin "$ZCAP" record -q -e proc -- true >/dev/null 2>&1
+ok $? "root without CAP_NET_ADMIN, CAP_SYS_ADMIN: syscall capture runs"
+# CAP_BPF and CAP_PERFMON alone: tracefs is root-only
+out=$(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=+bpf,+perfmon --ambient-caps=+bpf,+perfmon \
+	"$ZCAP" record -q -- true 2>&1)
+rc=$?
+ok $([ $rc = 2 ] && [[ $out == "zcap: permission denied: run as root (missing "*"tracefs)" ]] && echo 0 || echo 1) \
+	"CAP_BPF+CAP_PERFMON only: exit 2 naming tracefs ($out)"
+
 out=$("$ZCAP" record --help)
 ok $([ $? = 0 ] && [[ $out == *"Usage: zcap record"* ]] && [[ $out == *"--snaplen"* ]] && [[ $out == *"Exit status"* ]] && echo 0 || echo 1) "record --help teaches"
 out=$("$ZCAP" help)
@@ -57,5 +75,5 @@ f=$(mktemp /tmp/zcap-out.XXXXXX)
 chmod 0644 "$f"
 "$ZCAP" record -q -o "$f" -- true >/dev/null 2>&1
 ok $([ "$(stat -c %a "$f")" = 600 ] && [ -s "$f" ] && echo 0 || echo 1) "-o FILE is 0600 and written"
-rm -f "$f" /tmp/zcap-cli-err.$$
+rm -f "$f" /tmp/zcap-cli-err.$$ /tmp/zcap-cli-$$.pcapng
 exit $fail
