@@ -5,6 +5,8 @@
 #   make test      unit tests + end-to-end tests, plain and under ASan+UBSan
 #   make demo      capture a built-in workload and show what was seen
 #   make bench     benchmarks (traced vs untraced, zcap vs tcpdump/strace)
+#   make fuzz      libFuzzer targets, FUZZ_TIME seconds each (default 300)
+#   make soak      zcap under load for 10 minutes, RSS must stay bounded
 #   make install   install zcap into $(PREFIX)/sbin (DESTDIR honoured)
 #
 # SANITIZE=1 builds an ASan+UBSan variant into build-asan/.
@@ -49,9 +51,9 @@ FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
 DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libpcap-dev libjson-c-dev \
 	    libssl-dev libcmocka-dev liburing-dev pkg-config make gcc libclang-rt-14-dev \
 	    tshark tcpdump nginx-light haproxy wrk curl strace python3 python3-jsonschema \
-	    graphviz hyperfine bc
+	    graphviz hyperfine bc valgrind
 
-.PHONY: all deps test unit e2e demo bench install clean fuzz asan
+.PHONY: all deps test unit e2e demo bench install clean fuzz fuzz-build soak asan
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -86,16 +88,59 @@ $(BUILD)/tools/%: tools/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $< -o $@ -luring -lpthread
 
+# drives zcap's own decode/stitch/sink objects (`make bench`)
+$(BUILD)/tools/bench_consumer: tools/bench_consumer.c $(LIB_OBJS) $(PCAP_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $^ $(LDLIBS) -o $@
+
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS) $(PCAP_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itests/unit $^ $(LDLIBS) -lcmocka -o $@
+
+# libFuzzer targets (clang, ASan+UBSan whatever SANITIZE says): the event
+# decoder onward through the stitcher into the sinks, and the pcap-ng
+# writer. `make fuzz` runs each for FUZZ_TIME seconds (corpus and crash
+# inputs under $(BUILD)/fuzz/, seeds from tests/fuzz/seeds/NAME);
+# tests/e2e/fuzz_short.t runs them briefly as part of `make test`.
+FUZZ_CC	   ?= clang
+FUZZ_TIME  ?= 300
+FUZZ_SAN   := address,undefined
+FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=undefined $(WARN) \
+	       -std=gnu11 -D_GNU_SOURCE -DZCAP_VERSION='"$(VERSION)"' -Ikern -Iuser -Ipcap-export \
+	       $(shell pkg-config --cflags json-c 2>/dev/null)
+FUZZ_LIB_SRCS := user/decode.c user/stitch.c user/zerocopy.c user/pathcache.c user/names.c \
+		 user/addr.c user/util.c user/sink_text.c user/sink_json.c user/sink_pcapng.c \
+		 user/sink_util.c user/pktattr.c pcap-export/pcapng.c pcap-export/pcap_classic.c
+FUZZ_LIB_OBJS := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(FUZZ_LIB_SRCS))
+FUZZERS	   := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+
+$(BUILD)/fuzz/obj/%.o: %.c $(wildcard user/*.h pcap-export/*.h) kern/zcap_abi.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -c $< -o $@
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_OBJS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer,$(FUZZ_SAN) $^ $(LDLIBS) -o $@
+
+fuzz-build: $(FUZZERS)
+
+fuzz: deps
+	@$(MAKE) --no-print-directory fuzz-build
+	@for f in $(FUZZERS); do \
+		n=$$(basename $$f); mkdir -p $(BUILD)/fuzz/corpus/$$n; \
+		echo "zcap: $$n for $(FUZZ_TIME) s (corpus $(BUILD)/fuzz/corpus/$$n)"; \
+		$$f -max_total_time=$(FUZZ_TIME) -max_len=65536 -timeout=20 -print_final_stats=1 \
+		    -artifact_prefix=$(BUILD)/fuzz/$$n- $(BUILD)/fuzz/corpus/$$n \
+		    $$(ls -d tests/fuzz/seeds/$$n 2>/dev/null) || exit 1; \
+	done
 
 # The suite: unit tests (cmocka, TAP output) and end-to-end tests (TAP
 # scripts) under one prove run, then again with the ASan+UBSan build. The
 # last lines printed are prove's summary.
 test: deps
-	@$(MAKE) --no-print-directory all $(UNITS)
-	@$(MAKE) --no-print-directory SANITIZE=1 all $(patsubst $(BUILD)/%,build-asan/%,$(UNITS))
+	@$(MAKE) --no-print-directory all $(UNITS) fuzz-build
+	@$(MAKE) --no-print-directory SANITIZE=1 all $(patsubst $(BUILD)/%,build-asan/%,$(UNITS)) \
+		fuzz-build
 	@./tests/run-suite.sh
 
 unit: all $(UNITS)
@@ -108,6 +153,12 @@ demo: deps
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@./tests/bench/run.sh $(BUILD)
+
+# not in `make test`: 10 minutes of steady load, zcap's RSS must stay
+# bounded (tests/soak.sh; SOAK_SECS=N for a shorter run)
+soak: deps
+	@$(MAKE) --no-print-directory all
+	@./tests/soak.sh $(BUILD)
 
 install: $(BUILD)/zcap
 	install -D -m 0755 $(BUILD)/zcap $(DESTDIR)$(PREFIX)/sbin/zcap

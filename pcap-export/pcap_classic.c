@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <pcap/pcap.h>
 
 #include "pcap_classic.h"
@@ -12,6 +14,7 @@
 
 struct pcap_classic_writer {
 	int fd;
+	off_t pos;		/* end of the last whole record; -1 when not seekable */
 	int error;		/* sticky -errno of the first failed write */
 	uint32_t snaplen;
 	pcap_t *dead;
@@ -38,9 +41,15 @@ static ssize_t stream_write(void *cookie, const char *buf, size_t len)
 	err = pcapng_write_all(w->fd, buf, len);
 	if (err) {
 		w->error = err;
+		/* each flush is one whole record: a full disk's partial one
+		 * is cut off, so the file stays readable to its end */
+		if (w->pos >= 0 && ftruncate(w->fd, w->pos) == 0)
+			lseek(w->fd, w->pos, SEEK_SET);
 		errno = -err;
 		return 0;	/* fopencookie: 0 reports an error */
 	}
+	if (w->pos >= 0)
+		w->pos += (off_t)len;
 	return (ssize_t)len;
 }
 
@@ -63,6 +72,7 @@ struct pcap_classic_writer *pcap_classic_open(int fd, uint32_t snaplen)
 {
 	cookie_io_functions_t io = { .write = stream_write, .close = stream_close };
 	struct pcap_classic_writer *w;
+	struct stat st;
 	int err = -ENOMEM;
 
 	if (fd < 0 || snaplen > PCAPNG_MAX_SNAPLEN) {
@@ -75,6 +85,9 @@ struct pcap_classic_writer *pcap_classic_open(int fd, uint32_t snaplen)
 		return NULL;
 	}
 	w->fd = fd;
+	w->pos = -1;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		w->pos = lseek(fd, 0, SEEK_CUR);
 	w->snaplen = snaplen ? snaplen : PCAPNG_MAX_SNAPLEN;
 
 	w->dead = pcap_open_dead_with_tstamp_precision(DLT_RAW, (int)w->snaplen,

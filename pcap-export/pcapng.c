@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "pcapng.h"
@@ -51,6 +52,7 @@ struct block {
 
 struct pcapng_writer {
 	int fd;
+	off_t pos;		/* end of the last whole block; -1 when not seekable */
 	int error;		/* sticky -errno after a failed write */
 	uint32_t n_ifaces;
 	uint32_t *snaplens;	/* per interface id */
@@ -250,9 +252,17 @@ static int block_flush(struct pcapng_writer *w)
 	if (err)
 		return err;	/* nothing written: the writer stays usable */
 	err = pcapng_write_all(w->fd, w->blk.p, w->blk.len);
-	if (err)
+	if (err) {
 		w->error = err;
-	return err;
+		/* a full disk took part of the block: cut it off, so the file
+		 * ends with the last whole block (readers need no repair) */
+		if (w->pos >= 0 && ftruncate(w->fd, w->pos) == 0)
+			lseek(w->fd, w->pos, SEEK_SET);
+		return err;
+	}
+	if (w->pos >= 0)
+		w->pos += (off_t)w->blk.len;
+	return 0;
 }
 
 static int write_shb(struct pcapng_writer *w, const struct pcapng_shb_info *shb)
@@ -282,6 +292,7 @@ static int write_shb(struct pcapng_writer *w, const struct pcapng_shb_info *shb)
 struct pcapng_writer *pcapng_writer_open(int fd, const struct pcapng_shb_info *shb)
 {
 	struct pcapng_writer *w;
+	struct stat st;
 	int err;
 
 	if (fd < 0) {
@@ -294,6 +305,9 @@ struct pcapng_writer *pcapng_writer_open(int fd, const struct pcapng_shb_info *s
 		return NULL;
 	}
 	w->fd = fd;
+	w->pos = -1;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		w->pos = lseek(fd, 0, SEEK_CUR);
 	err = write_shb(w, shb);
 	if (err) {
 		pcapng_writer_close(w);
@@ -402,7 +416,7 @@ int pcapng_write_isb(struct pcapng_writer *w, const struct pcapng_isb *s)
 	struct block *b;
 	size_t opts;
 
-	if (!w || !s || s->if_id >= w->n_ifaces)
+	if (!w || !s || s->if_id >= w->n_ifaces || check_string(s->comment))
 		return -EINVAL;
 	if (w->error)
 		return w->error;
@@ -426,6 +440,7 @@ int pcapng_write_isb(struct pcapng_writer *w, const struct pcapng_isb *s)
 		opt_u64(b, OPT_ISB_OSDROP, s->osdrop);
 	if (s->present & PCAPNG_ISB_USRDELIV)
 		opt_u64(b, OPT_ISB_USRDELIV, s->usrdeliv);
+	opt_string(b, OPT_COMMENT, s->comment);
 	opt_end(b, opts);
 	return block_flush(w);
 }

@@ -13,8 +13,9 @@
  * pcapng_sanitize_utf8().
  *
  * Functions return 0 (or an id >= 0) on success and -errno on failure.
- * After a failed write(2) the writer is poisoned: the file may end in a
- * partial block, so every later call returns the same error.
+ * After a failed write(2) the writer is poisoned: every later call returns
+ * the same error. A regular file is cut back to its last whole block (a
+ * full disk leaves a readable file); a pipe may end in a partial block.
  */
 #ifndef ZCAP_PCAPNG_H
 #define ZCAP_PCAPNG_H
@@ -75,6 +76,7 @@ struct pcapng_isb {
 	unsigned int present;	/* OR of enum pcapng_isb_field */
 	uint64_t starttime_ns, endtime_ns;
 	uint64_t ifrecv, ifdrop, filteraccept, osdrop, usrdeliv;
+	const char *comment;	/* opt_comment, NULL or "" = omit */
 };
 
 /*
@@ -99,7 +101,8 @@ int pcapng_add_interface(struct pcapng_writer *w, const char *if_name, const cha
  */
 int pcapng_write_epb(struct pcapng_writer *w, const struct pcapng_epb *p);
 
-/* Write one ISB with the fields flagged in @s->present. */
+/* Write one ISB with the fields flagged in @s->present (and the comment).
+ * -EINVAL for a comment longer than 65535 bytes. */
 int pcapng_write_isb(struct pcapng_writer *w, const struct pcapng_isb *s);
 
 /* Free the writer. The fd stays open. Returns the sticky write error, if any. */

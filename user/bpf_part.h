@@ -40,6 +40,9 @@ extern const struct bpf_part part_skb;
 typedef loader_pkt_lost_fn part_skb_lost_fn;
 int part_skb_lost(void *skel, part_skb_lost_fn fn, void *ctx);
 
+/* Options every part's skeleton opens with (the BTF of zcap_btf_path()). */
+const struct bpf_object_open_opts *part_open_opts(void);
+
 /* Disable tracepoint programs whose tracepoint this kernel lacks. */
 void part_skip_missing_tracepoints(struct bpf_object *obj);
 

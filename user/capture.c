@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,19 +12,42 @@
 #include "capture.h"
 #include "decode.h"
 #include "pathcache.h"
+#include "privs.h"
 #include "spawn.h"
 #include "stitch.h"
 #include "util.h"
-
-#define CAP_PERFMON 38
-#define CAP_BPF	    39
-#define CAP_SYS_ADMIN 21
 
 static volatile sig_atomic_t stop_signal;
 
 static void on_signal(int sig)
 {
 	stop_signal = sig;
+}
+
+void capture_catch_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	/* a closed output pipe is an error return (EPIPE), not death */
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* The reader of our output pipe went away (`| head`): stop now rather
+ * than at the next write, which may never come. */
+static bool output_closed(const struct capture_opts *o)
+{
+	struct pollfd pfd = { .fd = o->out_fd, .events = 0 };
+
+	return o->watch_out && poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLERR);
+}
+
+/* "cannot write 'FILE': why" for an output error. */
+static void output_error(const struct capture_opts *o, int err)
+{
+	zcap_err("cannot write '%s': %s", o->out_name ? o->out_name : "output", strerror(-err));
 }
 
 struct pipeline {
@@ -34,32 +58,21 @@ struct pipeline {
 	struct zcap_stats *stats;
 	bool done; /* -c reached */
 	int error;
+	/* A flood of events must not keep ring_buffer__poll from returning
+	 * (signals, -c, --duration, drop reports wait for it): the ring
+	 * callback hands control back (-EINTR) after yield_s of consuming.
+	 * yield_at is when, set by the first record of a poll (0 before):
+	 * the poll may have slept its whole timeout before records came. */
+	double yield_s, yield_at;
+	/* After the stop: deliver what was written before it, nothing newer
+	 * (else a flood would keep the drain going for ever). */
+	bool draining;
+	uint64_t drain_until_ns;
 };
-
-static uint64_t cap_eff(void)
-{
-	unsigned long long caps = 0;
-	char line[256];
-	FILE *f = fopen("/proc/self/status", "r");
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "CapEff: %llx", &caps) == 1)
-			break;
-	fclose(f);
-	return caps;
-}
 
 bool have_privileges(void)
 {
-	uint64_t caps = cap_eff();
-
-	if (geteuid() == 0 || (caps & (1ULL << CAP_SYS_ADMIN)) ||
-	    ((caps & (1ULL << CAP_BPF)) && (caps & (1ULL << CAP_PERFMON))))
-		return true;
-	zcap_err("permission denied: run as root (or with CAP_BPF and CAP_PERFMON)");
-	return false;
+	return privs_ok(false);
 }
 
 static int to_sinks(const struct zrec *r, void *ctx)
@@ -86,18 +99,32 @@ static int to_sinks(const struct zrec *r, void *ctx)
 	return 0;
 }
 
+static double now_s(void);
+
 static int on_ring_record(void *ctx, void *data, size_t len)
 {
+	const struct zcap_hdr *h = data;
 	struct pipeline *p = ctx;
 	struct zev ev;
 
+	/* -EINTR stops the ring's consumer (loader_poll reports 0); libbpf
+	 * has consumed the record by then, so it is returned only for records
+	 * not wanted or after this one is fed */
 	if (p->done || p->error)
-		return 0;
-	if (zev_decode(data, len, &ev, NULL)) {
+		return -EINTR;
+	if (p->draining && len >= sizeof(*h) && h->ts_ns > p->drain_until_ns)
+		return -EINTR;
+	if (zev_decode(data, len, &ev, NULL))
 		p->stats->bad_records++;
+	else
+		stitcher_feed(p->st, &ev);
+	if (p->draining)
 		return 0;
-	}
-	return stitcher_feed(p->st, &ev) < 0 ? 0 : 0;
+	if (!p->yield_at)
+		p->yield_at = now_s() + p->yield_s;
+	else if (stop_signal || now_s() >= p->yield_at)
+		return -EINTR;
+	return 0;
 }
 
 static double now_s(void)
@@ -166,18 +193,14 @@ int capture_run(const struct capture_opts *o, struct sink **sinks, int nsinks,
 	struct loader_opts lo = o->lo;
 	struct pathcache *pc = NULL;
 	struct loader *l = NULL;
-	struct sigaction sa = { .sa_handler = on_signal };
 	uint64_t last_drops = 0;
 	double start, last_check;
 	pid_t cmd_pid = -1;
 	int err = 0;
 
 	memset(res, 0, sizeof(*res));
-	stop_signal = 0;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	/* stop_signal is not reset: a signal during setup still stops us */
+	capture_catch_signals();
 
 	pc = pathcache_new(0);
 	p.st = stitcher_new(pc, to_sinks, &p);
@@ -212,14 +235,19 @@ int capture_run(const struct capture_opts *o, struct sink **sinks, int nsinks,
 	if (!o->quiet)
 		fprintf(stderr, "zcap: capturing (%s)%s\n", loader_hooks(l),
 			o->cmd ? "" : ", Ctrl-C to stop");
-	if (cmd_pid > 0) {
+	/* stopped while setting up: CMD never starts (it is killed below) */
+	if (cmd_pid > 0 && !stop_signal) {
 		spawn_resume(cmd_pid);
 		res->cmd_ran = true;
 	}
 
 	start = last_check = now_s();
 	while (!stop_signal && !p.done && !p.error) {
-		int n = loader_poll(l, 100);
+		int n;
+
+		p.yield_s = 0.1;
+		p.yield_at = 0;
+		n = loader_poll(l, 100);
 
 		if (n < 0) {
 			zcap_err("ring buffer: %s", strerror(-n));
@@ -245,36 +273,49 @@ int capture_run(const struct capture_opts *o, struct sink **sinks, int nsinks,
 		}
 		if (o->duration > 0 && now_s() - start >= o->duration)
 			break;
+		if (output_closed(o)) {
+			p.error = -EPIPE;
+			break;
+		}
 	}
 	/* CMD's connections end after CMD: its FIN and last ACKs */
 	if (o->linger > 0 && res->cmd_exited) {
 		double until = now_s() + o->linger;
 
-		while (!stop_signal && !p.done && !p.error && now_s() < until)
+		while (!stop_signal && !p.done && !p.error && now_s() < until) {
+			p.yield_s = 0.05;
+			p.yield_at = 0;
 			if (loader_poll(l, 50) < 0 || tick(o))
 				break;
+		}
 	}
 	/* whatever the kernel wrote before we stopped is still delivered */
-	if (!p.error)
+	if (!p.error) {
+		p.draining = true;
+		p.drain_until_ns = (uint64_t)(now_s() * 1e9);
 		loader_drain(l);
+	}
 	stitcher_flush(p.st);
 	res->stats.incomplete = stitcher_incomplete(p.st);
 	report_drops(l, &p, &last_drops);
 	if (o->pkt_lost)
 		loader_pkt_lost(l, o->pkt_lost, o->hook_ctx);
 	if (p.error && p.error != -EPIPE) {
-		zcap_err("output: %s", strerror(-p.error));
+		output_error(o, p.error);
 		err = p.error;
 	}
 	res->error = p.error;
 	res->stop_signal = stop_signal;
+	/* the reader left: like a pipeline member killed by SIGPIPE */
+	if (p.error == -EPIPE && !res->stop_signal)
+		res->stop_signal = SIGPIPE;
 
 cleanup:
 	for (int i = 0; i < nsinks; i++) {
 		int rc = sinks[i]->ops->finish(sinks[i], &res->stats);
 
-		if (rc && !err && rc != -EPIPE) {
-			zcap_err("output: %s", strerror(-rc));
+		if (rc && !err && rc != -EPIPE && rc != p.error) {
+			output_error(o, rc);
 			err = rc;
 		}
 	}

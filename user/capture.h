@@ -35,6 +35,11 @@ struct capture_opts {
 	void (*pkt_lost)(void *ctx, uint32_t ifindex, uint64_t lost);
 	void *hook_ctx;
 	double linger; /* seconds captured after CMD ended (its last packets) */
+	/* The output, for messages ("cannot write 'NAME': ...") and, with
+	 * watch_out, to stop as soon as the reader of a pipe goes away. */
+	const char *out_name;
+	int out_fd;
+	bool watch_out;
 };
 
 struct capture_result {
@@ -46,12 +51,17 @@ struct capture_result {
 	int error;	 /* negative errno of a sink/loader failure, 0 if none */
 };
 
+/* Catch SIGINT/SIGTERM/SIGHUP (they end the capture cleanly; a signal
+ * caught before capture_run still does) and ignore SIGPIPE. Call it before
+ * creating any output, so no signal leaves a half-started file. */
+void capture_catch_signals(void);
+
 /* Exit code for zcap itself follows from the result (see capture_exit_code). */
 int capture_run(const struct capture_opts *o, struct sink **sinks, int nsinks,
 		struct capture_result *res);
 int capture_exit_code(const struct capture_opts *o, const struct capture_result *res);
 
-/* Fail (exit 2 message) unless we may load BPF programs. */
+/* Fail (exit 2 message) unless we may capture syscalls (privs.h). */
 bool have_privileges(void);
 
 #endif

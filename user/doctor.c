@@ -5,12 +5,12 @@
 #include <string.h>
 #include <sys/utsname.h>
 #include <unistd.h>
-#include <linux/capability.h>
 #include <json-c/json.h>
 
 #include "cli.h"
 #include "commands.h"
 #include "loader.h"
+#include "privs.h"
 #include "probe.h"
 #include "util.h"
 
@@ -56,12 +56,15 @@ static const char doctor_doc[] =
 	"Check what this kernel and machine allow zcap to do: privileges, kernel BTF, "
 	"tracefs, and which BPF hook types load and attach here (each is tried, not guessed "
 	"from the kernel version).\v"
+	"Capturing needs CAP_BPF and CAP_PERFMON, read access to tracefs (root-only) and "
+	"CAP_SYS_ADMIN to mount it when it is not mounted; packet capture (pcap-ng) also "
+	"CAP_NET_ADMIN: in practice, root. "
 	"kprobe and fentry are optional (the send path uses the first that works, else the "
 	"tcp:tcp_sendmsg_locked tracepoint); cgroup_skb is needed only for pcap-ng packet "
 	"capture. Run as root: the hook probes load BPF programs, and tracefs is mounted at "
 	"/sys/kernel/tracing when it is not mounted yet.\n\n"
-	"Exit status: 0 zcap can run here, 1 a required piece is missing (each named with its "
-	"fix), 2 bad usage.";
+	"Exit status: 0 zcap can run here, 1 a required piece of the kernel or machine is "
+	"missing (each named with its fix), 2 bad usage or missing privileges (run as root).";
 
 static error_t doctor_parse(int key, char *arg, struct argp_state *state)
 {
@@ -105,39 +108,28 @@ static void set_check(struct check *c, enum check_status st, const char *fmt, ..
 	va_end(ap);
 }
 
-/* Effective capabilities from /proc/self/status (0 when unreadable). */
-static unsigned long long effective_caps(void)
-{
-	unsigned long long caps = 0;
-	char line[256];
-	FILE *f = fopen("/proc/self/status", "re");
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "CapEff: %llx", &caps) == 1)
-			break;
-	fclose(f);
-	return caps;
-}
-
-/* Enough to load and attach BPF tracing programs? Says which in detail. */
+/* What `zcap record` checks before it starts (privs.h), and whether
+ * packet capture would have what it needs on top. */
 static bool check_privileges(struct check *c)
 {
-	unsigned long long caps = effective_caps();
-	unsigned long long bpf_perfmon = (1ULL << CAP_BPF) | (1ULL << CAP_PERFMON);
+	char missing[256], who[32];
 
-	if (geteuid() == 0) {
-		set_check(c, CHECK_OK, "root");
-	} else if (caps & (1ULL << CAP_SYS_ADMIN)) {
-		set_check(c, CHECK_OK, "uid %u with CAP_SYS_ADMIN", geteuid());
-	} else if ((caps & bpf_perfmon) == bpf_perfmon) {
-		set_check(c, CHECK_OK, "uid %u with CAP_BPF and CAP_PERFMON", geteuid());
-	} else {
-		set_check(c, CHECK_NO, "uid %u without CAP_BPF and CAP_PERFMON: run as root "
-				       "(or grant CAP_BPF and CAP_PERFMON)", geteuid());
+	if (geteuid() == 0)
+		snprintf(who, sizeof(who), "root");
+	else
+		snprintf(who, sizeof(who), "uid %u", geteuid());
+	if (!privs_check(false, missing, sizeof(missing))) {
+		if (geteuid() == 0)
+			set_check(c, CHECK_NO, "root lacking %s: grant the missing capabilities",
+				  missing);
+		else
+			set_check(c, CHECK_NO, "%s, missing %s: run as root", who, missing);
 		return false;
 	}
+	if (!privs_check(true, missing, sizeof(missing)))
+		set_check(c, CHECK_OK, "%s; missing %s", who, missing);
+	else
+		set_check(c, CHECK_OK, "%s", who);
 	return true;
 }
 
@@ -333,5 +325,8 @@ int cmd_doctor(int argc, char **argv)
 		zcap_err("doctor: cannot write the report: %m");
 		return ZCAP_EXIT_FAIL;
 	}
-	return r.can_run ? ZCAP_EXIT_OK : ZCAP_EXIT_FAIL;
+	if (r.can_run)
+		return ZCAP_EXIT_OK;
+	/* the convention of every command: missing privileges are exit 2 */
+	return r.checks[CHK_PRIVILEGES].status == CHECK_OK ? ZCAP_EXIT_FAIL : ZCAP_EXIT_USAGE;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "capture.h"
 #include "cli.h"
@@ -23,6 +24,7 @@
 enum {
 	OPT_FORMAT = 0x100,
 	OPT_USER,
+	OPT_MAP_ENTRIES,
 };
 
 struct lineage_args {
@@ -39,6 +41,9 @@ static const struct argp_option lineage_options[] = {
 	  0 },
 	{ "user", OPT_USER, "USER", 0, "Run CMD as USER", 0 },
 	{ "buffer-size", 'B', "KIB", 0, "Ring buffer size in KiB (default 32768)", 0 },
+	{ "map-entries", OPT_MAP_ENTRIES, "N", 0,
+	  "Entries of the per-thread and per-process BPF maps, 16 to 16777216 (see zcap record "
+	  "--help)", 0 },
 	{ "verbose", 'v', NULL, 0, "Capture summary and libbpf messages on stderr", 0 },
 	{ 0 },
 };
@@ -86,9 +91,15 @@ static error_t lineage_parse(int key, char *arg, struct argp_state *state)
 		a->cap.user = arg;
 		break;
 	case 'B':
-		if (!parse_u64(arg, 16, 4U << 20, &v))
-			FAIL("invalid buffer size '%s' (16 to %u KiB)", arg, 4U << 20);
+		/* the ring's size is a u32 power of two: 2 GiB at most */
+		if (!parse_u64(arg, 16, 2U << 20, &v))
+			FAIL("invalid buffer size '%s' (16 to %u KiB)", arg, 2U << 20);
 		a->cap.lo.ringbuf_bytes = v * 1024;
+		break;
+	case OPT_MAP_ENTRIES:
+		if (!parse_u64(arg, 16, 1U << 24, &v))
+			FAIL("invalid --map-entries '%s' (16 to %u)", arg, 1U << 24);
+		a->cap.lo.map_entries = v;
 		break;
 	case 'v':
 		zcap_verbose++;
@@ -143,10 +154,17 @@ static bool output_dir_ok(const char *output)
 {
 	char *copy = strdup(output);
 	const char *dir;
+	struct stat st;
 	bool ok;
 
 	if (!copy)
 		return false;
+	/* refused now, not after CMD has run */
+	if (!stat(output, &st) && S_ISDIR(st.st_mode)) {
+		zcap_err("cannot write '%s': %s", output, strerror(EISDIR));
+		free(copy);
+		return false;
+	}
 	dir = dirname(copy);
 	ok = access(dir, W_OK | X_OK) == 0;
 	if (!ok)
@@ -159,12 +177,30 @@ static bool output_dir_ok(const char *output)
 static int write_output(struct lineage *lg, const char *output, enum lineage_format fmt)
 {
 	char tmp[PATH_MAX];
+	struct stat st;
 	FILE *f;
 	int fd, err;
 
 	if (!output || !strcmp(output, "-")) {
 		err = lineage_write(lg, stdout, fmt);
 		if (fflush(stdout) && !err)
+			err = -errno;
+		return err;
+	}
+	/* a device or FIFO (-o /dev/null) is written in place: renaming over
+	 * it would replace the node with a regular file */
+	if (!stat(output, &st) && !S_ISREG(st.st_mode)) {
+		fd = open(output, O_WRONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		f = fdopen(fd, "w");
+		if (!f) {
+			err = -errno;
+			close(fd);
+			return err;
+		}
+		err = lineage_write(lg, f, fmt);
+		if (fclose(f) && !err)
 			err = -errno;
 		return err;
 	}
@@ -212,6 +248,8 @@ int cmd_lineage(int argc, char **argv)
 	if (a.output && strcmp(a.output, "-") && !output_dir_ok(a.output))
 		return ZCAP_EXIT_USAGE;
 	loader_setup_libbpf(zcap_verbose);
+	if (loader_preflight())
+		return ZCAP_EXIT_FAIL;
 	lg = lineage_new(a.cap.cmd);
 	sink = lg ? lineage_sink_new(lg) : NULL;
 	if (!sink) {
@@ -228,6 +266,7 @@ int cmd_lineage(int argc, char **argv)
 	for (int i = 0; i < ZCAP_DROP_MAX; i++)
 		dropped += res.stats.drops[i];
 	dropped += res.stats.bad_records;
+	lineage_set_drops(lg, res.stats.drops, res.stats.bad_records);
 	lineage_finish(lg, &start, &end, rc, dropped);
 	err = write_output(lg, a.output, a.format);
 	if (err) {

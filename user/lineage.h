@@ -40,6 +40,12 @@ struct sink *lineage_sink_new(struct lineage *lg);
 void lineage_finish(struct lineage *lg, const struct timespec *start, const struct timespec *end,
 		    int exit_code, uint64_t dropped_events);
 
+/* The causes of the events lost (before lineage_finish): the kernel's
+ * counters by enum zcap_drop_cause and the records the decoder rejected.
+ * The record lists them under "drops". */
+void lineage_set_drops(struct lineage *lg, const uint64_t drops[ZCAP_DROP_MAX],
+		       uint64_t bad_records);
+
 /* Write the record; 0 or -errno. */
 int lineage_write(struct lineage *lg, FILE *out, enum lineage_format fmt);
 

@@ -998,6 +998,13 @@ struct lineage *lineage_new(char *const *cmd)
 	return lg;
 }
 
+void lineage_set_drops(struct lineage *lg, const uint64_t drops[ZCAP_DROP_MAX],
+		       uint64_t bad_records)
+{
+	memcpy(lg->drops, drops, sizeof(lg->drops));
+	lg->bad_records = bad_records;
+}
+
 void lineage_finish(struct lineage *lg, const struct timespec *start, const struct timespec *end,
 		    int exit_code, uint64_t dropped_events)
 {

@@ -77,6 +77,8 @@ struct lineage {
 	int exit_code;
 	uint64_t dropped;
 	uint64_t oom; /* allocation failures: the record is incomplete */
+	uint64_t drops[ZCAP_DROP_MAX]; /* of dropped: events lost in the kernel, by cause */
+	uint64_t bad_records;	       /* of dropped: records the decoder rejected */
 	struct lin_hasher *hasher;
 };
 

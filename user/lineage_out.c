@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 
 #include "lineage_model.h"
+#include "names.h"
 
 struct lin_file *lin_file_final(struct lin_file *f)
 {
@@ -142,6 +143,19 @@ static json_object *pids_json(const struct pidset *s)
 	return a;
 }
 
+/* dropped_events by cause: the kernel's counters, malformed records,
+ * allocation failures (docs/lineage.md). */
+static json_object *drops_json(const struct lineage *lg)
+{
+	json_object *d = json_object_new_object();
+
+	for (int i = 0; i < ZCAP_DROP_MAX; i++)
+		json_object_object_add(d, drop_cause_name(i), json_object_new_uint64(lg->drops[i]));
+	json_object_object_add(d, "bad_record", json_object_new_uint64(lg->bad_records));
+	json_object_object_add(d, "out_of_memory", json_object_new_uint64(lg->oom));
+	return d;
+}
+
 static json_object *argv_json(char **argv)
 {
 	json_object *a = json_object_new_array();
@@ -222,6 +236,7 @@ int lineage_write_json(struct lineage *lg, FILE *out)
 	json_object_object_add(root, "start_time", time_json(ts_ns(&lg->start)));
 	json_object_object_add(root, "end_time", time_json(ts_ns(&lg->end)));
 	json_object_object_add(root, "dropped_events", json_object_new_uint64(lg->dropped));
+	json_object_object_add(root, "drops", drops_json(lg));
 
 	procs = json_object_new_array();
 	for (int i = 0; i < lg->nprocs; i++) {

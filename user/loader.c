@@ -7,13 +7,17 @@
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "bpf_part.h"
 #include "loader.h"
 #include "names.h"
 #include "sysnr.h"
+#include "tracefs.h"
 #include "util.h"
+
+#define BTF_SYSFS "/sys/kernel/btf/vmlinux"
 
 #define SLOTS_PER_CPU 2 /* kern/common.bpf.h */
 #define MAX_PARTS     8
@@ -56,6 +60,40 @@ void loader_setup_libbpf(int verbose)
 	libbpf_set_print(print_libbpf);
 }
 
+const char *zcap_btf_path(void)
+{
+	const char *p = getenv("ZCAP_BTF_PATH");
+
+	return p && *p ? p : NULL;
+}
+
+const struct bpf_object_open_opts *part_open_opts(void)
+{
+	static struct bpf_object_open_opts opts = { .sz = sizeof(opts) };
+
+	opts.btf_custom_path = zcap_btf_path();
+	return &opts;
+}
+
+int loader_preflight(void)
+{
+	const char *path = zcap_btf_path();
+	struct btf *btf;
+
+	/* libbpf looks beyond sysfs (/boot/vmlinux-*): ask it only then */
+	if (path || access(BTF_SYSFS, R_OK)) {
+		btf = path ? btf__parse(path, NULL) : btf__load_vmlinux_btf();
+		if (!btf) {
+			zcap_err("no kernel BTF%s%s: zcap needs a kernel built with "
+				 "CONFIG_DEBUG_INFO_BTF=y (`zcap doctor` checks the kernel)",
+				 path ? " at " : "", path ? path : "");
+			return -ENOENT;
+		}
+		btf__free(btf);
+	}
+	return tracefs_ensure(NULL);
+}
+
 static uint64_t round_pow2(uint64_t v)
 {
 	uint64_t p = 4096;
@@ -86,6 +124,21 @@ static void set_config(struct zcap_config *cfg, const struct loader_opts *o)
 static struct bpf_map *map_of(struct bpf_object *obj, const char *name)
 {
 	return bpf_object__find_map_by_name(obj, name);
+}
+
+/* Maps with an entry per thread in a call (LRU: a task that dies inside a
+ * call leaks its entry) or per traced process (removed at exit): sized by
+ * --map-entries. When full, new entries fail and are counted (map_full). */
+static const char *const sized_maps[] = { "traced_pids", "inflight", "trunc_ino", "zc_sends" };
+
+static void size_maps(struct bpf_object *obj, const struct loader_opts *o)
+{
+	for (size_t i = 0; o->map_entries && i < sizeof(sized_maps) / sizeof(sized_maps[0]); i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(obj, sized_maps[i]);
+
+		if (m)
+			bpf_map__set_max_entries(m, o->map_entries);
+	}
 }
 
 /* Size the shared maps (first part) or point them at the first part's. */
@@ -194,6 +247,7 @@ static int open_part(struct loader *l, const struct bpf_part *p, const struct lo
 	l->parts[l->nparts] = p;
 	l->skels[l->nparts++] = skel;
 	set_config(p->config(skel), o);
+	size_maps(p->object(skel), o);
 	err = share_maps(l, p->object(skel), o);
 	if (!err && p->prepare)
 		err = p->prepare(skel, o, desc, sizeof(desc));

@@ -23,6 +23,7 @@ struct loader_opts {
 	const char *comm;	/* NULL: any */
 	int port;		/* -1: any */
 	uint64_t ringbuf_bytes; /* rounded up to a power of two */
+	uint32_t map_entries;	/* per-thread/per-process maps; 0: their defaults */
 	/* zero-copy send path (user/part_zerocopy.c) */
 	const char *send_hook;	/* "auto", "kprobe", "fentry", "tracepoint" */
 	bool no_send_path;	/* do not load the send-path part */
@@ -35,6 +36,14 @@ struct loader_opts {
 };
 
 struct loader;
+
+/* What a capture needs before anything is created or loaded: kernel BTF
+ * and tracefs (mounted if need be). 0, or -errno with one line printed. */
+int loader_preflight(void);
+
+/* The kernel BTF to use: $ZCAP_BTF_PATH (a test/debug override), else
+ * NULL for libbpf's default (/sys/kernel/btf/vmlinux). */
+const char *zcap_btf_path(void);
 
 /* 0, or a negative errno with one line already printed. */
 int loader_open(struct loader **out, const struct loader_opts *o);

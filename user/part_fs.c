@@ -21,7 +21,7 @@ static bool fs_wanted(const struct loader_opts *o)
 
 static void *fs_open(void)
 {
-	return fs_bpf__open();
+	return fs_bpf__open_opts(part_open_opts());
 }
 
 static struct bpf_object *fs_object(void *skel)

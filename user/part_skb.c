@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <mntent.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@ struct skb_part {
 	int cg_fd;		 /* where the programs attach */
 	char mnt[PATH_MAX];	 /* the cgroup2 mount */
 	char child[PATH_MAX];	 /* the child cgroup we made for CMD, "" if none */
+	int reaper_fd;		 /* write end of the reaper's pipe, -1 if none */
 };
 
 /* The cgroup2 mount point, from /proc/mounts (never assumed). */
@@ -62,7 +64,8 @@ static void *skb_open(void)
 	if (!p)
 		return NULL;
 	p->cg_fd = -1;
-	p->skel = skb_bpf__open();
+	p->reaper_fd = -1;
+	p->skel = skb_bpf__open_opts(part_open_opts());
 	if (!p->skel) {
 		int err = errno;
 
@@ -99,6 +102,51 @@ static int write_pid(const char *dir, pid_t pid)
 	return err;
 }
 
+static void remove_child_cgroup(struct skb_part *p);
+
+/*
+ * zcap killed with SIGKILL cannot remove its child cgroup: a forked
+ * process does it then. It holds nothing of zcap's (no BPF fds, no output,
+ * not the terminal's process group) and waits for EOF on a pipe whose
+ * write end only zcap holds; after a normal exit it finds nothing to do.
+ */
+static void start_cgroup_reaper(struct skb_part *p)
+{
+	int fds[2], null;
+	char c;
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC))
+		return; /* only the kill -9 case loses: not worth failing for */
+	pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return;
+	}
+	if (pid > 0) {
+		close(fds[0]);
+		p->reaper_fd = fds[1];
+		return;
+	}
+	setsid();
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	null = open("/dev/null", O_RDWR);
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		dup2(null, STDERR_FILENO);
+	}
+	close_range(STDERR_FILENO + 1, fds[0] - 1, 0);
+	close_range(fds[0] + 1, ~0U, 0);
+	while (read(fds[0], &c, 1) < 0 && errno == EINTR)
+		;
+	remove_child_cgroup(p);
+	_exit(0);
+}
+
 /* A child cgroup of the cgroup2 root, with CMD (still stopped) in it. */
 static int make_child_cgroup(struct skb_part *p, pid_t pid)
 {
@@ -116,6 +164,7 @@ static int make_child_cgroup(struct skb_part *p, pid_t pid)
 		*p->child = 0;
 		return err;
 	}
+	start_cgroup_reaper(p);
 	err = write_pid(p->child, pid);
 	if (err)
 		zcap_err("cannot move pid %d into cgroup %s: %s", (int)pid, p->child,
@@ -238,6 +287,8 @@ static void skb_destroy(void *skel)
 		close(p->cg_fd);
 	if (*p->child)
 		remove_child_cgroup(p);
+	if (p->reaper_fd >= 0)
+		close(p->reaper_fd);
 	free(p);
 }
 

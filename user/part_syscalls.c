@@ -29,7 +29,7 @@ void part_skip_missing_tracepoints(struct bpf_object *obj)
 
 static void *sys_open(void)
 {
-	return syscalls_bpf__open();
+	return syscalls_bpf__open_opts(part_open_opts());
 }
 
 static struct bpf_object *sys_object(void *skel)

@@ -279,7 +279,7 @@ static void shrink_maps(struct zerocopy_bpf *skel, int ncpus)
 static struct zerocopy_bpf *private_instance(enum hook_set h, uint64_t pob, uint64_t vmb, char *why,
 					     size_t whylen)
 {
-	struct zerocopy_bpf *skel = zerocopy_bpf__open();
+	struct zerocopy_bpf *skel = zerocopy_bpf__open_opts(part_open_opts());
 	struct zcap_config *cfg;
 	struct bpf_program *prog;
 	int ncpus = libbpf_num_possible_cpus(), err;
@@ -495,7 +495,7 @@ static void choose_send_path(const struct loader_opts *o, struct send_path_choic
 
 static void *zc_open(void)
 {
-	return zerocopy_bpf__open();
+	return zerocopy_bpf__open_opts(part_open_opts());
 }
 
 static struct bpf_object *zc_object(void *skel)

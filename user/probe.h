@@ -49,7 +49,7 @@ struct hook_support {
 /* Fill the facts that need no privileges; clears everything else. */
 void probe_facts(struct hook_support *hs);
 
-/* probe_facts, then mount tracefs if needed (tracefs_ensure) and try every
+/* probe_facts, then mount tracefs if needed (tracefs_mount) and try every
  * hook type: open kern/probe.bpf.c with only that program enabled, load,
  * attach, detach, destroy. libbpf stays quiet unless zcap_verbose.
  * Returns how many hook types work, or -errno when the probe object could

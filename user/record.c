@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* zcap record: capture I/O and print it (text, JSON Lines). */
 #include <errno.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "capture.h"
 #include "cli.h"
 #include "commands.h"
+#include "privs.h"
 #include "record.h"
 #include "sink_pcapng.h"
 #include "spawn.h"
@@ -29,6 +31,7 @@ enum {
 	OPT_SEND_HOOK,
 	OPT_NO_SEND_PATH,
 	OPT_TEST_BAD_PAGE_BASE,
+	OPT_MAP_ENTRIES,
 };
 
 static const struct argp_option record_options[] = {
@@ -46,11 +49,17 @@ static const struct argp_option record_options[] = {
 	  "No zero-copy bodies (sendfile/splice metadata only)", 1 },
 	{ "test-bad-page-base", OPT_TEST_BAD_PAGE_BASE, NULL, OPTION_HIDDEN,
 	  "Test only: make the page-translation self-test fail", 1 },
-	{ "user", OPT_USER, "USER", 0, "Run CMD as USER", 1 },
+	{ "user", OPT_USER, "USER", 0, "Run CMD as USER (with -- CMD)", 1 },
 	{ NULL, 0, NULL, 0, "How much:", 2 },
 	{ "snaplen", 's', "BYTES", 0,
 	  "Payload bytes captured per call (default 16384; 0 = everything)", 2 },
-	{ "buffer-size", 'B', "KIB", 0, "Ring buffer size in KiB (default 32768)", 2 },
+	{ "buffer-size", 'B', "KIB", 0,
+	  "Ring buffer size in KiB, 16 to 2097152, rounded up to a power of two (default 32768); "
+	  "events that do not fit are counted as lost", 2 },
+	{ "map-entries", OPT_MAP_ENTRIES, "N", 0,
+	  "Entries of the BPF maps kept per thread in a call and per traced process, 16 to "
+	  "16777216 (default 65536; 16384 for the send-path and truncate maps); when one is "
+	  "full, events are counted as lost (map full)", 2 },
 	{ "count", 'c', "N", 0, "Stop after N records", 2 },
 	{ "duration", OPT_DURATION, "SECONDS", 0, "Stop after SECONDS", 2 },
 	{ NULL, 0, NULL, 0, "Output:", 3 },
@@ -75,13 +84,23 @@ static const char record_doc[] =
 	"`-- CMD ARGS...` zcap runs CMD, captures it and every process it starts, and exits "
 	"with CMD's exit code.\n\n"
 	"Examples:\n"
-	"  zcap record -- curl -s http://127.0.0.1:8000/      what curl sent and received\n"
-	"  zcap record --json -p 1234 -s 0                    pid 1234, whole payloads, JSON\n"
-	"  zcap record --port 443 -c 100                      100 records of port-443 sockets\n"
-	"  zcap record -o web.pcapng -- curl -s http://x/      curl's packets, for Wireshark\n"
-	"  zcap record -o - --port 80 | wireshark -k -i -     live packets into Wireshark\n\n"
-	"Exit status: 0 ok, 1 runtime failure, 2 bad usage or missing privileges; with CMD, "
-	"CMD's exit status (128+N if it was killed by signal N).";
+	"  zcap record -- curl -s http://127.0.0.1:8000/\n"
+	"      what curl sent and received\n"
+	"  zcap record --json -p 1234 -s 0\n"
+	"      pid 1234 and its children from now on, whole payloads, JSON Lines\n"
+	"  zcap record --port 443 -c 100\n"
+	"      100 records of sockets with port 443\n"
+	"  zcap record -o web.pcapng -- curl -s http://x/\n"
+	"      curl's packets, for Wireshark\n"
+	"  zcap record -o - --port 80 | wireshark -k -i -\n"
+	"      live packets into Wireshark\n\n"
+	"At the end a summary on stderr counts records, payload bytes and lost events "
+	"by cause (ring full, map full, read fault); --json ends with a \"summary\" "
+	"record and reports losses as \"drop\" records.\n\n"
+	"Exit status: 0 ok, 1 runtime failure, 2 bad usage or missing privileges (root is "
+	"needed); with CMD, CMD's exit status (128+N if it was killed by signal N, 127 if "
+	"it cannot be run), or if zcap stopped while CMD runs on, 128+N for signal N and 141 "
+	"when the reader of the output went away.";
 
 static bool parse_events(const char *list, unsigned int *mask)
 {
@@ -170,6 +189,8 @@ static error_t record_parse(int key, char *arg, struct argp_state *state)
 		a->events_set = true;
 		break;
 	case OPT_USER:
+		if (!getpwnam(arg))
+			FAIL("unknown user '%s'", arg);
 		c->user = arg;
 		break;
 	case 's':
@@ -179,9 +200,15 @@ static error_t record_parse(int key, char *arg, struct argp_state *state)
 		a->snaplen_set = true;
 		break;
 	case 'B':
-		if (!parse_u64(arg, 16, 4U << 20, &v))
-			FAIL("invalid buffer size '%s' (16 to %u KiB)", arg, 4U << 20);
+		/* the ring's size is a u32 power of two: 2 GiB at most */
+		if (!parse_u64(arg, 16, 2U << 20, &v))
+			FAIL("invalid buffer size '%s' (16 to %u KiB)", arg, 2U << 20);
 		c->lo.ringbuf_bytes = v * 1024;
+		break;
+	case OPT_MAP_ENTRIES:
+		if (!parse_u64(arg, 16, 1U << 24, &v))
+			FAIL("invalid --map-entries '%s' (16 to %u)", arg, 1U << 24);
+		c->lo.map_entries = v;
 		break;
 	case 'c':
 		if (!parse_u64(arg, 1, UINT64_MAX, &v))
@@ -274,6 +301,8 @@ static int resolve_format(struct record_args *a)
 			a->format = RECORD_FMT_PCAPNG;
 		else if (a->output && ends_with(a->output, ".pcap"))
 			a->format = RECORD_FMT_PCAP;
+		else if (a->output && ends_with(a->output, ".json"))
+			a->format = RECORD_FMT_JSON;
 		else
 			a->format = RECORD_FMT_TEXT;
 	} else if (a->json && a->format != RECORD_FMT_JSON) {
@@ -386,6 +415,9 @@ static int record_packets(struct record_args *a)
 	a->cap.tick = tick_hook;
 	a->cap.pkt_lost = lost_hook;
 	a->cap.hook_ctx = sink;
+	a->cap.out_name = po.name;
+	a->cap.out_fd = po.fd;
+	a->cap.watch_out = true;
 	if (a->cap.cmd)
 		a->cap.linger = 0.25;
 	capture_run(&a->cap, &sink, 1, &res);
@@ -406,15 +438,22 @@ int cmd_record(int argc, char **argv)
 	struct capture_result res;
 	struct sink *sink = NULL;
 	FILE *out = stdout;
+	bool reported = true; /* an output error was already printed */
 	int rc, fd;
 
 	rc = record_parse_args(argc, argv, &a);
 	if (rc)
 		return rc;
-	if (!have_privileges())
+	capture_catch_signals();
+	/* packet output also attaches cgroup_skb programs */
+	if (!privs_ok(record_format_packets(a.format)))
 		return ZCAP_EXIT_USAGE;
 	if (a.cap.cmd && !command_runnable(a.cap.cmd[0]))
 		return 127;
+	/* no BTF, no tracefs: say so before any output file exists */
+	loader_setup_libbpf(zcap_verbose);
+	if (loader_preflight())
+		return ZCAP_EXIT_FAIL;
 	if (record_format_packets(a.format))
 		return record_packets(&a);
 	if (a.output && strcmp(a.output, "-")) {
@@ -437,14 +476,20 @@ int cmd_record(int argc, char **argv)
 		rc = ZCAP_EXIT_FAIL;
 		goto cleanup;
 	}
+	a.cap.out_name = out != stdout ? a.output : "stdout";
+	a.cap.out_fd = fileno(out);
+	a.cap.watch_out = true;
 	capture_run(&a.cap, &sink, 1, &res);
 	rc = capture_exit_code(&a.cap, &res);
+	reported = res.error != 0;
 cleanup:
 	if (sink)
 		sink->ops->destroy(sink);
-	if (out != stdout)
-		fclose(out);
-	else
-		fflush(stdout);
+	/* the sink flushed; a failure here (close on a network fs) is news */
+	if ((out != stdout ? fclose(out) : fflush(stdout)) && !reported && errno != EPIPE) {
+		zcap_err("cannot write '%s': %s", out != stdout ? a.output : "stdout",
+			 strerror(errno));
+		rc = ZCAP_EXIT_FAIL;
+	}
 	return rc;
 }

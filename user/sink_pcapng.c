@@ -62,6 +62,7 @@ struct pkt_sink {
 	int nifs;
 	struct qpkt *lo_egress[LO_BUCKETS];
 	uint64_t written, bytes, filtered, duplicates, kernel_drops;
+	uint64_t drops[ZCAP_DROP_MAX]; /* events lost in the kernel, by cause */
 	uint64_t start_real_ns, last_progress_ns;
 	bool progress_shown;
 	bool done;
@@ -444,16 +445,26 @@ static void pkt_drops(struct sink *base, const struct zcap_stats *st)
 	struct pkt_sink *s = (struct pkt_sink *)base;
 
 	s->kernel_drops = 0;
-	for (int i = 0; i < ZCAP_DROP_MAX; i++)
+	for (int i = 0; i < ZCAP_DROP_MAX; i++) {
 		s->kernel_drops += st->drops[i];
+		s->drops[i] = st->drops[i];
+	}
 }
 
 /* One statistics block per interface: what zcap saw there, lost and wrote. */
 static int write_isbs(struct pkt_sink *s)
 {
 	uint64_t now = real_now_ns();
+	char lost[160];
 	int rc;
 
+	/* not only packets: any lost event may have named a packet's owner */
+	snprintf(lost, sizeof(lost),
+		 "zcap events lost (all interfaces): %llu ring full, %llu map full, "
+		 "%llu read faults",
+		 (unsigned long long)s->drops[ZCAP_DROP_RINGBUF],
+		 (unsigned long long)s->drops[ZCAP_DROP_MAPFULL],
+		 (unsigned long long)s->drops[ZCAP_DROP_FAULT]);
 	for (int i = 0; i < s->nifs; i++) {
 		struct iface *ifc = &s->ifs[i];
 		struct pcapng_isb isb = {
@@ -465,6 +476,7 @@ static int write_isbs(struct pkt_sink *s)
 			.ifrecv = ifc->seen + ifc->lost,
 			.ifdrop = ifc->lost,
 			.usrdeliv = ifc->written,
+			.comment = lost,
 		};
 
 		rc = iface_idb(s, ifc);

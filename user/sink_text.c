@@ -16,6 +16,13 @@ struct text_sink {
 	int width; /* payload preview columns; 0 = none */
 };
 
+/* A failed call's error text; a value no syscall returns is not negated
+ * (-INT64_MIN does not exist). */
+static const char *ret_error(int64_t ret)
+{
+	return ret >= -4095 ? strerror((int)-ret) : "not an errno";
+}
+
 static void print_prefix(struct sink *s, const struct zcap_hdr *h)
 {
 	uint64_t real = h->ts_ns + s->mono_to_real_ns;
@@ -62,37 +69,65 @@ static void print_fd(FILE *out, int fd, const struct zcap_fdinfo *f, const char 
 	fputc('>', out);
 }
 
-/* C-style escaped preview of at most `width` output columns. */
+/* One byte C-style escaped into esc; its length (1 to 4). */
+static int escape_byte(uint8_t c, char esc[4])
+{
+	static const char hex[] = "0123456789abcdef";
+
+	esc[0] = '\\';
+	switch (c) {
+	case '\n':
+		esc[1] = 'n';
+		return 2;
+	case '\r':
+		esc[1] = 'r';
+		return 2;
+	case '\t':
+		esc[1] = 't';
+		return 2;
+	case '"':
+	case '\\':
+		esc[1] = c;
+		return 2;
+	}
+	if (c < 0x20 || c >= 0x7f) {
+		esc[1] = 'x';
+		esc[2] = hex[c >> 4];
+		esc[3] = hex[c & 0xf];
+		return 4;
+	}
+	esc[0] = c;
+	return 1;
+}
+
+/* C-style escaped preview of at most `width` output columns. Built in a
+ * local buffer: a stdio call per byte dominated text output. */
 static void print_payload(FILE *out, const uint8_t *p, size_t n, int width, bool more)
 {
+	char buf[512];
+	size_t used = 0;
 	int col = 0;
 
 	if (width <= 0)
 		return;
 	fputs(" \"", out);
 	for (size_t i = 0; i < n; i++) {
-		char esc[8];
-		uint8_t c = p[i];
+		char esc[4];
+		int len = escape_byte(p[i], esc);
 
-		if (c == '\n')
-			strcpy(esc, "\\n");
-		else if (c == '\r')
-			strcpy(esc, "\\r");
-		else if (c == '\t')
-			strcpy(esc, "\\t");
-		else if (c == '"' || c == '\\')
-			snprintf(esc, sizeof(esc), "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			snprintf(esc, sizeof(esc), "\\x%02x", c);
-		else
-			snprintf(esc, sizeof(esc), "%c", c);
-		if (col + (int)strlen(esc) > width) {
+		if (col + len > width) {
 			more = true;
 			break;
 		}
-		fputs(esc, out);
-		col += strlen(esc);
+		if (used + len > sizeof(buf)) {
+			fwrite(buf, 1, used, out);
+			used = 0;
+		}
+		memcpy(buf + used, esc, len);
+		used += len;
+		col += len;
 	}
+	fwrite(buf, 1, used, out);
 	fputc('"', out);
 	if (more)
 		fputs("...", out);
@@ -117,7 +152,7 @@ static void print_io(struct text_sink *t, const struct zrec *r)
 	}
 	fprintf(out, ") = %lld", (long long)io->ret);
 	if (io->ret < 0)
-		fprintf(out, " (%s)", strerror((int)-io->ret));
+		fprintf(out, " (%s)", ret_error(io->ret));
 	else if (io->syscall == ZCAP_SYS_SENDMMSG || io->syscall == ZCAP_SYS_RECVMMSG)
 		fprintf(out, " [%llu bytes]", (unsigned long long)r->len);
 	fprintf(out, " %s", io->dir == ZCAP_DIR_IN ? "<" : ">");
@@ -166,7 +201,7 @@ static void print_fdev(struct text_sink *t, const struct zrec *r)
 			fprintf(out, "%lld", (long long)fd->ret);
 	}
 	if (fd->ret < 0)
-		fprintf(out, " (%s)", strerror((int)-fd->ret));
+		fprintf(out, " (%s)", ret_error(fd->ret));
 	fputc('\n', out);
 }
 
@@ -267,7 +302,7 @@ static void print_xfer(struct text_sink *t, const struct zrec *r)
 		fprintf(out, "@%lld", (long long)x->off_out);
 	fprintf(out, ", %llu) = %lld", (unsigned long long)x->len, (long long)x->ret);
 	if (x->ret < 0)
-		fprintf(out, " (%s)", strerror((int)-x->ret));
+		fprintf(out, " (%s)", ret_error(x->ret));
 	fputc('\n', out);
 }
 
@@ -278,6 +313,7 @@ static int text_record(struct sink *s, const struct zrec *r)
 	if (r->ev->type != ZCAP_EV_IO && r->ev->type != ZCAP_EV_FD && r->ev->type != ZCAP_EV_PROC &&
 	    r->ev->type != ZCAP_EV_XFER && !zc_body_of(r))
 		return 0;
+	errno = 0; /* a failed write leaves why (ENOSPC, EPIPE) here */
 	print_prefix(s, r->ev->h);
 	switch (r->ev->type) {
 	case ZCAP_EV_IO:
@@ -295,7 +331,9 @@ static int text_record(struct sink *s, const struct zrec *r)
 	default:
 		print_proc(t, r);
 	}
-	return ferror(s->out) ? -EIO : 0;
+	if (ferror(s->out))
+		return errno ? -errno : -EIO;
+	return 0;
 }
 
 static void text_drops(struct sink *s, const struct zcap_stats *st)

@@ -20,6 +20,13 @@ bool command_runnable(const char *cmd)
 	char buf[PATH_MAX];
 
 	if (strchr(cmd, '/')) {
+		struct stat st;
+
+		/* a directory passes access(X_OK) but cannot be run */
+		if (access(cmd, X_OK) == 0 && stat(cmd, &st) == 0 && S_ISDIR(st.st_mode)) {
+			zcap_err("cannot run '%s': %s", cmd, strerror(EISDIR));
+			return false;
+		}
 		if (access(cmd, X_OK) == 0)
 			return true;
 		zcap_err("cannot run '%s': %s", cmd, strerror(errno));

@@ -122,6 +122,8 @@ static struct pending **find_pending(struct stitcher *st, uint64_t call_id, uint
 
 static int append(struct pending *p, const uint8_t *data, size_t len)
 {
+	if (!len) /* an empty chunk: p->buf may still be NULL */
+		return 0;
 	if (p->len + len > p->cap) {
 		size_t cap = p->cap ? p->cap : 65536;
 		uint8_t *nb;

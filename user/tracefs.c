@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -22,8 +23,19 @@ static bool is_tracefs(const char *dir)
 	return statfs(dir, &st) == 0 && st.f_type == TRACEFS_MAGIC;
 }
 
+/* Where tracefs is looked for and mounted: $ZCAP_TRACEFS_PATH (a test and
+ * debug override, the only place looked at then), else the standard one. */
+static const char *tracefs_dir(void)
+{
+	const char *dir = getenv("ZCAP_TRACEFS_PATH");
+
+	return dir && *dir ? dir : NULL;
+}
+
 const char *tracefs_root(void)
 {
+	if (tracefs_dir())
+		return is_tracefs(tracefs_dir()) ? tracefs_dir() : NULL;
 	if (is_tracefs(TRACEFS_DIR))
 		return TRACEFS_DIR;
 	if (is_tracefs(DEBUGFS_DIR))
@@ -31,23 +43,29 @@ const char *tracefs_root(void)
 	return NULL;
 }
 
-int tracefs_ensure(bool *mounted)
+int tracefs_mount(bool *mounted)
 {
 	if (mounted)
 		*mounted = false;
 	if (tracefs_root())
 		return 0;
-	if (mount("nodev", TRACEFS_DIR, "tracefs", 0, NULL)) {
-		int err = errno;
-
-		zcap_err("tracefs is not mounted and mounting it at %s failed: %s "
-			 "(mount it: mount -t tracefs nodev %s)",
-			 TRACEFS_DIR, strerror(err), TRACEFS_DIR);
-		return -err;
-	}
+	if (mount("nodev", tracefs_dir() ? tracefs_dir() : TRACEFS_DIR, "tracefs", 0, NULL))
+		return -errno;
 	if (mounted)
 		*mounted = true;
 	return 0;
+}
+
+int tracefs_ensure(bool *mounted)
+{
+	const char *dir = tracefs_dir() ? tracefs_dir() : TRACEFS_DIR;
+	int err = tracefs_mount(mounted);
+
+	if (err)
+		zcap_err("tracefs is not mounted and mounting it at %s failed: %s "
+			 "(mount it: mount -t tracefs nodev %s)",
+			 dir, strerror(-err), dir);
+	return err;
 }
 
 bool tracepoint_exists(const char *category, const char *name)

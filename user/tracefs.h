@@ -10,7 +10,11 @@
 const char *tracefs_root(void);
 
 /* Mount tracefs at /sys/kernel/tracing when it is not mounted anywhere.
- * 0, or -errno with a one-line message printed. *mounted set when we did. */
+ * 0 or -errno, nothing printed (for callers that report it themselves,
+ * like `zcap doctor`). *mounted set when we did. */
+int tracefs_mount(bool *mounted);
+
+/* tracefs_mount, printing the one line that says why it failed. */
 int tracefs_ensure(bool *mounted);
 
 /* Does the tracepoint CATEGORY/NAME exist? (false without tracefs) */

@@ -93,8 +93,9 @@ int create_output(const char *path)
 			 errno == ELOOP ? "is a symbolic link" : strerror(errno));
 		return -1;
 	}
-	/* an existing file keeps its mode on O_TRUNC: captures hold secrets */
-	if (fchmod(fd, 0600) && errno != EPERM)
+	/* an existing file keeps its mode on O_TRUNC: captures hold secrets
+	 * (regular files only: -o /dev/null must stay usable by everyone) */
+	if (!fstat(fd, &st) && S_ISREG(st.st_mode) && fchmod(fd, 0600) && errno != EPERM)
 		zcap_warn("cannot chmod '%s': %s", path, strerror(errno));
 	return fd;
 }

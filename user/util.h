@@ -10,7 +10,7 @@
  * zcap exits with CMD's status instead (128+N when killed by signal N). */
 enum zcap_exit {
 	ZCAP_EXIT_OK = 0,
-	ZCAP_EXIT_FAIL = 1,  /* runtime failure: BPF load/attach, I/O error */
+	ZCAP_EXIT_FAIL = 1,  /* runtime failure: BPF load/attach, I/O error, no BTF/tracefs */
 	ZCAP_EXIT_USAGE = 2, /* bad input or environment: flags, numbers, privileges */
 };
 
