@@ -376,6 +376,21 @@ static __always_inline struct file *fd_to_file(struct task_struct *task, int fd)
 	return file;
 }
 
+/* Ports and addresses of an inet socket; fi->family is set. */
+static __always_inline void fill_inet_addrs(struct zcap_fdinfo *fi, struct sock *sk)
+{
+	fi->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	fi->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (fi->family == AF_INET) {
+		/* the cast sizes the read: 4 bytes, not one array element */
+		BPF_CORE_READ_INTO((__be32 *)fi->laddr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO((__be32 *)fi->raddr, sk, __sk_common.skc_daddr);
+	} else {
+		BPF_CORE_READ_INTO((struct in6_addr *)fi->laddr, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO((struct in6_addr *)fi->raddr, sk, __sk_common.skc_v6_daddr);
+	}
+}
+
 static __always_inline void fill_sock_info(struct zcap_fdinfo *fi, struct file *file)
 {
 	struct socket *sock = BPF_CORE_READ(file, private_data);
@@ -396,17 +411,7 @@ static __always_inline void fill_sock_info(struct zcap_fdinfo *fi, struct file *
 			fi->kind = ZCAP_FD_UDP;
 		else
 			fi->kind = ZCAP_FD_SOCK_OTHER;
-		fi->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
-		fi->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-		if (fi->family == AF_INET) {
-			/* the cast sizes the read: 4 bytes, not one array element */
-			BPF_CORE_READ_INTO((__be32 *)fi->laddr, sk, __sk_common.skc_rcv_saddr);
-			BPF_CORE_READ_INTO((__be32 *)fi->raddr, sk, __sk_common.skc_daddr);
-		} else {
-			BPF_CORE_READ_INTO((struct in6_addr *)fi->laddr, sk,
-					   __sk_common.skc_v6_rcv_saddr);
-			BPF_CORE_READ_INTO((struct in6_addr *)fi->raddr, sk, __sk_common.skc_v6_daddr);
-		}
+		fill_inet_addrs(fi, sk);
 	} else if (fi->family == AF_UNIX) {
 		struct unix_sock *us = (void *)sk;
 		struct sock *peer = BPF_CORE_READ(us, peer);

@@ -108,15 +108,7 @@ static __always_inline void fill_sk_info(struct zcap_fdinfo *fi, struct sock *sk
 	fi->kind = ZCAP_FD_TCP;
 	fi->family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	fi->sock_type = BPF_CORE_READ_BITFIELD_PROBED(sk, sk_type);
-	fi->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
-	fi->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-	if (fi->family == AF_INET) {
-		BPF_CORE_READ_INTO((__be32 *)fi->laddr, sk, __sk_common.skc_rcv_saddr);
-		BPF_CORE_READ_INTO((__be32 *)fi->raddr, sk, __sk_common.skc_daddr);
-	} else {
-		BPF_CORE_READ_INTO((struct in6_addr *)fi->laddr, sk, __sk_common.skc_v6_rcv_saddr);
-		BPF_CORE_READ_INTO((struct in6_addr *)fi->raddr, sk, __sk_common.skc_v6_daddr);
-	}
+	fill_inet_addrs(fi, sk);
 	inode = BPF_CORE_READ(sk, sk_socket, file, f_inode);
 	if (inode) {
 		fi->ino = BPF_CORE_READ(inode, i_ino);

@@ -4,6 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <pwd.h>
+
+#include "capture.h"
 #include "cli.h"
 #include "util.h"
 
@@ -90,4 +93,37 @@ int cli_split_command(int argc, char **argv)
 		if (!strcmp(argv[i], "--"))
 			return i;
 	return argc;
+}
+
+int cli_capture_opt(int key, const char *arg, struct capture_opts *c)
+{
+	uint64_t v;
+
+	switch (key) {
+	case 'B':
+		/* the ring's size is a u32 power of two: 2 GiB at most */
+		if (!parse_u64(arg, 16, 2U << 20, &v))
+			break;
+		c->lo.ringbuf_bytes = v * 1024;
+		return 0;
+	case CLI_OPT_MAP_ENTRIES:
+		if (!parse_u64(arg, 16, 1U << 24, &v))
+			break;
+		c->lo.map_entries = v;
+		return 0;
+	case CLI_OPT_USER:
+		if (!getpwnam(arg))
+			break;
+		c->user = arg;
+		return 0;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	if (key == 'B')
+		cli_fail("invalid buffer size '%s' (16 to %u KiB)", arg, 2U << 20);
+	else if (key == CLI_OPT_MAP_ENTRIES)
+		cli_fail("invalid --map-entries '%s' (16 to %u)", arg, 1U << 24);
+	else
+		cli_fail("unknown user '%s'", arg);
+	return EINVAL;
 }

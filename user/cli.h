@@ -14,6 +14,19 @@ int cli_parse(const struct argp *argp, int argc, char **argv, void *input, const
  * and return EINVAL from the parser. */
 void cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* argp keys of the options every capturing command has */
+enum {
+	CLI_OPT_USER = 0x1000,
+	CLI_OPT_MAP_ENTRIES,
+};
+
+struct capture_opts;
+
+/* From an argp parser: -B, --map-entries and --user, shared by record and
+ * lineage. 0 when handled, EINVAL after cli_fail, ARGP_ERR_UNKNOWN for any
+ * other key. */
+int cli_capture_opt(int key, const char *arg, struct capture_opts *c);
+
 /* Split argv at the first "--": returns the index of "--" or argc. */
 int cli_split_command(int argc, char **argv);
 

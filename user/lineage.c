@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,8 +22,6 @@
 
 enum {
 	OPT_FORMAT = 0x100,
-	OPT_USER,
-	OPT_MAP_ENTRIES,
 };
 
 struct lineage_args {
@@ -39,9 +36,9 @@ static const struct argp_option lineage_options[] = {
 	  "json (default, docs/lineage.schema.json), openlineage (RunEvents, one per line), "
 	  "prov (W3C PROV-JSON), dot (Graphviz)",
 	  0 },
-	{ "user", OPT_USER, "USER", 0, "Run CMD as USER", 0 },
+	{ "user", CLI_OPT_USER, "USER", 0, "Run CMD as USER", 0 },
 	{ "buffer-size", 'B', "KIB", 0, "Ring buffer size in KiB (default 32768)", 0 },
-	{ "map-entries", OPT_MAP_ENTRIES, "N", 0,
+	{ "map-entries", CLI_OPT_MAP_ENTRIES, "N", 0,
 	  "Entries of the per-thread and per-process BPF maps, 16 to 16777216 (see zcap record "
 	  "--help)", 0 },
 	{ "verbose", 'v', NULL, 0, "Capture summary and libbpf messages on stderr", 0 },
@@ -70,7 +67,6 @@ static const char lineage_doc[] =
 static error_t lineage_parse(int key, char *arg, struct argp_state *state)
 {
 	struct lineage_args *a = state->input;
-	uint64_t v;
 	int fmt;
 
 	switch (key) {
@@ -85,22 +81,6 @@ static error_t lineage_parse(int key, char *arg, struct argp_state *state)
 			FAIL("invalid --format '%s' (json, openlineage, prov or dot)", arg);
 		a->format = fmt;
 		break;
-	case OPT_USER:
-		if (!getpwnam(arg))
-			FAIL("unknown user '%s'", arg);
-		a->cap.user = arg;
-		break;
-	case 'B':
-		/* the ring's size is a u32 power of two: 2 GiB at most */
-		if (!parse_u64(arg, 16, 2U << 20, &v))
-			FAIL("invalid buffer size '%s' (16 to %u KiB)", arg, 2U << 20);
-		a->cap.lo.ringbuf_bytes = v * 1024;
-		break;
-	case OPT_MAP_ENTRIES:
-		if (!parse_u64(arg, 16, 1U << 24, &v))
-			FAIL("invalid --map-entries '%s' (16 to %u)", arg, 1U << 24);
-		a->cap.lo.map_entries = v;
-		break;
 	case 'v':
 		zcap_verbose++;
 		a->cap.quiet = false;
@@ -109,7 +89,7 @@ static error_t lineage_parse(int key, char *arg, struct argp_state *state)
 		FAIL("unexpected argument '%s' (put the command after --)", arg);
 		break;
 	default:
-		return ARGP_ERR_UNKNOWN;
+		return cli_capture_opt(key, arg, &a->cap);
 	}
 	return 0;
 }

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* zcap record: capture I/O and print it (text, JSON Lines). */
 #include <errno.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,13 +24,11 @@ enum {
 	OPT_PORT,
 	OPT_JSON,
 	OPT_DURATION,
-	OPT_USER,
 	OPT_WIDTH,
 	OPT_FORMAT,
 	OPT_SEND_HOOK,
 	OPT_NO_SEND_PATH,
 	OPT_TEST_BAD_PAGE_BASE,
-	OPT_MAP_ENTRIES,
 };
 
 static const struct argp_option record_options[] = {
@@ -49,14 +46,14 @@ static const struct argp_option record_options[] = {
 	  "No zero-copy bodies (sendfile/splice metadata only)", 1 },
 	{ "test-bad-page-base", OPT_TEST_BAD_PAGE_BASE, NULL, OPTION_HIDDEN,
 	  "Test only: make the page-translation self-test fail", 1 },
-	{ "user", OPT_USER, "USER", 0, "Run CMD as USER (with -- CMD)", 1 },
+	{ "user", CLI_OPT_USER, "USER", 0, "Run CMD as USER (with -- CMD)", 1 },
 	{ NULL, 0, NULL, 0, "How much:", 2 },
 	{ "snaplen", 's', "BYTES", 0,
 	  "Payload bytes captured per call (default 16384; 0 = everything)", 2 },
 	{ "buffer-size", 'B', "KIB", 0,
 	  "Ring buffer size in KiB, 16 to 2097152, rounded up to a power of two (default 32768); "
 	  "events that do not fit are counted as lost", 2 },
-	{ "map-entries", OPT_MAP_ENTRIES, "N", 0,
+	{ "map-entries", CLI_OPT_MAP_ENTRIES, "N", 0,
 	  "Entries of the BPF maps kept per thread in a call and per traced process, 16 to "
 	  "16777216 (default 65536; 16384 for the send-path and truncate maps); when one is "
 	  "full, events are counted as lost (map full)", 2 },
@@ -188,27 +185,11 @@ static error_t record_parse(int key, char *arg, struct argp_state *state)
 			FAIL("invalid --events '%s' (a list of io, body, xfer, fd, proc)", arg);
 		a->events_set = true;
 		break;
-	case OPT_USER:
-		if (!getpwnam(arg))
-			FAIL("unknown user '%s'", arg);
-		c->user = arg;
-		break;
 	case 's':
 		if (!parse_u64(arg, 0, 1U << 30, &v))
 			FAIL("invalid snaplen '%s' (0 to %u bytes)", arg, 1U << 30);
 		c->lo.snaplen = v ? v : UINT32_MAX;
 		a->snaplen_set = true;
-		break;
-	case 'B':
-		/* the ring's size is a u32 power of two: 2 GiB at most */
-		if (!parse_u64(arg, 16, 2U << 20, &v))
-			FAIL("invalid buffer size '%s' (16 to %u KiB)", arg, 2U << 20);
-		c->lo.ringbuf_bytes = v * 1024;
-		break;
-	case OPT_MAP_ENTRIES:
-		if (!parse_u64(arg, 16, 1U << 24, &v))
-			FAIL("invalid --map-entries '%s' (16 to %u)", arg, 1U << 24);
-		c->lo.map_entries = v;
 		break;
 	case 'c':
 		if (!parse_u64(arg, 1, UINT64_MAX, &v))
@@ -260,7 +241,7 @@ static error_t record_parse(int key, char *arg, struct argp_state *state)
 		FAIL("unexpected argument '%s' (put the command after --)", arg);
 		break;
 	default:
-		return ARGP_ERR_UNKNOWN;
+		return cli_capture_opt(key, arg, c);
 	}
 	return 0;
 }

@@ -36,6 +36,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from zcaptest import free_port  # noqa: E402
+
 ROUNDS = int(os.environ.get("ZCAP_BENCH_ROUNDS", "3"))
 WRK_SECONDS = int(os.environ.get("ZCAP_BENCH_WRK_SECONDS", "3"))
 WRK_CONNS = 8
@@ -56,14 +59,6 @@ def log(msg):
 
 def median(xs):
     return statistics.median(xs) if xs else float("nan")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Procs:

@@ -14,14 +14,6 @@ import tap  # noqa: E402
 import zcaptest as zt  # noqa: E402
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def stream(records, pid, direction):
     """Bytes one process moved over its TCP sockets in one direction, in order."""
     recs = [r for r in zt.io_records(records, pid=pid, dir=direction) if r.get("fd_kind") == "tcp"]
@@ -34,7 +26,7 @@ def main():
     tap.plan(9)
     work = tempfile.mkdtemp(prefix="zcap-http-")
     body = zt.random_payload(os.path.join(work, "file.bin"), 200000, seed=7)
-    port = free_port()
+    port = zt.free_port()
     server = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
                               cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
-"""zcap record is memory-clean on real captures: valgrind memcheck (no
-invalid reads or writes, no use of uninitialised values, no definitely
-lost blocks) over a small `-- CMD` workload, once with --json and once with
--o x.pcapng. The ASan+UBSan build cannot run under valgrind: there the same
+"""zcap record and zcap lineage are memory-clean on real captures: valgrind
+memcheck (no invalid reads or writes, no use of uninitialised values, no
+definitely lost blocks) over a small `-- CMD` workload: record with --json,
+record with -o x.pcapng, lineage. The ASan+UBSan build cannot run under valgrind: there the same
 runs are checked by its own sanitizers and LeakSanitizer instead.
 
 tests/lib/valgrind.supp holds the only suppressions: valgrind's model of
@@ -59,7 +59,7 @@ def asan_build():
 def memcheck(args, work, name, asan):
     """(zcap's exit code, problems found by the checker)."""
     log = os.path.join(work, name + ".vg")
-    cmd = [ZCAP, "record", "-q"] + args + ["--", sys.executable, "-c", WORKLOAD, work]
+    cmd = [ZCAP] + args + ["--", sys.executable, "-c", WORKLOAD, work]
     env = dict(os.environ)
     if asan:
         env["ASAN_OPTIONS"] = "detect_leaks=1:abort_on_error=0:exitcode=99:log_path=" + log
@@ -91,12 +91,12 @@ def memcheck(args, work, name, asan):
 def main():
     asan = asan_build()
     checker = "ASan/UBSan/LSan" if asan else "valgrind memcheck"
-    tap.plan(4)
+    tap.plan(6)
     tap.note("checker: " + checker)
     work = tempfile.mkdtemp(prefix="zcap-valgrind-")
     try:
         out = os.path.join(work, "x.json")
-        rc, problems = memcheck(["--json", "-o", out], work, "json", asan)
+        rc, problems = memcheck(["record", "-q", "--json", "-o", out], work, "json", asan)
         tap.ok(rc == 0 and not problems,
                "--json -- CMD under %s: exit 0, no errors, nothing definitely lost" % checker,
                ["rc=%d" % rc] + problems)
@@ -110,7 +110,7 @@ def main():
                sorted(str(k) for k in kinds))
 
         out = os.path.join(work, "x.pcapng")
-        rc, problems = memcheck(["-o", out], work, "pcapng", asan)
+        rc, problems = memcheck(["record", "-q", "-o", out], work, "pcapng", asan)
         tap.ok(rc == 0 and not problems,
                "-o x.pcapng -- CMD under %s: exit 0, no errors, nothing definitely lost"
                % checker, ["rc=%d" % rc] + problems)
@@ -121,6 +121,19 @@ def main():
         tap.ok(len(epbs) >= 5 and size > 3000 and blocks[-1]["type"] == ph.BT_ISB,
                "the pcap-ng file is whole: %d packets of %d bytes, statistics at the end"
                % (len(epbs), size))
+
+        out = os.path.join(work, "lineage.json")
+        rc, problems = memcheck(["lineage", "-o", out], work, "lineage", asan)
+        tap.ok(rc == 0 and not problems,
+               "lineage -- CMD under %s: exit 0, no errors, nothing definitely lost" % checker,
+               ["rc=%d" % rc] + problems)
+        with open(out) as f:
+            rec = json.load(f)
+        inp = [f for f in rec["files"] if f["path"] == os.path.join(work, "in.txt")]
+        tap.ok(len(inp) == 1 and inp[0]["written"] and inp[0]["read"] and
+               rec["exit_code"] == 0 and rec["dropped_events"] == 0,
+               "the lineage record is whole: in.txt written and read, exit 0, no drops",
+               inp)
     finally:
         ph.cleanup(work)
     return tap.done()

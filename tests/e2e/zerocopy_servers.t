@@ -27,14 +27,6 @@ SIZES = (1024, 65536, 1 << 20, 10 << 20)
 SEND_CALLS = ("write", "writev", "sendto", "sendmsg", "sendmmsg", "pwritev", "pwritev2")
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def wait_port(port, proc, what):
     for _ in range(200):
         if proc.poll() is not None:
@@ -151,7 +143,7 @@ def main():
         path = os.path.join(work, "www", "f%d.bin" % size)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         files[size] = (path, zt.random_payload(path, size, seed=100 + i))
-    nport, hport = free_port(), free_port()
+    nport, hport = zt.free_port(), zt.free_port()
     nginx = start_nginx(work, nport)
     haproxy = None
     try:

@@ -21,6 +21,8 @@ import sys
 import tempfile
 import time
 
+from zcaptest import free_port  # noqa: F401 (re-exported for the tests)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ZCAP = os.path.abspath(os.environ.get("ZCAP") or os.path.join(ROOT, "build", "zcap"))
 READY = "zcap: capturing"
@@ -30,12 +32,6 @@ class HelperError(Exception):
     """A tool around zcap (server, tcpdump, tshark) did not behave."""
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def wait_port(port, timeout=10):
@@ -98,7 +94,12 @@ class Nginx:
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_port(self.port)
         self.master = self.proc.pid
+        # the master listens before it forks its worker
+        deadline = time.monotonic() + 30
         self.workers = children(self.master)
+        while not self.workers and time.monotonic() < deadline:
+            time.sleep(0.05)
+            self.workers = children(self.master)
         if len(self.workers) != 1:
             raise HelperError("nginx: expected one worker, found %r" % (self.workers,))
 

@@ -30,6 +30,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -44,6 +45,15 @@ TOOLS = os.path.abspath(os.environ.get("ZCAP_TOOLS") or os.path.join(ROOT, "buil
 IO_SYSCALLS = ("read", "write", "pread64", "pwrite64", "readv", "writev", "preadv", "pwritev",
                "preadv2", "pwritev2", "sendto", "recvfrom", "sendmsg", "recvmsg", "sendmmsg",
                "recvmmsg")
+
+def free_port():
+    """A TCP port on 127.0.0.1 that is free now (for servers under test)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
 
 READY_PREFIX = "zcap: capturing"
 
