@@ -33,7 +33,7 @@ struct iface {
 };
 
 struct qpkt {
-	struct qpkt *next;
+	struct qpkt *next, *prev;
 	/* loopback egress packets waiting for their ingress copies, by flow */
 	struct qpkt *lo_next, **lo_pprev;
 	uint64_t ts;
@@ -317,13 +317,38 @@ static void flush_queue(struct pkt_sink *s, uint64_t now, bool all)
 		struct qpkt *q = s->qhead;
 
 		s->qhead = q->next;
-		if (!s->qhead)
+		if (s->qhead)
+			s->qhead->prev = NULL;
+		else
 			s->qtail = NULL;
 		s->qbytes -= sizeof(*q) + q->caplen;
 		lo_unlink(q);
 		emit(s, q);
 		free(q);
 	}
+}
+
+/*
+ * Records of different CPUs reach the ring slightly out of time order (a
+ * hook takes its timestamp before it copies the packet): keep the queue
+ * sorted, so the file never shows an ACK before the data it acknowledges.
+ */
+static void queue_in_time_order(struct pkt_sink *s, struct qpkt *q)
+{
+	struct qpkt *after = s->qtail;
+
+	while (after && after->ts > q->ts)
+		after = after->prev;
+	q->prev = after;
+	q->next = after ? after->next : s->qhead;
+	if (q->next)
+		q->next->prev = q;
+	else
+		s->qtail = q;
+	if (after)
+		after->next = q;
+	else
+		s->qhead = q;
 }
 
 static int enqueue(struct pkt_sink *s, const struct zrec *r)
@@ -358,11 +383,7 @@ static int enqueue(struct pkt_sink *s, const struct zrec *r)
 			lo_match_ingress(s, q);
 		}
 	}
-	if (s->qtail)
-		s->qtail->next = q;
-	else
-		s->qhead = q;
-	s->qtail = q;
+	queue_in_time_order(s, q);
 	s->qbytes += sizeof(*q) + q->caplen;
 	return 0;
 }
