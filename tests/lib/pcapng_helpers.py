@@ -92,16 +92,20 @@ class Nginx:
                     % (self.prefix, self.prefix, tmp, tmp, tmp, tmp, tmp, self.port, root))
         self.proc = subprocess.Popen(["nginx", "-c", conf, "-p", self.prefix],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_port(self.port)
-        self.master = self.proc.pid
-        # the master listens before it forks its worker
-        deadline = time.monotonic() + 30
-        self.workers = children(self.master)
-        while not self.workers and time.monotonic() < deadline:
-            time.sleep(0.05)
+        try:
+            wait_port(self.port)
+            self.master = self.proc.pid
+            # the master listens before it forks its worker
+            deadline = time.monotonic() + 30
             self.workers = children(self.master)
-        if len(self.workers) != 1:
-            raise HelperError("nginx: expected one worker, found %r" % (self.workers,))
+            while not self.workers and time.monotonic() < deadline:
+                time.sleep(0.05)
+                self.workers = children(self.master)
+            if len(self.workers) != 1:
+                raise HelperError("nginx: expected one worker, found %r" % (self.workers,))
+        except HelperError:
+            _stop(self.proc)  # the caller never gets an object to stop
+            raise
 
     def stop(self):
         _stop(self.proc, signal.SIGQUIT)
