@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
-#include <sys/stat.h>
 #include <pcap/pcap.h>
 
 #include "pcap_classic.h"
@@ -38,18 +37,13 @@ static ssize_t stream_write(void *cookie, const char *buf, size_t len)
 		errno = -w->error;
 		return 0;
 	}
-	err = pcapng_write_all(w->fd, buf, len);
+	/* each flush is one whole record */
+	err = pcapng_write_unit(w->fd, buf, len, &w->pos);
 	if (err) {
 		w->error = err;
-		/* each flush is one whole record: a full disk's partial one
-		 * is cut off, so the file stays readable to its end */
-		if (w->pos >= 0 && ftruncate(w->fd, w->pos) == 0)
-			lseek(w->fd, w->pos, SEEK_SET);
 		errno = -err;
 		return 0;	/* fopencookie: 0 reports an error */
 	}
-	if (w->pos >= 0)
-		w->pos += (off_t)len;
 	return (ssize_t)len;
 }
 
@@ -72,7 +66,6 @@ struct pcap_classic_writer *pcap_classic_open(int fd, uint32_t snaplen)
 {
 	cookie_io_functions_t io = { .write = stream_write, .close = stream_close };
 	struct pcap_classic_writer *w;
-	struct stat st;
 	int err = -ENOMEM;
 
 	if (fd < 0 || snaplen > PCAPNG_MAX_SNAPLEN) {
@@ -85,9 +78,7 @@ struct pcap_classic_writer *pcap_classic_open(int fd, uint32_t snaplen)
 		return NULL;
 	}
 	w->fd = fd;
-	w->pos = -1;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
-		w->pos = lseek(fd, 0, SEEK_CUR);
+	w->pos = pcapng_unit_start(fd);
 	w->snaplen = snaplen ? snaplen : PCAPNG_MAX_SNAPLEN;
 
 	w->dead = pcap_open_dead_with_tstamp_precision(DLT_RAW, (int)w->snaplen,

@@ -245,24 +245,41 @@ int pcapng_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+off_t pcapng_unit_start(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		return lseek(fd, 0, SEEK_CUR);
+	return -1;
+}
+
+int pcapng_write_unit(int fd, const void *buf, size_t len, off_t *end)
+{
+	int err = pcapng_write_all(fd, buf, len);
+
+	if (err) {
+		/* a full disk took part of the unit: cut it off, so the file
+		 * ends with the last whole one (readers need no repair) */
+		if (*end >= 0 && ftruncate(fd, *end) == 0)
+			lseek(fd, *end, SEEK_SET);
+		return err;
+	}
+	if (*end >= 0)
+		*end += (off_t)len;
+	return 0;
+}
+
 static int block_flush(struct pcapng_writer *w)
 {
 	int err = block_end(&w->blk);
 
 	if (err)
 		return err;	/* nothing written: the writer stays usable */
-	err = pcapng_write_all(w->fd, w->blk.p, w->blk.len);
-	if (err) {
+	err = pcapng_write_unit(w->fd, w->blk.p, w->blk.len, &w->pos);
+	if (err)
 		w->error = err;
-		/* a full disk took part of the block: cut it off, so the file
-		 * ends with the last whole block (readers need no repair) */
-		if (w->pos >= 0 && ftruncate(w->fd, w->pos) == 0)
-			lseek(w->fd, w->pos, SEEK_SET);
-		return err;
-	}
-	if (w->pos >= 0)
-		w->pos += (off_t)w->blk.len;
-	return 0;
+	return err;
 }
 
 static int write_shb(struct pcapng_writer *w, const struct pcapng_shb_info *shb)
@@ -292,7 +309,6 @@ static int write_shb(struct pcapng_writer *w, const struct pcapng_shb_info *shb)
 struct pcapng_writer *pcapng_writer_open(int fd, const struct pcapng_shb_info *shb)
 {
 	struct pcapng_writer *w;
-	struct stat st;
 	int err;
 
 	if (fd < 0) {
@@ -305,9 +321,7 @@ struct pcapng_writer *pcapng_writer_open(int fd, const struct pcapng_shb_info *s
 		return NULL;
 	}
 	w->fd = fd;
-	w->pos = -1;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
-		w->pos = lseek(fd, 0, SEEK_CUR);
+	w->pos = pcapng_unit_start(fd);
 	err = write_shb(w, shb);
 	if (err) {
 		pcapng_writer_close(w);

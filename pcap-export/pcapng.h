@@ -22,6 +22,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define PCAPNG_LINKTYPE_RAW	101	/* raw IPv4/IPv6, no link-layer header */
 
@@ -125,5 +126,14 @@ size_t pcapng_sanitize_utf8(char *out, const char *in, size_t len);
  * waits in poll(2) when a non-blocking fd is full. 0 or -errno.
  */
 int pcapng_write_all(int fd, const void *buf, size_t len);
+
+/*
+ * Files that stay readable after a full disk: the writers call
+ * pcapng_unit_start once, then write each whole unit (block, record) with
+ * pcapng_write_unit, which on failure cuts the file back to the end of the
+ * last whole unit. @end is -1 (no cutting) when @fd is not a regular file.
+ */
+off_t pcapng_unit_start(int fd);
+int pcapng_write_unit(int fd, const void *buf, size_t len, off_t *end);
 
 #endif /* ZCAP_PCAPNG_H */
