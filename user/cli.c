@@ -103,27 +103,20 @@ int cli_capture_opt(int key, const char *arg, struct capture_opts *c)
 	case 'B':
 		/* the ring's size is a u32 power of two: 2 GiB at most */
 		if (!parse_u64(arg, 16, 2U << 20, &v))
-			break;
+			CLI_FAIL("invalid buffer size '%s' (16 to %u KiB)", arg, 2U << 20);
 		c->lo.ringbuf_bytes = v * 1024;
 		return 0;
 	case CLI_OPT_MAP_ENTRIES:
 		if (!parse_u64(arg, 16, 1U << 24, &v))
-			break;
+			CLI_FAIL("invalid --map-entries '%s' (16 to %u)", arg, 1U << 24);
 		c->lo.map_entries = v;
 		return 0;
 	case CLI_OPT_USER:
 		if (!getpwnam(arg))
-			break;
+			CLI_FAIL("unknown user '%s'", arg);
 		c->user = arg;
 		return 0;
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
-	if (key == 'B')
-		cli_fail("invalid buffer size '%s' (16 to %u KiB)", arg, 2U << 20);
-	else if (key == CLI_OPT_MAP_ENTRIES)
-		cli_fail("invalid --map-entries '%s' (16 to %u)", arg, 1U << 24);
-	else
-		cli_fail("unknown user '%s'", arg);
-	return EINVAL;
 }

@@ -4,6 +4,7 @@
 #define ZCAP_CLI_H
 
 #include <argp.h>
+#include <errno.h>
 
 /* argp_parse with zcap's conventions: --help/--usage print and exit 0;
  * any error is one line "zcap: CMD: what (see 'zcap CMD --help')" and
@@ -13,6 +14,13 @@ int cli_parse(const struct argp *argp, int argc, char **argv, void *input, const
 /* From an argp parser: record a one-line usage error (the first one wins)
  * and return EINVAL from the parser. */
 void cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* cli_fail and return from the argp parser */
+#define CLI_FAIL(...)                  \
+	do {                           \
+		cli_fail(__VA_ARGS__); \
+		return EINVAL;         \
+	} while (0)
 
 /* argp keys of the options every capturing command has */
 enum {

@@ -58,12 +58,6 @@ static const char lineage_doc[] =
 	"Exit status: CMD's (128+N if killed by signal N); 1 runtime failure, 2 bad usage or "
 	"missing privileges, before CMD runs.";
 
-#define FAIL(...)                      \
-	do {                           \
-		cli_fail(__VA_ARGS__); \
-		return EINVAL;         \
-	} while (0)
-
 static error_t lineage_parse(int key, char *arg, struct argp_state *state)
 {
 	struct lineage_args *a = state->input;
@@ -72,13 +66,13 @@ static error_t lineage_parse(int key, char *arg, struct argp_state *state)
 	switch (key) {
 	case 'o':
 		if (!*arg)
-			FAIL("empty output file name");
+			CLI_FAIL("empty output file name");
 		a->output = arg;
 		break;
 	case OPT_FORMAT:
 		fmt = lineage_format_by_name(arg);
 		if (fmt < 0)
-			FAIL("invalid --format '%s' (json, openlineage, prov or dot)", arg);
+			CLI_FAIL("invalid --format '%s' (json, openlineage, prov or dot)", arg);
 		a->format = fmt;
 		break;
 	case 'v':
@@ -86,7 +80,7 @@ static error_t lineage_parse(int key, char *arg, struct argp_state *state)
 		a->cap.quiet = false;
 		break;
 	case ARGP_KEY_ARG:
-		FAIL("unexpected argument '%s' (put the command after --)", arg);
+		CLI_FAIL("unexpected argument '%s' (put the command after --)", arg);
 		break;
 	default:
 		return cli_capture_opt(key, arg, &a->cap);

@@ -146,12 +146,6 @@ static bool parse_format(const char *s, enum record_format *out)
 /* --format given (argp parsers get no other per-parse state) */
 static bool format_set;
 
-#define FAIL(...)                   \
-	do {                        \
-		cli_fail(__VA_ARGS__); \
-		return EINVAL;      \
-	} while (0)
-
 static error_t record_parse(int key, char *arg, struct argp_state *state)
 {
 	struct record_args *a = state->input;
@@ -161,68 +155,68 @@ static error_t record_parse(int key, char *arg, struct argp_state *state)
 	switch (key) {
 	case 'p':
 		if (!parse_u64(arg, 1, 0x7fffffff, &v))
-			FAIL("invalid pid '%s'", arg);
+			CLI_FAIL("invalid pid '%s'", arg);
 		else if (c->npids >= CAPTURE_MAX_PIDS)
-			FAIL("at most %d -p options", CAPTURE_MAX_PIDS);
+			CLI_FAIL("at most %d -p options", CAPTURE_MAX_PIDS);
 		else if (kill((pid_t)v, 0) && errno == ESRCH)
-			FAIL("no such process: %s", arg);
+			CLI_FAIL("no such process: %s", arg);
 		else
 			c->pids[c->npids++] = v;
 		break;
 	case OPT_COMM:
 		if (!*arg || strlen(arg) >= ZCAP_COMM_LEN)
-			FAIL("invalid --comm '%s' (1 to %d characters)", arg,
+			CLI_FAIL("invalid --comm '%s' (1 to %d characters)", arg,
 				   ZCAP_COMM_LEN - 1);
 		c->lo.comm = arg;
 		break;
 	case OPT_PORT:
 		if (!parse_u64(arg, 1, 65535, &v))
-			FAIL("invalid port '%s' (1-65535)", arg);
+			CLI_FAIL("invalid port '%s' (1-65535)", arg);
 		c->lo.port = v;
 		break;
 	case 'e':
 		if (!parse_events(arg, &c->event_mask))
-			FAIL("invalid --events '%s' (a list of io, body, xfer, fd, proc)", arg);
+			CLI_FAIL("invalid --events '%s' (a list of io, body, xfer, fd, proc)", arg);
 		a->events_set = true;
 		break;
 	case 's':
 		if (!parse_u64(arg, 0, 1U << 30, &v))
-			FAIL("invalid snaplen '%s' (0 to %u bytes)", arg, 1U << 30);
+			CLI_FAIL("invalid snaplen '%s' (0 to %u bytes)", arg, 1U << 30);
 		c->lo.snaplen = v ? v : UINT32_MAX;
 		a->snaplen_set = true;
 		break;
 	case 'c':
 		if (!parse_u64(arg, 1, UINT64_MAX, &v))
-			FAIL("invalid count '%s'", arg);
+			CLI_FAIL("invalid count '%s'", arg);
 		c->max_records = v;
 		break;
 	case OPT_DURATION:
 		if (!parse_seconds(arg, &c->duration))
-			FAIL("invalid duration '%s' (seconds > 0)", arg);
+			CLI_FAIL("invalid duration '%s' (seconds > 0)", arg);
 		break;
 	case OPT_JSON:
 		a->json = true;
 		break;
 	case 'o':
 		if (!*arg)
-			FAIL("empty output file name");
+			CLI_FAIL("empty output file name");
 		a->output = arg;
 		break;
 	case OPT_FORMAT:
 		if (!parse_format(arg, &a->format))
-			FAIL("invalid --format '%s' (text, json, pcapng or pcap)", arg);
+			CLI_FAIL("invalid --format '%s' (text, json, pcapng or pcap)", arg);
 		format_set = true;
 		break;
 	case OPT_WIDTH:
 		if (!parse_u64(arg, 0, 1 << 20, &v))
-			FAIL("invalid width '%s'", arg);
+			CLI_FAIL("invalid width '%s'", arg);
 		a->width = v;
 		a->width_set = true;
 		break;
 	case OPT_SEND_HOOK:
 		if (strcmp(arg, "auto") && strcmp(arg, "kprobe") && strcmp(arg, "fentry") &&
 		    strcmp(arg, "tracepoint"))
-			FAIL("invalid --send-hook '%s' (auto, kprobe, fentry, tracepoint)", arg);
+			CLI_FAIL("invalid --send-hook '%s' (auto, kprobe, fentry, tracepoint)", arg);
 		c->lo.send_hook = arg;
 		break;
 	case OPT_NO_SEND_PATH:
@@ -238,7 +232,7 @@ static error_t record_parse(int key, char *arg, struct argp_state *state)
 		zcap_verbose++;
 		break;
 	case ARGP_KEY_ARG:
-		FAIL("unexpected argument '%s' (put the command after --)", arg);
+		CLI_FAIL("unexpected argument '%s' (put the command after --)", arg);
 		break;
 	default:
 		return cli_capture_opt(key, arg, c);
