@@ -432,16 +432,31 @@ static __always_inline void uring_xfer(struct scratch_slot *s, struct io_kiocb *
  * result, data = the path of an opened file.
  */
 #define URING_ARG_CREATED 0x100 /* the open created the file */
-SEC("raw_tp/io_uring_complete")
-int BPF_PROG(rtp_uring_complete, struct io_ring_ctx *rctx, void *reqp, struct io_uring_cqe *cqe)
+
+/* The request's submitter: req->task until 6.13, req->tctx->task since */
+struct io_kiocb___task {
+	struct task_struct *task;
+} __attribute__((preserve_access_index));
+
+static __always_inline struct task_struct *uring_owner(struct io_kiocb *req)
 {
-	struct io_kiocb *req = reqp;
+	struct task_struct *task = NULL;
+
+	if (bpf_core_field_exists(req->tctx))
+		task = BPF_CORE_READ(req, tctx, task);
+	else if (bpf_core_field_exists(struct io_kiocb___task, task))
+		task = BPF_CORE_READ((struct io_kiocb___task *)req, task);
+	return task ? task : (void *)bpf_get_current_task();
+}
+
+/* res: the CQE's result, or read from cqe when it is given */
+static __always_inline int uring_complete(struct io_kiocb *req, struct io_uring_cqe *cqe, __s32 res)
+{
 	struct task_struct *task;
 	struct scratch_slot *s;
 	struct zcap_fs_ev *ev;
 	struct file *file = NULL;
 	__u32 tgid;
-	__s32 res;
 	__u8 op;
 	int n = 0;
 
@@ -450,13 +465,12 @@ int BPF_PROG(rtp_uring_complete, struct io_ring_ctx *rctx, void *reqp, struct io
 	op = BPF_CORE_READ(req, opcode);
 	if (!uring_op_wanted(op))
 		return 0;
-	task = BPF_CORE_READ(req, tctx, task);
-	if (!task)
-		task = (void *)bpf_get_current_task();
+	task = uring_owner(req);
 	tgid = BPF_CORE_READ(task, tgid);
 	if (tgid == cfg.self_pid || (cfg.filter_pids && !bpf_map_lookup_elem(&traced_pids, &tgid)))
 		return 0;
-	res = BPF_CORE_READ(cqe, res);
+	if (cqe)
+		res = BPF_CORE_READ(cqe, res);
 	s = slot_get();
 	if (!s)
 		return 0;
@@ -488,4 +502,18 @@ int BPF_PROG(rtp_uring_complete, struct io_ring_ctx *rctx, void *reqp, struct io
 out:
 	slot_put(s);
 	return 0;
+}
+
+/* The tracepoint's prototype changed in 6.3; user/part_fs.c loads the one
+ * this kernel's BTF has. */
+SEC("raw_tp/io_uring_complete")
+int BPF_PROG(rtp_uring_complete, struct io_ring_ctx *rctx, void *req, struct io_uring_cqe *cqe)
+{
+	return uring_complete(req, cqe, 0);
+}
+
+SEC("raw_tp/io_uring_complete")
+int BPF_PROG(rtp_uring_complete_res, void *rctx, void *req, __u64 user_data, int res)
+{
+	return uring_complete(req, NULL, res);
 }

@@ -29,6 +29,12 @@ struct bpf_part {
 	/* After attach (e.g. a self-test); may adjust settings. */
 	int (*started)(void *skel, const struct loader_opts *o);
 	void (*destroy)(void *skel);
+	/* The feature program PROG serves when it is optional (the part works
+	 * without it), else NULL: a program that fails to load on this kernel
+	 * then disables only that feature. (NULL: every program is required) */
+	const char *(*optional)(const char *prog);
+	/* Packets lost per interface (NULL: the part captures none). */
+	void (*pkt_lost)(void *skel, loader_pkt_lost_fn fn, void *ctx);
 };
 
 extern const struct bpf_part part_syscalls;
@@ -36,9 +42,11 @@ extern const struct bpf_part part_fs;
 extern const struct bpf_part part_zerocopy;
 extern const struct bpf_part part_skb;
 
-/* The packet part's per-interface loss counters (kern/skb.bpf.c pkt_lost). */
-typedef loader_pkt_lost_fn part_skb_lost_fn;
-int part_skb_lost(void *skel, part_skb_lost_fn fn, void *ctx);
+/* Which io_uring_complete program the lineage part loads on this kernel:
+ * the tracepoint's prototype changed in 6.3 from (ctx, req, user_data, res,
+ * ...) to (ctx, req, cqe); kernels before 5.x-something pass no request. */
+enum { URING_NONE, URING_CQE, URING_RES };
+int part_fs_uring_variant(void);
 
 /* Options every part's skeleton opens with (the BTF of zcap_btf_path()). */
 const struct bpf_object_open_opts *part_open_opts(void);

@@ -43,12 +43,35 @@ struct loader {
 	struct ring_buffer *rb;
 	int ncpus;
 	char hooks[256];
+	char disabled[256];
 };
 
 static int libbpf_verbose;
 
+/* The program libbpf named in its last warning ("prog 'NAME': ..."): the
+ * one that failed, when a load fails. */
+static char failed_prog[128];
+
+static void note_failed_prog(const char *fmt, va_list ap)
+{
+	char line[512];
+	const char *p;
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	p = strstr(line, "prog '");
+	if (p)
+		sscanf(p + 6, "%127[^']", failed_prog);
+}
+
 static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
+	if (level == LIBBPF_WARN) {
+		va_list copy;
+
+		va_copy(copy, ap);
+		note_failed_prog(fmt, copy);
+		va_end(copy);
+	}
 	if (!libbpf_verbose || (level == LIBBPF_DEBUG && libbpf_verbose < 2))
 		return 0;
 	return vfprintf(stderr, fmt, ap);
@@ -233,9 +256,13 @@ static int fill_dispatch(struct loader *l)
 	return d.err;
 }
 
-static int open_part(struct loader *l, const struct bpf_part *p, const struct loader_opts *o)
+#define MAX_DISABLED 8
+
+/* Open, prepare and load one part, its programs in disabled[] left out. */
+static int load_part(struct loader *l, const struct bpf_part *p, const struct loader_opts *o,
+		     char *const disabled[], int ndisabled, char *desc, size_t desclen,
+		     bool *at_load)
 {
-	char desc[128] = "";
 	void *skel = p->open();
 	int err;
 
@@ -250,18 +277,65 @@ static int open_part(struct loader *l, const struct bpf_part *p, const struct lo
 	size_maps(p->object(skel), o);
 	err = share_maps(l, p->object(skel), o);
 	if (!err && p->prepare)
-		err = p->prepare(skel, o, desc, sizeof(desc));
+		err = p->prepare(skel, o, desc, desclen);
 	if (err)
 		return err;
-	err = p->load(skel);
-	if (err) {
-		zcap_err("cannot load the %s BPF programs: %s (run with -v for the verifier log; "
-			 "`zcap doctor` checks the kernel)",
-			 p->name, strerror(-err));
-		return err;
+	for (int i = 0; i < ndisabled; i++) {
+		struct bpf_program *prog =
+			bpf_object__find_program_by_name(p->object(skel), disabled[i]);
+
+		if (prog)
+			bpf_program__set_autoload(prog, false);
 	}
+	failed_prog[0] = 0;
+	*at_load = true;
+	return p->load(skel);
+}
+
+/*
+ * Load a part. When an optional program of it does not load on this
+ * kernel (a missing function, field or tracepoint), that program's feature
+ * is disabled with one line and the part is loaded again without it;
+ * any other failure is fatal.
+ */
+static int open_part(struct loader *l, const struct bpf_part *p, const struct loader_opts *o)
+{
+	char *disabled[MAX_DISABLED];
+	int ndisabled = 0, err;
+	char desc[128];
+
+	for (;;) {
+		const char *feature = NULL;
+		bool at_load = false;
+
+		desc[0] = 0;
+		err = load_part(l, p, o, disabled, ndisabled, desc, sizeof(desc), &at_load);
+		if (!err || !at_load)
+			break; /* loaded, or failed before the load (message printed) */
+		if (failed_prog[0] && p->optional && ndisabled < MAX_DISABLED)
+			feature = p->optional(failed_prog);
+		if (!feature || !(disabled[ndisabled] = strdup(failed_prog))) {
+			zcap_err("cannot load the %s BPF programs: %s (run with -v for the verifier "
+				 "log; `zcap doctor` checks the kernel)",
+				 p->name, strerror(-err));
+			break;
+		}
+		if (!o->quiet_optional)
+			zcap_warn("%s disabled: its BPF program %s does not load on this kernel "
+				  "(%s); everything else is captured",
+				  feature, disabled[ndisabled], strerror(-err));
+		snprintf(l->disabled + strlen(l->disabled), sizeof(l->disabled) - strlen(l->disabled),
+			 "%s%s (%s: %s)", *l->disabled ? "; " : "", feature, disabled[ndisabled],
+			 strerror(-err));
+		ndisabled++;
+		p->destroy(l->skels[--l->nparts]);
+	}
+	for (int i = 0; i < ndisabled; i++)
+		free(disabled[i]);
+	if (err)
+		return err;
 	if (!l->first)
-		l->first = p->object(skel);
+		l->first = p->object(l->skels[l->nparts - 1]);
 	if (*desc)
 		snprintf(l->hooks + strlen(l->hooks), sizeof(l->hooks) - strlen(l->hooks), "%s%s",
 			 *l->hooks ? ", " : "", desc);
@@ -384,8 +458,13 @@ void loader_drops(const struct loader *l, uint64_t out[ZCAP_DROP_MAX])
 void loader_pkt_lost(const struct loader *l, loader_pkt_lost_fn fn, void *ctx)
 {
 	for (int i = 0; i < l->nparts; i++)
-		if (l->parts[i] == &part_skb)
-			part_skb_lost(l->skels[i], fn, ctx);
+		if (l->parts[i]->pkt_lost)
+			l->parts[i]->pkt_lost(l->skels[i], fn, ctx);
+}
+
+const char *loader_disabled(const struct loader *l)
+{
+	return l->disabled;
 }
 
 const char *loader_hooks(const struct loader *l)

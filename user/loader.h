@@ -31,6 +31,8 @@ struct loader_opts {
 	bool want_fs;		/* lineage part (user/part_fs.c): fs changes, mmap, io_uring */
 	bool want_packets;	/* packet part (user/part_skb.c): cgroup_skb, ZCAP_EV_PKT */
 	pid_t pkt_cgroup_pid;	/* > 0: capture packets of a child cgroup this pid is moved into */
+	bool quiet_optional;	/* features disabled on this kernel: collect (loader_disabled),
+				 * do not warn */
 	loader_record_fn on_record;
 	void *ctx;
 };
@@ -58,6 +60,9 @@ void loader_drops(const struct loader *l, uint64_t out[ZCAP_DROP_MAX]);
 /* Packets lost per interface so far (packet part): fn(ctx, ifindex, lost). */
 typedef void (*loader_pkt_lost_fn)(void *ctx, uint32_t ifindex, uint64_t lost);
 void loader_pkt_lost(const struct loader *l, loader_pkt_lost_fn fn, void *ctx);
+/* Features disabled because their programs do not load here, "" if none:
+ * "io_uring lineage (rtp_uring_complete: Invalid argument); ..." */
+const char *loader_disabled(const struct loader *l);
 /* Short description of the hooks attached, e.g. "tracepoint:syscalls". */
 const char *loader_hooks(const struct loader *l);
 void loader_close(struct loader *l);

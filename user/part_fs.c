@@ -11,6 +11,7 @@
 #include "bpf_part.h"
 #include "detach.h"
 #include "fs.skel.h"
+#include "kbtf.h"
 #include "tracefs.h"
 #include "util.h"
 
@@ -62,6 +63,31 @@ static void skip_missing(struct fs_bpf *skel, char *desc, size_t len)
 	}
 }
 
+int part_fs_uring_variant(void)
+{
+	int req = kbtf_tracepoint_arg("io_uring_complete", "req");
+
+	if (req != 1)
+		return URING_NONE;
+	if (kbtf_tracepoint_arg("io_uring_complete", "cqe") == 2)
+		return URING_CQE;
+	return kbtf_tracepoint_arg("io_uring_complete", "res") == 3 ? URING_RES : URING_NONE;
+}
+
+/* Load the io_uring_complete program written for this kernel's prototype. */
+static void uring_variant(struct fs_bpf *skel, const struct loader_opts *o)
+{
+	int v = part_fs_uring_variant();
+
+	if (!bpf_program__autoload(skel->progs.rtp_uring_complete))
+		v = URING_NONE; /* no such tracepoint: said in the description */
+	else if (v == URING_NONE && !o->quiet_optional)
+		zcap_warn("io_uring lineage disabled: this kernel's io_uring_complete tracepoint "
+			  "does not pass the request");
+	bpf_program__set_autoload(skel->progs.rtp_uring_complete, v == URING_CQE);
+	bpf_program__set_autoload(skel->progs.rtp_uring_complete_res, v == URING_RES);
+}
+
 static int fs_prepare(void *skel, const struct loader_opts *o, char *desc, size_t len)
 {
 	int err = tracefs_ensure(NULL);
@@ -69,7 +95,17 @@ static int fs_prepare(void *skel, const struct loader_opts *o, char *desc, size_
 	if (err)
 		return err;
 	skip_missing(skel, desc, len);
+	uring_variant(skel, o);
 	return 0;
+}
+
+static const char *fs_optional(const char *prog)
+{
+	if (!strncmp(prog, "rtp_uring_complete", 18))
+		return "io_uring lineage";
+	if (!strncmp(prog, "rtp_ext4_", 9) || !strcmp(prog, "rtp_folio_deleted"))
+		return "detection of O_TRUNC on non-empty files";
+	return NULL;
 }
 
 static int fs_load(void *skel)
@@ -104,4 +140,5 @@ const struct bpf_part part_fs = {
 	.load = fs_load,
 	.attach = fs_attach,
 	.destroy = fs_destroy,
+	.optional = fs_optional,
 };

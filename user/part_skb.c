@@ -292,7 +292,8 @@ static void skb_destroy(void *skel)
 	free(p);
 }
 
-int part_skb_lost(void *skel, part_skb_lost_fn fn, void *ctx)
+/* The per-interface loss counters (kern/skb.bpf.c pkt_lost). */
+static void skb_lost(void *skel, loader_pkt_lost_fn fn, void *ctx)
 {
 	struct skb_part *p = skel;
 	int fd = bpf_map__fd(p->skel->maps.pkt_lost);
@@ -306,7 +307,6 @@ int part_skb_lost(void *skel, part_skb_lost_fn fn, void *ctx)
 		if (!bpf_map_lookup_elem(fd, &key, &lost) && lost)
 			fn(ctx, key, lost);
 	}
-	return 0;
 }
 
 const struct bpf_part part_skb = {
@@ -319,4 +319,5 @@ const struct bpf_part part_skb = {
 	.load = skb_load,
 	.attach = skb_attach,
 	.destroy = skb_destroy,
+	.pkt_lost = skb_lost,
 };
