@@ -257,6 +257,8 @@ struct zcap_proc_ev {
  */
 #define ZCAP_XF_IN_POS	0x10000000 /* off_in is in_fd's file position */
 #define ZCAP_XF_OUT_POS 0x20000000 /* off_out is out_fd's file position */
+#define ZCAP_XF_CONTEXT 0x40000000 /* hidden by the port filter, sent only for the
+				    * stitcher (pipe origins, file names): not output */
 struct zcap_xfer_ev {
 	struct zcap_hdr h;
 	struct zcap_fdinfo in;

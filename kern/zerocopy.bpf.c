@@ -293,13 +293,57 @@ static __always_inline __u8 iter_kind(struct msghdr *msg)
 	return ZC_IT_OTHER;
 }
 
-/*
- * A message reached tcp_sendmsg_locked. The first firing for a message
- * walks every byte the iterator still holds (up to the call's snaplen
- * budget); later firings of the same message are ignored.
- */
-static __always_inline int on_send_start(struct sock *sk, struct msghdr *msg)
+/* Where a send's bytes are: a message's iterator (tcp_sendmsg_locked), or
+ * one page range (do_tcp_sendpages, the pre-6.5 sendfile/splice path). */
+struct zc_source {
+	struct msghdr *msg; /* NULL: page */
+	__u64 page;
+	__u64 offset;
+	__u64 size;
+};
+
+/* Point the walk at the source's bytes; the iterator kind, 0 if none. */
+static __always_inline __u8 walk_source(struct zc_walk *w, const struct zc_source *src,
+					__u64 *left)
 {
+	struct msghdr *msg = src->msg;
+	__u8 it;
+
+	__builtin_memset(w, 0, sizeof(*w));
+	if (!msg) {
+		w->iter = ZC_IT_BVEC;
+		w->seg_page = src->page;
+		w->seg_poff = src->offset;
+		w->seg_left = src->size;
+		*left = src->size;
+		return ZC_IT_BVEC;
+	}
+	*left = BPF_CORE_READ(msg, msg_iter.count);
+	it = iter_kind(msg);
+	w->iter = it;
+	if (it == ZC_IT_UBUF) {
+		w->seg_addr = (__u64)BPF_CORE_READ(msg, msg_iter.ubuf) +
+			      BPF_CORE_READ(msg, msg_iter.iov_offset);
+		w->seg_left = *left;
+	} else if (it != ZC_IT_OTHER) {
+		w->vec = (__u64)BPF_CORE_READ(msg, msg_iter.bvec); /* same union for iovecs */
+		w->nr_segs = BPF_CORE_READ(msg, msg_iter.nr_segs);
+		w->skip = BPF_CORE_READ(msg, msg_iter.iov_offset);
+		if (w->nr_segs > ZC_SEGS_MAX)
+			w->nr_segs = ZC_SEGS_MAX;
+	}
+	return it;
+}
+
+/*
+ * A send reached the TCP send path. The first firing for a message walks
+ * every byte the iterator still holds (up to the call's snaplen budget);
+ * later firings of the same message are ignored (the tracepoint fires once
+ * per copy-loop iteration). A page send is a message of one segment.
+ */
+static __always_inline int on_send_start(struct sock *sk, const struct zc_source *src)
+{
+	struct msghdr *msg = src->msg;
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct zc_send *st = bpf_map_lookup_elem(&zc_sends, &tid);
 	struct zc_send nst = {};
@@ -311,20 +355,27 @@ static __always_inline int on_send_start(struct sock *sk, struct msghdr *msg)
 	__u32 key;
 	__u8 it;
 
-	if (!msg || !want_current())
+	if (!want_current())
 		return 0;
-	left = BPF_CORE_READ(msg, msg_iter.count);
-	if (st && st->active && st->msg == (__u64)msg && left <= st->left) {
-		st->left = left; /* a later loop iteration of the same message */
+	if (msg && st && st->active && st->msg == (__u64)msg &&
+	    BPF_CORE_READ(msg, msg_iter.count) <= st->left) {
+		/* a later loop iteration of the same message */
+		st->left = BPF_CORE_READ(msg, msg_iter.count);
 		return 0;
 	}
-	it = iter_kind(msg);
-	if (it == ZC_IT_OTHER || !left)
+	s = slot_get();
+	if (!s)
 		return 0;
+	w = walk_of(s);
+	if (!w)
+		goto out;
+	it = walk_source(w, src, &left);
+	if (it == ZC_IT_OTHER || !left)
+		goto out;
 	in = bpf_map_lookup_elem(&inflight, &tid);
 	/* user memory of a captured syscall: the syscall capture has it */
 	if (it != ZC_IT_BVEC && in)
-		return 0;
+		goto out;
 	nst.msg = (__u64)msg;
 	nst.sk = (__u64)sk;
 	nst.left = left;
@@ -338,12 +389,6 @@ static __always_inline int on_send_start(struct sock *sk, struct msghdr *msg)
 		budget = st->budget; /* the call's next message: what is left of it */
 	nst.budget = budget;
 
-	s = slot_get();
-	if (!s)
-		return 0;
-	w = walk_of(s);
-	if (!w)
-		goto out;
 	ev = (struct zcap_send_ev *)s->buf;
 	fill_hdr(&ev->h, ZCAP_EV_SEND, sizeof(*ev));
 	fill_sk_info(&ev->f, sk);
@@ -355,22 +400,9 @@ static __always_inline int on_send_start(struct sock *sk, struct msghdr *msg)
 	ev->syscall = nst.sc;
 	ev->_pad = 0;
 
-	__builtin_memset(w, 0, sizeof(*w));
-	w->iter = it;
 	w->msg_left = left;
 	w->cap_left = budget < left ? budget : left;
 	w->seq0 = nst.seq;
-	if (it == ZC_IT_UBUF) {
-		w->seg_addr = (__u64)BPF_CORE_READ(msg, msg_iter.ubuf) +
-			      BPF_CORE_READ(msg, msg_iter.iov_offset);
-		w->seg_left = left;
-	} else {
-		w->vec = (__u64)BPF_CORE_READ(msg, msg_iter.bvec); /* same union for iovecs */
-		w->nr_segs = BPF_CORE_READ(msg, msg_iter.nr_segs);
-		w->skip = BPF_CORE_READ(msg, msg_iter.iov_offset);
-		if (w->nr_segs > ZC_SEGS_MAX)
-			w->nr_segs = ZC_SEGS_MAX;
-	}
 	key = s->key;
 	loops = w->cap_left / ZCAP_CHUNK + 2 * w->nr_segs + 4;
 	/* page boundaries may cut chunks where file offsets jump */
@@ -387,7 +419,7 @@ static __always_inline int on_send_start(struct sock *sk, struct msghdr *msg)
 		ev->src_ino = 0;
 		ev->src_off = -1;
 		ev->src_dev = 0;
-		if (it == ZC_IT_BVEC && next_segment(w))
+		if (it == ZC_IT_BVEC && (w->seg_left || next_segment(w)))
 			page_origin(ev,
 				    w->seg_page + (w->seg_poff >> zc_page_shift) *
 							  bpf_core_type_size(struct page),
@@ -404,6 +436,20 @@ static __always_inline int on_send_start(struct sock *sk, struct msghdr *msg)
 out:
 	slot_put(s);
 	return 0;
+}
+
+static __always_inline int on_sendmsg(struct sock *sk, struct msghdr *msg)
+{
+	struct zc_source src = { .msg = msg };
+
+	return msg ? on_send_start(sk, &src) : 0;
+}
+
+static __always_inline int on_sendpage(struct sock *sk, struct page *page, int offset, size_t size)
+{
+	struct zc_source src = { .page = (__u64)page, .offset = offset, .size = size };
+
+	return page ? on_send_start(sk, &src) : 0;
 }
 
 /* The message's result: how many of the offered bytes the kernel took. */
@@ -443,12 +489,21 @@ static __always_inline int on_send_end(long ret)
 	return 0;
 }
 
-/* Hook set "tracepoint": fires once per copy-loop iteration. */
+/*
+ * The hooks. One family is enabled (user/send_path.c): the raw
+ * tracepoints, or kprobes, or fentry/fexit. Within a family,
+ * tcp_sendmsg_locked carries every send on 6.5+ kernels (sendfile and
+ * splice as ITER_BVEC) and user-buffer sends before; do_tcp_sendpages
+ * carries sendfile and splice before 6.5 (sendpage: one page range per
+ * call). Each is loaded only where the kernel's BTF has the function.
+ */
+
+/* Family "tracepoint": fires once per copy-loop iteration. */
 SEC("raw_tp/tcp_sendmsg_locked")
 int BPF_PROG(zc_tp_sendmsg_locked, struct sock *sk, struct msghdr *msg, struct sk_buff *skb,
 	     int size_goal)
 {
-	return on_send_start(sk, msg);
+	return on_sendmsg(sk, msg);
 }
 
 SEC("raw_tp/sock_send_length")
@@ -457,11 +512,11 @@ int BPF_PROG(zc_tp_send_length, struct sock *sk, int ret, int flags)
 	return on_send_end(ret);
 }
 
-/* Hook set "kprobe": once per call, before the copy loop. */
+/* Family "kprobe": once per call, before the copy loop. */
 SEC("kprobe/tcp_sendmsg_locked")
 int BPF_KPROBE(zc_kp_sendmsg_locked, struct sock *sk, struct msghdr *msg, size_t size)
 {
-	return on_send_start(sk, msg);
+	return on_sendmsg(sk, msg);
 }
 
 SEC("kretprobe/tcp_sendmsg_locked")
@@ -470,15 +525,42 @@ int BPF_KRETPROBE(zc_kret_sendmsg_locked, int ret)
 	return on_send_end(ret);
 }
 
-/* Hook set "fentry". */
+SEC("kprobe/do_tcp_sendpages")
+int BPF_KPROBE(zc_kp_sendpages, struct sock *sk, struct page *page, int offset, size_t size)
+{
+	return on_sendpage(sk, page, offset, size);
+}
+
+SEC("kretprobe/do_tcp_sendpages")
+int BPF_KRETPROBE(zc_kret_sendpages, long ret)
+{
+	return on_send_end(ret);
+}
+
+/* Family "fentry". */
 SEC("fentry/tcp_sendmsg_locked")
 int BPF_PROG(zc_fe_sendmsg_locked, struct sock *sk, struct msghdr *msg, size_t size)
 {
-	return on_send_start(sk, msg);
+	return on_sendmsg(sk, msg);
 }
 
 SEC("fexit/tcp_sendmsg_locked")
 int BPF_PROG(zc_fx_sendmsg_locked, struct sock *sk, struct msghdr *msg, size_t size, int ret)
+{
+	return on_send_end(ret);
+}
+
+/* do_tcp_sendpages is not in this kernel's vmlinux.h (gone in 6.5): its
+ * arguments as the 5.x/6.1 prototype declares them */
+SEC("fentry/do_tcp_sendpages")
+int BPF_PROG(zc_fe_sendpages, struct sock *sk, struct page *page, int offset, size_t size)
+{
+	return on_sendpage(sk, page, offset, size);
+}
+
+SEC("fexit/do_tcp_sendpages")
+int BPF_PROG(zc_fx_sendpages, struct sock *sk, struct page *page, int offset, size_t size,
+	     int flags, long ret)
 {
 	return on_send_end(ret);
 }
@@ -507,7 +589,7 @@ static __always_inline __s64 resolve_off(int fd, __u64 uptr, __u32 pos_flag, __u
 
 /* call_seq is per object: ids made here are tagged so that they never
  * equal the syscall part's */
-#define ZC_CALL_TAG (1ULL << 62)
+#define ZC_CALL_TAG (1ULL << 52) /* ids stay exact as IEEE doubles (JSON) */
 
 static __always_inline struct inflight *saved_call(struct bpf_raw_tracepoint_args *ctx, __u16 sc)
 {
@@ -718,8 +800,14 @@ static __always_inline int xfer_exit(struct bpf_raw_tracepoint_args *ctx, __u16 
 		in_file = fill_fd_info(&x->in, x->fd_in);
 		fill_fd_info(&x->out, x->fd_out);
 	}
-	if (!port_matches(&x->in) && !port_matches(&x->out))
-		goto out;
+	/* A transfer into or out of a pipe that the port filter hides is still
+	 * sent, marked as context: the stitcher needs it to name the file
+	 * behind a spliced body the filter does show (user/zerocopy.c) */
+	if (!port_matches(&x->in) && !port_matches(&x->out)) {
+		if (x->in.kind != ZCAP_FD_PIPE && x->out.kind != ZCAP_FD_PIPE)
+			goto out;
+		x->xflags |= ZCAP_XF_CONTEXT;
+	}
 	/* the input file's path: its open may be long gone or filtered out */
 	if (in_file && x->in.kind == ZCAP_FD_FILE) {
 		int n = file_path(s, in_file, sizeof(*x));
@@ -728,7 +816,7 @@ static __always_inline int xfer_exit(struct bpf_raw_tracepoint_args *ctx, __u16 
 			x->h.data_len = n & (ZCAP_PATH_MAX - 1);
 	}
 	submit(x, sizeof(*x) + (x->h.data_len & (ZCAP_PATH_MAX - 1)));
-	if (sc == ZCAP_SYS_VMSPLICE) {
+	if (sc == ZCAP_SYS_VMSPLICE && !(x->xflags & ZCAP_XF_CONTEXT)) {
 		struct zcap_fdinfo pipe;
 
 		__builtin_memcpy(&pipe, x->fd_in >= 0 ? &x->in : &x->out, sizeof(pipe));

@@ -2,10 +2,11 @@
 /*
  * zc_xfer: known zero-copy sends for zcap's end-to-end tests.
  *
- *   zc_xfer [--report PATH] MODE FILE OFFSET COUNT [COPY_PATH]
+ *   zc_xfer [--report PATH] [--port PORT] MODE FILE OFFSET COUNT [COPY_PATH]
  *
  * Sends FILE[OFFSET, OFFSET+COUNT) over a loopback TCP connection to a
- * receiver thread of this program, with MODE's calls:
+ * receiver thread of this program (listening on PORT, default any free
+ * port), with MODE's calls:
  *
  *   sendfile      sendfile(2) with an explicit offset
  *   sendfile_pos  sendfile(2) from the file position (offset pointer NULL)
@@ -345,14 +346,17 @@ int main(int argc, char **argv)
 	int fd, sock;
 	bool ok, mode_nb = false;
 
-	if (argc > 2 && !strcmp(argv[1], "--report")) {
-		report = argv[2];
+	while (argc > 2 && (!strcmp(argv[1], "--report") || !strcmp(argv[1], "--port"))) {
+		if (!strcmp(argv[1], "--report"))
+			report = argv[2];
+		else
+			a.sin_port = htons(atoi(argv[2]));
 		argc -= 2;
 		argv += 2;
 	}
 	if (argc < 5) {
-		fprintf(stderr,
-			"usage: zc_xfer [--report PATH] MODE FILE OFFSET COUNT [COPY_PATH]\n");
+		fprintf(stderr, "usage: zc_xfer [--report PATH] [--port PORT] MODE FILE OFFSET "
+				"COUNT [COPY_PATH]\n");
 		return 2;
 	}
 	mode = argv[1];

@@ -7,11 +7,13 @@
 #include <unistd.h>
 #include <json-c/json.h>
 
+#include "bpf_part.h"
 #include "cli.h"
 #include "commands.h"
 #include "loader.h"
 #include "privs.h"
 #include "probe.h"
+#include "send_path.h"
 #include "util.h"
 
 #define TRACEFS_FIX "mount -t tracefs nodev /sys/kernel/tracing"
@@ -35,11 +37,21 @@ struct doctor_args {
 	bool quiet;
 };
 
+/* What the capture itself would load, beyond the generic hook probes. */
+struct features {
+	bool probed;
+	struct send_path sp;	 /* every send hook family, with the self-test */
+	int uring;		 /* URING_* */
+	bool capture_ok;	 /* record's and lineage's programs load and attach */
+	char capture_why[256];	 /* why not */
+	char disabled[256];	 /* features disabled on this kernel */
+};
+
 struct report {
 	struct utsname uts;
 	struct hook_support hs;
 	struct check checks[NCHECKS];
-	const char *send_hook; /* NULL: not probed */
+	struct features f;
 	bool can_run;
 };
 
@@ -59,10 +71,16 @@ static const char doctor_doc[] =
 	"Capturing needs CAP_BPF and CAP_PERFMON, read access to tracefs (root-only) and "
 	"CAP_SYS_ADMIN to mount it when it is not mounted; packet capture (pcap-ng) also "
 	"CAP_NET_ADMIN: in practice, root. "
-	"kprobe and fentry are optional (the send path uses the first that works, else the "
-	"tcp:tcp_sendmsg_locked tracepoint); cgroup_skb is needed only for pcap-ng packet "
-	"capture. Run as root: the hook probes load BPF programs, and tracefs is mounted at "
-	"/sys/kernel/tracing when it is not mounted yet.\n\n"
+	"kprobe and fentry are optional. The send path (zero-copy bodies) is tested the way "
+	"`zcap record` uses it: each hook family (kprobe, fentry, then the "
+	"tcp:tcp_sendmsg_locked tracepoint) is attached to every TCP send function this "
+	"kernel has (do_tcp_sendpages before 6.5, tcp_sendmsg_locked) and a sendfile of a "
+	"known pattern must come out byte-exact; the first family that sees it is the one "
+	"`record` uses. The programs of `record` and `lineage` are loaded and attached once, "
+	"and features this kernel cannot give (e.g. io_uring lineage) are named. cgroup_skb "
+	"is needed only for pcap-ng packet capture. Run as root: the probes load BPF "
+	"programs, and tracefs is mounted at /sys/kernel/tracing when it is not mounted "
+	"yet.\n\n"
 	"Exit status: 0 zcap can run here, 1 a required piece of the kernel or machine is "
 	"missing (each named with its fix), 2 bad usage or missing privileges (run as root).";
 
@@ -174,6 +192,39 @@ static void check_hook(struct check *c, const struct hook_status *st, enum probe
 		set_check(c, CHECK_NO, "%s", st->why);
 }
 
+static int count_record(void *ctx, void *data, size_t len)
+{
+	return 0;
+}
+
+/* Send hook families with the self-test; the capture's own programs
+ * loaded and attached once (tracing no process). */
+static void probe_features(struct features *f)
+{
+	struct loader_opts o = { .snaplen = 0,
+				 .filter_pids = true,
+				 .port = -1,
+				 .ringbuf_bytes = 1 << 16,
+				 .no_send_path = true,
+				 .want_fs = true,
+				 .quiet_optional = true,
+				 .on_record = count_record };
+	struct loader *l = NULL;
+	int err;
+
+	f->probed = true;
+	send_path_choose("auto", true, false, &f->sp);
+	f->uring = part_fs_uring_variant();
+	err = loader_open(&l, &o);
+	f->capture_ok = err == 0;
+	if (err)
+		snprintf(f->capture_why, sizeof(f->capture_why), "%s (run `zcap record -v` for why)",
+			 strerror(-err));
+	else
+		snprintf(f->disabled, sizeof(f->disabled), "%s", loader_disabled(l));
+	loader_close(l);
+}
+
 static void run_checks(struct report *r)
 {
 	bool privileged;
@@ -198,24 +249,33 @@ static void run_checks(struct report *r)
 	check_tracefs(&r->checks[CHK_TRACEFS], &r->hs, privileged);
 	for (int h = 0; h < PROBE_NHOOKS; h++)
 		check_hook(&r->checks[CHK_HOOKS + h], &r->hs.hook[h], h);
-	r->send_hook = privileged ? probe_send_hook(&r->hs) : NULL;
+	if (privileged && r->checks[CHK_BTF].status == CHECK_OK)
+		probe_features(&r->f);
 
-	r->can_run = true;
+	r->can_run = !r->f.probed || r->f.capture_ok;
 	for (int i = 0; i < NCHECKS; i++)
 		if (r->checks[i].required && r->checks[i].status != CHECK_OK)
 			r->can_run = false;
 }
 
-/* What the send-path hook attaches to. */
-static const char *send_hook_target(const char *hook)
+static const char *uring_detail(const struct features *f)
 {
-	if (!strcmp(hook, "kprobe") || !strcmp(hook, "fentry"))
-		return "tcp_sendmsg";
-	if (!strcmp(hook, "tracepoint"))
-		return "tcp:tcp_sendmsg_locked";
-	return NULL;
+	if (strstr(f->disabled, "io_uring"))
+		return "no: its program does not load here";
+	switch (f->uring) {
+	case URING_CQE:
+		return "ok: raw_tp io_uring_complete (ctx, req, cqe)";
+	case URING_RES:
+		return "ok: raw_tp io_uring_complete (ctx, req, user_data, res, ...)";
+	default:
+		return "no: io_uring_complete does not pass the request on this kernel";
+	}
 }
 
+static const char *family_status(const struct send_family_result *r)
+{
+	return r->fired ? (r->bytes_ok ? "ok" : "sizes only") : "no";
+}
 static void print_check(const struct check *c)
 {
 	if (c->detail[0])
@@ -226,8 +286,6 @@ static void print_check(const struct check *c)
 
 static void print_text(const struct report *r, bool quiet)
 {
-	const char *target;
-
 	if (quiet) {
 		for (int i = 0; i < NCHECKS; i++)
 			if (r->checks[i].required && r->checks[i].status == CHECK_NO)
@@ -240,12 +298,30 @@ static void print_text(const struct report *r, bool quiet)
 	printf("\n");
 	for (int i = 0; i < NCHECKS; i++)
 		print_check(&r->checks[i]);
-	if (!r->send_hook)
-		printf("send path: unknown (probing needs privileges)\n");
-	else if ((target = send_hook_target(r->send_hook)))
-		printf("send path: %s (%s)\n", r->send_hook, target);
-	else
-		printf("send path: none (bodies of zero-copy sends will not be captured)\n");
+	if (!r->f.probed) {
+		printf("send path: unknown (probing needs privileges and BTF)\n");
+	} else {
+		const struct send_path *sp = &r->f.sp;
+
+		for (int fam = 0; fam < SEND_NFAMILIES; fam++) {
+			const struct send_family_result *fr = &sp->fam[fam];
+
+			printf("send hook %s: %s: %s%s%s\n", send_family_name(fam), family_status(fr),
+			       fr->available ? fr->desc : "", fr->available ? "; " : "",
+			       fr->why[0] ? fr->why : "body self-test passed");
+		}
+		if (sp->family == SEND_NFAMILIES)
+			printf("send path: none (bodies of zero-copy sends will not be captured)\n");
+		else
+			printf("send path: %s (%s)%s\n", send_family_name(sp->family),
+			       sp->fam[sp->family].desc, sp->bodies_ok ? "" : ", sizes only");
+		printf("io_uring lineage: %s\n", uring_detail(&r->f));
+		if (r->f.capture_ok)
+			printf("capture programs: ok%s%s\n", r->f.disabled[0] ? "; disabled here: " : "",
+			       r->f.disabled);
+		else
+			printf("capture programs: no: %s\n", r->f.capture_why);
+	}
 	if (r->can_run)
 		printf("zcap can run here.\n");
 	else
@@ -289,10 +365,53 @@ static int print_json(const struct report *r)
 			json_object_object_add(c, "cgroup2", json_str_or_null(r->hs.cgroup2));
 		}
 	}
-	json_object_object_add(root, "send_path", json_str_or_null(r->send_hook));
+	json_object_object_add(root, "send_path",
+			       r->f.probed ? json_object_new_string(send_family_name(r->f.sp.family)) :
+					     NULL);
 	json_object_object_add(root, "send_path_target",
-			       json_str_or_null(r->send_hook ? send_hook_target(r->send_hook) :
-							       NULL));
+			       r->f.probed && r->f.sp.family != SEND_NFAMILIES ?
+				       json_object_new_string(r->f.sp.fam[r->f.sp.family].desc) :
+				       NULL);
+	if (r->f.probed) {
+		json_object *hooks = json_object_new_object(), *offered = json_object_new_array();
+
+		json_object_object_add(root, "body_self_test",
+				       json_object_new_string(r->f.sp.family == SEND_NFAMILIES ?
+								      "no hook" :
+							      r->f.sp.bodies_ok ? "passed" :
+										  "failed"));
+		for (int fam = 0; fam < SEND_NFAMILIES; fam++) {
+			const struct send_family_result *fr = &r->f.sp.fam[fam];
+
+			c = json_object_new_object();
+			json_object_object_add(hooks, send_family_name(fam), c);
+			json_object_object_add(c, "status", json_object_new_string(family_status(fr)));
+			json_object_object_add(c, "available", json_object_new_boolean(fr->available));
+			json_object_object_add(c, "attaches", json_object_new_boolean(fr->attached));
+			json_object_object_add(c, "fires", json_object_new_boolean(fr->fired));
+			json_object_object_add(c, "bytes_ok", json_object_new_boolean(fr->bytes_ok));
+			json_object_object_add(c, "targets",
+					       json_str_or_null(fr->available ? fr->desc : NULL));
+			json_object_object_add(c, "detail", json_object_new_string(fr->why));
+			if (fr->fired)
+				json_object_array_add(offered,
+						      json_object_new_string(send_family_name(fam)));
+		}
+		json_object_object_add(root, "send_hooks", hooks);
+		json_object_object_add(root, "send_hooks_offered", offered);
+		c = json_object_new_object();
+		json_object_object_add(root, "io_uring_lineage", c);
+		json_object_object_add(c, "ok",
+				       json_object_new_boolean(!strncmp(uring_detail(&r->f), "ok", 2)));
+		json_object_object_add(c, "detail", json_object_new_string(uring_detail(&r->f)));
+		c = json_object_new_object();
+		json_object_object_add(root, "capture_programs", c);
+		json_object_object_add(c, "ok", json_object_new_boolean(r->f.capture_ok));
+		json_object_object_add(c, "detail", json_object_new_string(r->f.capture_ok ?
+										 "" :
+										 r->f.capture_why));
+		json_object_object_add(c, "disabled", json_object_new_string(r->f.disabled));
+	}
 	json_object_object_add(root, "can_run", json_object_new_boolean(r->can_run));
 	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
 							    JSON_C_TO_STRING_NOSLASHESCAPE);

@@ -206,9 +206,6 @@ void probe_facts(struct hook_support *hs)
 	if (!btf)
 		return;
 	hs->btf_ok = true;
-	/* the raw tracepoint's prototype: present iff the kernel has it */
-	hs->sendmsg_locked_tp =
-		btf__find_by_name_kind(btf, "btf_trace_tcp_sendmsg_locked", BTF_KIND_TYPEDEF) > 0;
 	btf__free(btf);
 }
 
@@ -422,15 +419,4 @@ int probe_hooks(struct hook_support *hs)
 	}
 	/* the object itself would not open: no result says anything of hooks */
 	return opened ? n : err;
-}
-
-const char *probe_send_hook(const struct hook_support *hs)
-{
-	if (hs->hook[PROBE_KPROBE].ok)
-		return "kprobe";
-	if (hs->hook[PROBE_FENTRY].ok)
-		return "fentry";
-	if (hs->hook[PROBE_RAW_TP].ok && hs->sendmsg_locked_tp)
-		return "tracepoint";
-	return "none";
 }

@@ -2,7 +2,8 @@
 /*
  * Runtime hook probing: which BPF hook types this kernel lets zcap load
  * and attach, found by trying each one (kern/probe.bpf.c), never from the
- * kernel version. Used by `zcap doctor` and by --send-hook=auto.
+ * kernel version. Used by `zcap doctor`; the send path has its own,
+ * stricter test (send_path.h).
  */
 #ifndef ZCAP_PROBE_H
 #define ZCAP_PROBE_H
@@ -34,7 +35,6 @@ struct hook_support {
 	/* Facts that need no privileges (probe_facts). */
 	bool btf_ok;			/* kernel BTF found and parsed */
 	bool btf_sysfs;			/* ... at /sys/kernel/btf/vmlinux */
-	bool sendmsg_locked_tp;		/* BTF has btf_trace_tcp_sendmsg_locked */
 	/* "none", "integrity", "confidentiality" from securityfs, else the
 	 * floor set by the boot command line and kernel config; "" unknown */
 	char lockdown[24];
@@ -60,10 +60,6 @@ int probe_hooks(struct hook_support *hs);
  * probe_hooks; the tracepoint probe needs hs->tracefs set). 0 when it
  * loads and attaches, else -errno with hs->hook[h].why saying why. */
 int probe_hook(struct hook_support *hs, enum probe_hook h);
-
-/* The send-path hook --send-hook=auto picks: "kprobe", "fentry",
- * "tracepoint" (raw tracepoint tcp:tcp_sendmsg_locked) or "none". */
-const char *probe_send_hook(const struct hook_support *hs);
 
 /* Short name of a hook type ("kprobe", "raw_tp", ...). */
 const char *probe_hook_name(enum probe_hook h);

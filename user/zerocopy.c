@@ -765,7 +765,7 @@ static int feed_xfer(struct zerocopy *zc, const struct zev *ev)
 		for (size_t i = origins.head; i < origins.n; i++)
 			pipe_push(zc, &x->out, origins.v[i].len, &origins.v[i].o);
 	free(origins.v);
-	if (rc)
+	if (rc || (x->xflags & ZCAP_XF_CONTEXT))
 		return rc;
 	return zc->cb(&r, zc->ctx);
 }

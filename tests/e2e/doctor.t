@@ -118,8 +118,21 @@ def main():
     t.ok(checks == want, "every check has this machine's exact status and detail",
          "\n".join("%s: got %s want %s" % (k, checks.get(k), want[k])
                    for k in want if checks.get(k) != want[k]))
-    t.ok(lines[-2:] == ["send path: tracepoint (tcp:tcp_sendmsg_locked)", "zcap can run here."],
-         "send path is the raw tracepoint; zcap can run", lines[-2:])
+    tail = [
+        "send hook kprobe: no: kprobe tcp_sendmsg_locked; "
+        "attach kprobe/tcp_sendmsg_locked: No such file or directory",
+        "send hook fentry: no: fentry tcp_sendmsg_locked; load: Operation not permitted",
+        "send hook tracepoint: ok: raw_tp tcp_sendmsg_locked + sock_send_length; "
+        "body self-test passed",
+        "send path: tracepoint (raw_tp tcp_sendmsg_locked + sock_send_length)",
+        "io_uring lineage: ok: raw_tp io_uring_complete (ctx, req, cqe)",
+        "capture programs: ok",
+        "zcap can run here.",
+    ]
+    t.ok(lines[-len(tail):] == tail,
+         "each send hook family tried with the body self-test; send path is the raw "
+         "tracepoint; io_uring lineage and the capture programs load; zcap can run",
+         "\n".join(lines[-len(tail):]))
     # a link detaches with the process; a plain attach would stay behind
     left = [n for n in cgroup_root_programs() if n.startswith("probe_")]
     t.ok(left == [], "cgroup_skb probe not left at the cgroup2 root", left)
@@ -143,7 +156,15 @@ def main():
         t.ok(doc["kernel"] == {"sysname": "Linux", "release": uname.release,
                                "machine": uname.machine}
              and doc["send_path"] == "tracepoint"
-             and doc["send_path_target"] == "tcp:tcp_sendmsg_locked"
+             and doc["send_path_target"] == "raw_tp tcp_sendmsg_locked + sock_send_length"
+             and doc["send_hooks_offered"] == ["tracepoint"]
+             and doc["body_self_test"] == "passed"
+             and {k: (v["attaches"], v["fires"], v["bytes_ok"])
+                  for k, v in doc["send_hooks"].items()}
+             == {"kprobe": (False, False, False), "fentry": (False, False, False),
+                 "tracepoint": (True, True, True)}
+             and doc["io_uring_lineage"]["ok"] is True
+             and doc["capture_programs"] == {"ok": True, "detail": "", "disabled": ""}
              and doc["can_run"] is True and doc["lockdown"] == LOCKDOWN
              and doc["checks"]["tracefs"]["path"] == TRACEFS
              and doc["checks"]["tracefs"]["mounted_by_zcap"] is False

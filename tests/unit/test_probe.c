@@ -93,29 +93,6 @@ static void test_cgroup2(void **state)
 	assert_false(probe_find_cgroup2("/nonexistent/mounts", out, sizeof(out)));
 }
 
-static void test_send_hook(void **state)
-{
-	struct hook_support hs;
-
-	memset(&hs, 0, sizeof(hs));
-	assert_string_equal(probe_send_hook(&hs), "none");
-	/* the raw tracepoint needs both raw_tp and the tracepoint in BTF */
-	hs.hook[PROBE_RAW_TP].ok = true;
-	assert_string_equal(probe_send_hook(&hs), "none");
-	hs.sendmsg_locked_tp = true;
-	assert_string_equal(probe_send_hook(&hs), "tracepoint");
-	hs.hook[PROBE_RAW_TP].ok = false;
-	assert_string_equal(probe_send_hook(&hs), "none");
-	hs.hook[PROBE_RAW_TP].ok = true;
-	hs.hook[PROBE_FENTRY].ok = true;
-	assert_string_equal(probe_send_hook(&hs), "fentry");
-	hs.hook[PROBE_KPROBE].ok = true;
-	assert_string_equal(probe_send_hook(&hs), "kprobe");
-	hs.hook[PROBE_FENTRY].ok = false;
-	hs.sendmsg_locked_tp = false;
-	assert_string_equal(probe_send_hook(&hs), "kprobe");
-}
-
 static void test_hook_names(void **state)
 {
 	static const char *const want[PROBE_NHOOKS] = {
@@ -133,7 +110,6 @@ int main(void)
 		cmocka_unit_test(test_lockdown),
 		cmocka_unit_test(test_cmdline_lockdown),
 		cmocka_unit_test(test_cgroup2),
-		cmocka_unit_test(test_send_hook),
 		cmocka_unit_test(test_hook_names),
 	};
 
