@@ -110,7 +110,8 @@ FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=undefined $(
 	       $(shell pkg-config --cflags json-c 2>/dev/null)
 FUZZ_LIB_SRCS := user/decode.c user/stitch.c user/zerocopy.c user/pathcache.c user/names.c \
 		 user/addr.c user/util.c user/sink_text.c user/sink_json.c user/sink_pcapng.c \
-		 user/sink_util.c user/pktattr.c pcap-export/pcapng.c pcap-export/pcap_classic.c
+		 user/sink_util.c user/pktattr.c user/escape.c user/jtext.c pcap-export/pcapng.c \
+		 pcap-export/pcap_classic.c
 FUZZ_LIB_OBJS := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(FUZZ_LIB_SRCS))
 FUZZERS	   := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 
