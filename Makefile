@@ -98,8 +98,9 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS) $(PCAP_OBJS)
 	$(CC) $(ALL_CFLAGS) -Itests/unit $^ $(LDLIBS) -lcmocka -o $@
 
 # libFuzzer targets (clang, ASan+UBSan whatever SANITIZE says): the event
-# decoder onward through the stitcher into the sinks, and the pcap-ng
-# writer. `make fuzz` runs each for FUZZ_TIME seconds (corpus and crash
+# decoder onward through the stitcher into the sinks, the pcap-ng
+# writer, and the text, JSON and lineage writers with hostile names.
+# `make fuzz` runs each for FUZZ_TIME seconds (corpus and crash
 # inputs under $(BUILD)/fuzz/, seeds from tests/fuzz/seeds/NAME);
 # tests/e2e/fuzz_short.t runs them briefly as part of `make test`.
 FUZZ_CC	   ?= clang
@@ -110,7 +111,9 @@ FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=undefined $(
 	       $(shell pkg-config --cflags json-c 2>/dev/null)
 FUZZ_LIB_SRCS := user/decode.c user/stitch.c user/zerocopy.c user/pathcache.c user/names.c \
 		 user/addr.c user/util.c user/sink_text.c user/sink_json.c user/sink_pcapng.c \
-		 user/sink_util.c user/pktattr.c pcap-export/pcapng.c pcap-export/pcap_classic.c
+		 user/sink_util.c user/pktattr.c user/escape.c user/jtext.c user/lineage_model.c \
+		 user/lineage_out.c user/lineage_out_ol.c user/lineage_hash.c user/lineage_map.c \
+		 user/fscreds.c pcap-export/pcapng.c pcap-export/pcap_classic.c
 FUZZ_LIB_OBJS := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(FUZZ_LIB_SRCS))
 FUZZERS	   := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "escape.h"
 #include "pcapng.h"
 
 #define BT_SHB	0x0A0D0D0Au
@@ -472,48 +473,6 @@ int pcapng_writer_close(struct pcapng_writer *w)
 	return err;
 }
 
-/*
- * Length of the well-formed UTF-8 sequence at @s (RFC 3629: no overlongs,
- * no surrogates, nothing above U+10FFFF), its code point in @cp; 0 if the
- * byte at @s does not start one.
- */
-static size_t utf8_decode(const unsigned char *s, size_t avail, uint32_t *cp)
-{
-	uint32_t c = s[0], min;
-	size_t n, i;
-
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	if (c >= 0xC2 && c <= 0xDF) {
-		n = 2;
-		c &= 0x1F;
-		min = 0x80;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		n = 3;
-		c &= 0x0F;
-		min = 0x800;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		n = 4;
-		c &= 0x07;
-		min = 0x10000;
-	} else {
-		return 0;	/* continuation byte, 0xC0/0xC1, 0xF5..0xFF */
-	}
-	if (n > avail)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		c = (c << 6) | (s[i] & 0x3F);
-	}
-	if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-		return 0;
-	*cp = c;
-	return n;
-}
-
 static int is_control(uint32_t cp)
 {
 	if (cp == '\t' || cp == '\n')
@@ -528,7 +487,7 @@ size_t pcapng_sanitize_utf8(char *out, const char *in, size_t len)
 
 	while (i < len) {
 		uint32_t cp;
-		size_t n = utf8_decode(s + i, len - i, &cp);
+		size_t n = utf8_char(s + i, len - i, &cp);
 
 		if (n && !is_control(cp)) {
 			memmove(out + i, s + i, n);

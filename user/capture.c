@@ -11,17 +11,24 @@
 
 #include "capture.h"
 #include "decode.h"
+#include "outfile.h"
 #include "pathcache.h"
 #include "privs.h"
 #include "spawn.h"
 #include "stitch.h"
 #include "util.h"
+#include "zerocopy.h"
 
 static volatile sig_atomic_t stop_signal;
 
 static void on_signal(int sig)
 {
 	stop_signal = sig;
+}
+
+int capture_stop_signal(void)
+{
+	return stop_signal;
 }
 
 void capture_catch_signals(void)
@@ -86,6 +93,8 @@ static int to_sinks(const struct zrec *r, void *ctx)
 	p->stats->records++;
 	if (r->ev->type == ZCAP_EV_IO)
 		p->stats->bytes += r->data_len;
+	else if (zc_body_of(r))
+		p->stats->body_bytes += r->data_len;
 	for (int i = 0; i < p->nsinks; i++) {
 		int rc = p->sinks[i]->ops->record(p->sinks[i], r);
 
@@ -98,8 +107,6 @@ static int to_sinks(const struct zrec *r, void *ctx)
 		p->done = true;
 	return 0;
 }
-
-static double now_s(void);
 
 static int on_ring_record(void *ctx, void *data, size_t len)
 {
@@ -121,18 +128,10 @@ static int on_ring_record(void *ctx, void *data, size_t len)
 	if (p->draining)
 		return 0;
 	if (!p->yield_at)
-		p->yield_at = now_s() + p->yield_s;
-	else if (stop_signal || now_s() >= p->yield_at)
+		p->yield_at = mono_now_s() + p->yield_s;
+	else if (stop_signal || mono_now_s() >= p->yield_at)
 		return -EINTR;
 	return 0;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static bool tick(const struct capture_opts *o)
@@ -162,11 +161,16 @@ static void report_drops(struct loader *l, struct pipeline *p, uint64_t *last_to
 
 static void print_summary(const struct zcap_stats *st)
 {
+	char bodies[64] = "";
+
+	if (st->body_bytes)
+		snprintf(bodies, sizeof(bodies), " (%llu in zero-copy bodies)",
+			 (unsigned long long)st->body_bytes);
 	fprintf(stderr,
-		"zcap: %llu records, %llu payload bytes captured; lost events: %llu ring full, "
+		"zcap: %llu records, %llu payload bytes captured%s; lost events: %llu ring full, "
 		"%llu map full, %llu read faults; %llu incomplete records\n",
-		(unsigned long long)st->records, (unsigned long long)st->bytes,
-		(unsigned long long)st->drops[ZCAP_DROP_RINGBUF],
+		(unsigned long long)st->records, (unsigned long long)(st->bytes + st->body_bytes),
+		bodies, (unsigned long long)st->drops[ZCAP_DROP_RINGBUF],
 		(unsigned long long)st->drops[ZCAP_DROP_MAPFULL],
 		(unsigned long long)st->drops[ZCAP_DROP_FAULT], (unsigned long long)st->incomplete);
 }
@@ -232,6 +236,12 @@ int capture_run(const struct capture_opts *o, struct sink **sinks, int nsinks,
 			goto cleanup;
 	if (cmd_pid > 0 && (err = loader_trace_pid(l, cmd_pid)))
 		goto cleanup;
+	/* the capture starts: only now does the output replace -o FILE */
+	if (o->out_file && (err = outfile_commit(o->out_file))) {
+		output_error(o, err);
+		p.error = err;
+		goto cleanup;
+	}
 	if (!o->quiet)
 		fprintf(stderr, "zcap: capturing (%s)%s\n", loader_hooks(l),
 			o->cmd ? "" : ", Ctrl-C to stop");
@@ -241,7 +251,7 @@ int capture_run(const struct capture_opts *o, struct sink **sinks, int nsinks,
 		res->cmd_ran = true;
 	}
 
-	start = last_check = now_s();
+	start = last_check = mono_now_s();
 	while (!stop_signal && !p.done && !p.error) {
 		int n;
 
@@ -267,11 +277,11 @@ int capture_run(const struct capture_opts *o, struct sink **sinks, int nsinks,
 			if (loader_traced_alive(l) == 0)
 				break;
 		}
-		if (now_s() - last_check >= 1.0) {
-			last_check = now_s();
+		if (mono_now_s() - last_check >= 1.0) {
+			last_check = mono_now_s();
 			report_drops(l, &p, &last_drops);
 		}
-		if (o->duration > 0 && now_s() - start >= o->duration)
+		if (o->duration > 0 && mono_now_s() - start >= o->duration)
 			break;
 		if (output_closed(o)) {
 			p.error = -EPIPE;
@@ -280,9 +290,9 @@ int capture_run(const struct capture_opts *o, struct sink **sinks, int nsinks,
 	}
 	/* CMD's connections end after CMD: its FIN and last ACKs */
 	if (o->linger > 0 && res->cmd_exited) {
-		double until = now_s() + o->linger;
+		double until = mono_now_s() + o->linger;
 
-		while (!stop_signal && !p.done && !p.error && now_s() < until) {
+		while (!stop_signal && !p.done && !p.error && mono_now_s() < until) {
 			p.yield_s = 0.05;
 			p.yield_at = 0;
 			if (loader_poll(l, 50) < 0 || tick(o))
@@ -292,7 +302,7 @@ int capture_run(const struct capture_opts *o, struct sink **sinks, int nsinks,
 	/* whatever the kernel wrote before we stopped is still delivered */
 	if (!p.error) {
 		p.draining = true;
-		p.drain_until_ns = (uint64_t)(now_s() * 1e9);
+		p.drain_until_ns = (uint64_t)(mono_now_s() * 1e9);
 		loader_drain(l);
 	}
 	stitcher_flush(p.st);

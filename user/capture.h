@@ -14,6 +14,8 @@
 #include "loader.h"
 #include "sink.h"
 
+struct outfile;
+
 #define CAPTURE_MAX_PIDS 64
 
 struct capture_opts {
@@ -40,6 +42,8 @@ struct capture_opts {
 	const char *out_name;
 	int out_fd;
 	bool watch_out;
+	/* a new -o file, committed (renamed over FILE) once the capture runs */
+	struct outfile *out_file;
 };
 
 struct capture_result {
@@ -55,6 +59,8 @@ struct capture_result {
  * caught before capture_run still does) and ignore SIGPIPE. Call it before
  * creating any output, so no signal leaves a half-started file. */
 void capture_catch_signals(void);
+/* The signal caught so far (0: none). */
+int capture_stop_signal(void);
 
 /* Exit code for zcap itself follows from the result (see capture_exit_code). */
 int capture_run(const struct capture_opts *o, struct sink **sinks, int nsinks,

@@ -2,8 +2,6 @@
 /* zcap lineage: run a command and record what it read, wrote and made. */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +13,8 @@
 #include "cli.h"
 #include "commands.h"
 #include "lineage.h"
+#include "linefile.h"
+#include "outfile.h"
 #include "spawn.h"
 #include "util.h"
 
@@ -123,88 +123,30 @@ static int parse_args(int argc, char **argv, struct lineage_args *a)
 	return 0;
 }
 
-/* The output's directory must take a new file: checked before CMD runs. */
-static bool output_dir_ok(const char *output)
+/* Write whole or not at all: into the new file outfile_open made before
+ * CMD ran, renamed over FILE (a FIFO or device is written in place). */
+static int write_output(struct lineage *lg, struct outfile *of, enum lineage_format fmt)
 {
-	char *copy = strdup(output);
-	const char *dir;
-	struct stat st;
-	bool ok;
+	FILE *f = linefile_open(of->fd >= 0 ? of->fd : STDOUT_FILENO);
+	int err;
 
-	if (!copy)
-		return false;
-	/* refused now, not after CMD has run */
-	if (!stat(output, &st) && S_ISDIR(st.st_mode)) {
-		zcap_err("cannot write '%s': %s", output, strerror(EISDIR));
-		free(copy);
-		return false;
-	}
-	dir = dirname(copy);
-	ok = access(dir, W_OK | X_OK) == 0;
-	if (!ok)
-		zcap_err("cannot write '%s': %s", output, strerror(errno));
-	free(copy);
-	return ok;
-}
-
-/* Write whole or not at all: a 0600 temporary beside FILE, renamed over it. */
-static int write_output(struct lineage *lg, const char *output, enum lineage_format fmt)
-{
-	char tmp[PATH_MAX];
-	struct stat st;
-	FILE *f;
-	int fd, err;
-
-	if (!output || !strcmp(output, "-")) {
-		err = lineage_write(lg, stdout, fmt);
-		if (fflush(stdout) && !err)
-			err = -errno;
-		return err;
-	}
-	/* a device or FIFO (-o /dev/null) is written in place: renaming over
-	 * it would replace the node with a regular file */
-	if (!stat(output, &st) && !S_ISREG(st.st_mode)) {
-		fd = open(output, O_WRONLY | O_CLOEXEC);
-		if (fd < 0)
-			return -errno;
-		f = fdopen(fd, "w");
-		if (!f) {
-			err = -errno;
-			close(fd);
-			return err;
-		}
-		err = lineage_write(lg, f, fmt);
-		if (fclose(f) && !err)
-			err = -errno;
-		return err;
-	}
-	if (snprintf(tmp, sizeof(tmp), "%s.zcap-XXXXXX", output) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = mkostemp(tmp, O_CLOEXEC); /* mode 0600 */
-	if (fd < 0)
-		return -errno;
-	f = fdopen(fd, "w");
-	if (!f) {
-		err = -errno;
-		close(fd);
-		unlink(tmp);
-		return err;
-	}
+	if (!f)
+		return -ENOMEM;
 	err = lineage_write(lg, f, fmt);
-	if (!err && (fflush(f) || fsync(fileno(f))))
+	if (fflush(f) && !err)
 		err = -errno;
-	if (fclose(f) && !err)
+	fclose(f);
+	if (!err && of->tmp && fsync(of->fd))
 		err = -errno;
-	if (!err && rename(tmp, output))
-		err = -errno;
-	if (err)
-		unlink(tmp);
+	if (!err)
+		err = outfile_commit(of);
 	return err;
 }
 
 int cmd_lineage(int argc, char **argv)
 {
 	struct lineage_args a;
+	struct outfile of = { .fd = -1 };
 	struct capture_result res;
 	struct lineage *lg = NULL;
 	struct sink *sink = NULL;
@@ -219,13 +161,19 @@ int cmd_lineage(int argc, char **argv)
 		return ZCAP_EXIT_USAGE;
 	if (!command_runnable(a.cap.cmd[0]))
 		return 127;
-	if (a.output && strcmp(a.output, "-") && !output_dir_ok(a.output))
-		return ZCAP_EXIT_USAGE;
 	loader_setup_libbpf(zcap_verbose);
 	if (loader_preflight())
 		return ZCAP_EXIT_FAIL;
+	/* before CMD runs: refused, or waited for (a FIFO's reader), now */
+	capture_catch_signals();
+	if (a.output && strcmp(a.output, "-")) {
+		rc = outfile_open(&of, a.output, 0);
+		if (rc)
+			return rc;
+	}
 	lg = lineage_new(a.cap.cmd);
-	sink = lg ? lineage_sink_new(lg) : NULL;
+	sink = lg && (!a.cap.user || !lineage_set_user(lg, a.cap.user)) ? lineage_sink_new(lg)
+									  : NULL;
 	if (!sink) {
 		zcap_err("lineage: out of memory");
 		rc = ZCAP_EXIT_FAIL;
@@ -242,7 +190,7 @@ int cmd_lineage(int argc, char **argv)
 	dropped += res.stats.bad_records;
 	lineage_set_drops(lg, res.stats.drops, res.stats.bad_records);
 	lineage_finish(lg, &start, &end, rc, dropped);
-	err = write_output(lg, a.output, a.format);
+	err = write_output(lg, &of, a.format);
 	if (err) {
 		zcap_err("cannot write '%s': %s", a.output ? a.output : "stdout", strerror(-err));
 		rc = ZCAP_EXIT_FAIL;
@@ -254,5 +202,6 @@ cleanup:
 	if (sink)
 		sink->ops->destroy(sink);
 	lineage_free(lg);
+	outfile_close(&of); /* not committed: FILE stays as it was */
 	return rc;
 }

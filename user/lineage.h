@@ -27,6 +27,9 @@ struct lineage;
 struct lineage *lineage_new(char *const *cmd);
 void lineage_free(struct lineage *lg);
 
+/* CMD runs as USER (--user): hash only what USER could read; 0 or -errno. */
+int lineage_set_user(struct lineage *lg, const char *user);
+
 /* Feed one record; 0 or -ENOMEM. */
 int lineage_feed(struct lineage *lg, const struct zrec *r);
 

@@ -395,11 +395,17 @@ static void file_node(const struct lin_file *f, char *buf, size_t len)
 	snprintf(buf, len, "file:%s", f->path);
 }
 
-/* Open `name` if it is the regular file (dev, ino) (any, when ino is 0). */
-static int open_same(const char *name, uint32_t dev, uint64_t ino)
+/*
+ * Open `name` if it is the regular file (dev, ino) (any, when ino is 0),
+ * as the --user would (nothing it could not read is hashed). A path is
+ * never followed through a final symlink (`flags` O_NOFOLLOW); /proc's fd
+ * links are followed, they name the process's own open file.
+ */
+static int open_same(const struct lineage *lg, const char *name, int flags, uint32_t dev,
+		     uint64_t ino)
 {
 	struct stat st;
-	int fd = open(name, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	int fd = fscreds_open(lg->creds, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK | flags);
 
 	if (fd < 0)
 		return -1;
@@ -425,10 +431,10 @@ static void queue_before_hash(struct lineage *lg, struct lin_file *f, pid_t pid,
 		return;
 	if (fd >= 0) {
 		snprintf(link, sizeof(link), "/proc/%d/fd/%d", (int)pid, fd);
-		hfd = open_same(link, dev, ino);
+		hfd = open_same(lg, link, 0, dev, ino);
 	}
 	if (hfd < 0)
-		hfd = open_same(f->path, dev, ino);
+		hfd = open_same(lg, f->path, O_NOFOLLOW, dev, ino);
 	if (hfd >= 0)
 		lin_hasher_submit(lg->hasher, hfd, f->sha_before, real_ns);
 }
@@ -998,6 +1004,21 @@ struct lineage *lineage_new(char *const *cmd)
 	return lg;
 }
 
+int lineage_set_user(struct lineage *lg, const char *user)
+{
+	int err;
+
+	lg->creds = calloc(1, sizeof(*lg->creds));
+	if (!lg->creds)
+		return -ENOMEM;
+	err = fscreds_of_user(lg->creds, user);
+	if (err) {
+		free(lg->creds);
+		lg->creds = NULL;
+	}
+	return err;
+}
+
 void lineage_set_drops(struct lineage *lg, const uint64_t drops[ZCAP_DROP_MAX],
 		       uint64_t bad_records)
 {
@@ -1018,9 +1039,10 @@ void lineage_finish(struct lineage *lg, const struct timespec *start, const stru
 		int fd;
 
 		if (!lin_file_listed(f) || f->is_dir || f->deleted || !(f->written || f->created) ||
-		    !strncmp(f->path, "/proc/", 6) || !strncmp(f->path, "/sys/", 5))
+		    !strncmp(f->path, "/proc/", 6) || !strncmp(f->path, "/sys/", 5) || !f->ino)
 			continue;
-		fd = open_same(f->path, 0, 0);
+		/* the inode the run wrote, not what was put at its path since */
+		fd = open_same(lg, f->path, O_NOFOLLOW, f->dev, f->ino);
 		if (fd >= 0)
 			lin_hasher_submit(lg->hasher, fd, f->sha_after, 0);
 	}
@@ -1034,6 +1056,9 @@ void lineage_free(struct lineage *lg)
 	if (!lg)
 		return;
 	lin_hasher_free(lg->hasher); /* first: jobs write into the files */
+	if (lg->creds)
+		fscreds_free(lg->creds);
+	free(lg->creds);
 	for (int i = 0; i < lg->nfiles; i++) {
 		pidset_free(&lg->files[i]->readers);
 		pidset_free(&lg->files[i]->writers);

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "fscreds.h"
 #include "lineage.h"
 #include "lineage_hash.h"
 #include "lineage_map.h"
@@ -80,6 +81,7 @@ struct lineage {
 	uint64_t drops[ZCAP_DROP_MAX]; /* of dropped: events lost in the kernel, by cause */
 	uint64_t bad_records;	       /* of dropped: records the decoder rejected */
 	struct lin_hasher *hasher;
+	struct fscreds *creds; /* --user: files are opened for hashing as USER */
 };
 
 /* Is this file entry part of the output (not a temporary absorbed into

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <json-c/json.h>
 
+#include "escape.h"
+#include "jtext.h"
 #include "lineage_model.h"
 #include "names.h"
 
@@ -156,15 +158,6 @@ static json_object *drops_json(const struct lineage *lg)
 	return d;
 }
 
-static json_object *argv_json(char **argv)
-{
-	json_object *a = json_object_new_array();
-
-	for (char **p = argv; p && *p; p++)
-		json_object_array_add(a, json_object_new_string(*p));
-	return a;
-}
-
 static json_object *time_json(uint64_t real_ns)
 {
 	char buf[48];
@@ -198,7 +191,7 @@ static json_object *file_json(const struct lin_file *f)
 	bool input = f->read || f->executed;
 	bool output = (f->written || f->created) && !f->deleted;
 
-	json_object_object_add(o, "path", json_object_new_string(f->path));
+	jtext_add_str(o, "path", f->path);
 	json_object_object_add(o, "kind", json_object_new_string(f->is_dir ? "dir" : "file"));
 	json_object_object_add(o, "opened", json_object_new_boolean(f->opened));
 	json_object_object_add(o, "read", json_object_new_boolean(f->read));
@@ -212,7 +205,7 @@ static json_object *file_json(const struct lin_file *f)
 	json_object_object_add(o, "sha256_after", output ? str_or_null(f->sha_after) : NULL);
 	json_object_object_add(o, "readers", pids_json(&f->readers));
 	json_object_object_add(o, "writers", pids_json(&f->writers));
-	json_object_object_add(o, "origin", str_or_null(f->origin));
+	jtext_add_or_null(o, "origin", f->origin);
 	return o;
 }
 
@@ -231,7 +224,7 @@ int lineage_write_json(struct lineage *lg, FILE *out)
 		return err ? err : -ENOMEM;
 	}
 	json_object_object_add(root, "zcap_version", json_object_new_string(ZCAP_VERSION));
-	json_object_object_add(root, "command", argv_json(lg->cmd));
+	jtext_add_strv(root, "command", lg->cmd);
 	json_object_object_add(root, "exit_code", json_object_new_int(lg->exit_code));
 	json_object_object_add(root, "start_time", time_json(ts_ns(&lg->start)));
 	json_object_object_add(root, "end_time", time_json(ts_ns(&lg->end)));
@@ -245,8 +238,8 @@ int lineage_write_json(struct lineage *lg, FILE *out)
 
 		json_object_object_add(o, "pid", json_object_new_int(p->pid));
 		json_object_object_add(o, "ppid", json_object_new_int(p->ppid));
-		json_object_object_add(o, "argv", argv_json(p->argv));
-		json_object_object_add(o, "exe", str_or_null(p->exe));
+		jtext_add_strv(o, "argv", p->argv);
+		jtext_add_or_null(o, "exe", p->exe);
 		json_object_object_add(o, "exit_code",
 				       p->exited ? json_object_new_int(p->exit_code) : NULL);
 		json_object_object_add(o, "start_time", time_json(p->start_ns));
@@ -264,8 +257,8 @@ int lineage_write_json(struct lineage *lg, FILE *out)
 	for (int i = 0; i < ne; i++) {
 		json_object *o = json_object_new_object();
 
-		json_object_object_add(o, "from", json_object_new_string(ev[i]->from));
-		json_object_object_add(o, "to", json_object_new_string(ev[i]->to));
+		jtext_add_str(o, "from", ev[i]->from);
+		jtext_add_str(o, "to", ev[i]->to);
 		json_object_object_add(o, "via", json_object_new_string(ev[i]->via));
 		json_object_object_add(o, "bytes", json_object_new_uint64(ev[i]->bytes));
 		json_object_array_add(edges, o);
@@ -330,9 +323,20 @@ static void sources_of(struct lineage *lg, struct lin_edge **ev, int ne, const c
 
 /* ---- W3C PROV-JSON --------------------------------------------------------- */
 
+/* Ids are JSON keys (UTF-8) and must stay apart: a path that is not
+ * valid UTF-8 is named by its bytes in base64 ("zcap:file:b64:..."). */
 static void prov_entity_id(const struct lin_file *f, bool after, char *buf, size_t len)
 {
-	snprintf(buf, len, "zcap:file:%s#%s", f->path, after ? "after" : "before");
+	const char *v = after ? "after" : "before";
+	char *b64;
+
+	if (utf8_valid(f->path, strlen(f->path))) {
+		snprintf(buf, len, "zcap:file:%s#%s", f->path, v);
+		return;
+	}
+	b64 = jtext_b64_dup(f->path, strlen(f->path));
+	snprintf(buf, len, "zcap:file:b64:%s#%s", b64 ? b64 : "", v);
+	free(b64);
 }
 
 static void prov_rel(json_object *sect, int *seq, const char *k1, const char *v1, const char *k2,
@@ -360,7 +364,7 @@ int lineage_write_prov(struct lineage *lg, FILE *out)
 		    *derived, *informed;
 	struct lin_edge **ev = NULL;
 	struct lin_file **fv;
-	char a[PATH_MAX + 64], b[PATH_MAX + 64];
+	char a[2 * PATH_MAX + 64], b[2 * PATH_MAX + 64]; /* ids with base64 */
 	int nf, ne = 0, seq = 0, err;
 
 	fv = listed_files(lg, &nf);
@@ -394,8 +398,8 @@ int lineage_write_prov(struct lineage *lg, FILE *out)
 			prov_entity_id(f, after, a, sizeof(a));
 			json_object_object_add(o, "prov:type",
 					       json_object_new_string(f->is_dir ? "zcap:dir" : "zcap:file"));
-			json_object_object_add(o, "prov:label", json_object_new_string(f->path));
-			json_object_object_add(o, "zcap:path", json_object_new_string(f->path));
+			json_object_object_add(o, "prov:label", jtext_new(f->path, strlen(f->path)));
+			jtext_add_str(o, "zcap:path", f->path);
 			if (*sha)
 				json_object_object_add(o, "zcap:sha256", json_object_new_string(sha));
 			if (after && f->deleted)
@@ -420,12 +424,13 @@ int lineage_write_prov(struct lineage *lg, FILE *out)
 		const struct lin_proc *p = lg->procs[i];
 		json_object *o = json_object_new_object();
 		char node[32], t[48];
+		const char *label;
 
 		lin_proc_node(p, node, sizeof(node));
 		prov_activity_id(node, a, sizeof(a));
 		json_object_object_add(o, "prov:type", json_object_new_string("zcap:process"));
-		json_object_object_add(o, "prov:label",
-				       json_object_new_string(p->argv && p->argv[0] ? p->argv[0] : "?"));
+		label = p->argv && p->argv[0] ? p->argv[0] : "?";
+		json_object_object_add(o, "prov:label", jtext_new(label, strlen(label)));
 		if (p->start_ns) {
 			lin_iso_time(p->start_ns, t, sizeof(t));
 			json_object_object_add(o, "prov:startTime", json_object_new_string(t));
@@ -436,9 +441,8 @@ int lineage_write_prov(struct lineage *lg, FILE *out)
 		}
 		json_object_object_add(o, "zcap:pid", json_object_new_int(p->pid));
 		json_object_object_add(o, "zcap:ppid", json_object_new_int(p->ppid));
-		json_object_object_add(o, "zcap:argv", argv_json(p->argv));
-		if (p->exe)
-			json_object_object_add(o, "zcap:exe", json_object_new_string(p->exe));
+		jtext_add_strv(o, "zcap:argv", p->argv);
+		jtext_add_str(o, "zcap:exe", p->exe);
 		if (p->exited)
 			json_object_object_add(o, "zcap:exit_code", json_object_new_int(p->exit_code));
 		json_object_object_add(activity, a, o);
@@ -501,23 +505,18 @@ int lineage_write_prov(struct lineage *lg, FILE *out)
 
 /* ---- Graphviz ---------------------------------------------------------------- */
 
-/* A DOT string literal: quotes and backslashes escaped, control bytes dropped. */
+/* A node id or label as a DOT string literal (user/escape.c). */
 static void dot_str(FILE *out, const char *s)
 {
 	fputc('"', out);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fputc('\\', out);
-		if ((unsigned char)*s >= 0x20)
-			fputc(*s, out);
-	}
+	esc_dot(out, s, false);
 	fputc('"', out);
 }
 
 static void dot_node_decl(struct lineage *lg, FILE *out, const char *node, struct lmap *declared)
 {
-	char label[PATH_MAX + 128];
-	const char *shape = "ellipse";
+	const char *shape = "ellipse", *name = node, *note1 = "", *note2 = "";
+	char pid[32] = "";
 
 	if (lmap_get(declared, node))
 		return;
@@ -526,8 +525,9 @@ static void dot_node_decl(struct lineage *lg, FILE *out, const char *node, struc
 		struct lin_file *f = lmap_get(&lg->files_by_path, node + 5);
 
 		shape = "note";
-		snprintf(label, sizeof(label), "%s%s%s", node + 5,
-			 f && f->created ? "\\n(created)" : "", f && f->deleted ? "\\n(deleted)" : "");
+		name = node + 5;
+		note1 = f && f->created ? "\\n(created)" : "";
+		note2 = f && f->deleted ? "\\n(deleted)" : "";
 	} else if (!strncmp(node, "process:", 8)) {
 		const struct lin_proc *p = NULL;
 
@@ -539,24 +539,17 @@ static void dot_node_decl(struct lineage *lg, FILE *out, const char *node, struc
 				p = lg->procs[i];
 		}
 		shape = "box";
-		snprintf(label, sizeof(label), "%s\\npid %s",
-			 p && p->argv && p->argv[0] ? p->argv[0] : "?", node + 8);
+		name = p && p->argv && p->argv[0] ? p->argv[0] : "?";
+		snprintf(pid, sizeof(pid), "\\npid %s", node + 8);
 	} else {
 		shape = "cds";
-		snprintf(label, sizeof(label), "%s", node);
 	}
 	fputs("  ", out);
 	dot_str(out, node);
-	fprintf(out, " [shape=%s, label=", shape);
-	/* the label's \n are DOT escapes: print it without re-escaping them */
-	fputc('"', out);
-	for (const char *s = label; *s; s++) {
-		if (*s == '"')
-			fputc('\\', out);
-		if ((unsigned char)*s >= 0x20)
-			fputc(*s, out);
-	}
-	fputs("\"];\n", out);
+	fprintf(out, " [shape=%s, label=\"", shape);
+	/* the name escaped and shown as escaped; the notes' \n are line breaks */
+	esc_dot(out, name, true);
+	fprintf(out, "%s%s%s\"];\n", note1, note2, pid);
 }
 
 int lineage_write_dot(struct lineage *lg, FILE *out)

@@ -13,6 +13,8 @@
 #include <sys/random.h>
 #include <json-c/json.h>
 
+#include "escape.h"
+#include "jtext.h"
 #include "lineage_model.h"
 
 #define OL_SPEC	    "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
@@ -87,13 +89,18 @@ static int name_jobs(struct ol_ctx *c)
 		const struct lin_proc *p = lg->procs[i];
 		int parent = proc_index(lg, p->ppid, i);
 		/* argv[0] is what the user wrote ("sh"), exe what it resolved to ("dash") */
-		const char *prog = base_name(p->argv && p->argv[0] ? p->argv[0] : p->exe);
-		char *name = NULL;
+		const char *prog = parent < 0 ? base_name(lg->cmd[0])
+				   : base_name(p->argv && p->argv[0] ? p->argv[0] : p->exe);
+		/* names are JSON text: valid UTF-8 (argv keeps the bytes) */
+		char *name = NULL, *text = utf8_lossy(prog, strlen(prog), NULL);
 
-		if (parent >= 0)
-			err = asprintf(&name, "%s/%s", c->job_names[parent], prog) < 0;
+		if (!text)
+			err = 1;
+		else if (parent >= 0)
+			err = asprintf(&name, "%s/%s", c->job_names[parent], text) < 0;
 		else
-			err = asprintf(&name, "%s", base_name(lg->cmd[0])) < 0;
+			err = asprintf(&name, "%s", text) < 0;
+		free(text);
 		if (err)
 			break;
 		for (int n = 2; lmap_get(&used, name); n++) {
@@ -121,7 +128,14 @@ static json_object *dataset(const struct lin_file *f, bool output)
 	const char *sha = output ? f->sha_after : f->sha_before;
 
 	json_object_object_add(d, "namespace", json_object_new_string("file"));
-	json_object_object_add(d, "name", json_object_new_string(f->path));
+	json_object_object_add(d, "name", jtext_new(f->path, strlen(f->path)));
+	if (!utf8_valid(f->path, strlen(f->path))) {
+		/* the name lost bytes (U+FFFD): the exact path beside it */
+		json_object *z = facet("urn:zcap:facets:path");
+
+		json_object_object_add(z, "path_b64", jtext_base64(f->path, strlen(f->path)));
+		json_object_object_add(facets, "zcap_path", z);
+	}
 	if (*sha) {
 		json_object *v = facet(OL_FACET("DatasetVersionDatasetFacet", "1-0-0"));
 
@@ -175,7 +189,7 @@ static json_object *run_event(struct ol_ctx *c, int idx, bool start)
 	int parent = proc_index(lg, p->ppid, idx);
 	json_object *ev = json_object_new_object(), *run = json_object_new_object(),
 		    *rfacets = json_object_new_object(), *job = json_object_new_object(),
-		    *jfacets = json_object_new_object(), *zf, *jt, *argv;
+		    *jfacets = json_object_new_object(), *zf, *jt;
 	uint64_t t = start ? p->start_ns : p->end_ns;
 	const char *type = "START";
 	char when[48];
@@ -207,12 +221,8 @@ static json_object *run_event(struct ol_ctx *c, int idx, bool start)
 	zf = facet("urn:zcap:facets:process");
 	json_object_object_add(zf, "pid", json_object_new_int(p->pid));
 	json_object_object_add(zf, "ppid", json_object_new_int(p->ppid));
-	argv = json_object_new_array();
-	for (char **a = p->argv; a && *a; a++)
-		json_object_array_add(argv, json_object_new_string(*a));
-	json_object_object_add(zf, "argv", argv);
-	if (p->exe)
-		json_object_object_add(zf, "exe", json_object_new_string(p->exe));
+	jtext_add_strv(zf, "argv", p->argv);
+	jtext_add_str(zf, "exe", p->exe);
 	if (!start && p->exited)
 		json_object_object_add(zf, "exit_code", json_object_new_int(p->exit_code));
 	json_object_object_add(rfacets, "zcap_process", zf);

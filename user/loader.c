@@ -106,6 +106,10 @@ int loader_preflight(void)
 	/* libbpf looks beyond sysfs (/boot/vmlinux-*): ask it only then */
 	if (path || access(BTF_SYSFS, R_OK)) {
 		btf = path ? btf__parse(path, NULL) : btf__load_vmlinux_btf();
+		if (!btf && path && !access(path, F_OK)) {
+			zcap_err("'%s' (ZCAP_BTF_PATH) is not a valid BTF file", path);
+			return -EINVAL;
+		}
 		if (!btf) {
 			zcap_err("no kernel BTF%s%s: zcap needs a kernel built with "
 				 "CONFIG_DEBUG_INFO_BTF=y (`zcap doctor` checks the kernel)",

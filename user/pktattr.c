@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "escape.h"
 #include "pktattr.h"
 
 #define SOCK_BUCKETS	16384 /* power of two */
@@ -388,7 +389,8 @@ static void learn_range(struct pktattr *a, const struct zcap_fdinfo *fi, const s
 		return;
 	rg = &f->r[(f->head + f->n) % f->cap];
 	memset(rg, 0, sizeof(*rg));
-	rg->path = strdup(r->src_path);
+	/* escaped once here: it is only ever shown in comments */
+	rg->path = esc_strdup(r->src_path, 0);
 	if (!rg->path)
 		return;
 	rg->seq = r->tcp_seq;
@@ -523,7 +525,8 @@ int pktattr_sources(struct pktattr *a, const struct pkt_info *p, pktattr_line_fn
 	}
 	for (int i = 0; i < n;) {
 		struct piece m = pieces[i++];
-		char line[ZCAP_PATH_MAX + 96];
+		char *line = NULL;
+		int len;
 
 		while (i < n && continues(&m, &pieces[i])) {
 			if (pieces[i].end > m.end)
@@ -531,12 +534,15 @@ int pktattr_sources(struct pktattr *a, const struct pkt_info *p, pktattr_line_fn
 			i++;
 		}
 		if (m.off >= 0)
-			snprintf(line, sizeof(line), "%s %s [%lld, %lld)", m.rg->via, m.rg->path,
-				 (long long)m.off, (long long)(m.off + (m.end - m.start)));
+			len = asprintf(&line, "%s %s [%lld, %lld)", m.rg->via, m.rg->path,
+				       (long long)m.off, (long long)(m.off + (m.end - m.start)));
 		else
-			snprintf(line, sizeof(line), "%s %s (%u bytes, offset unknown)", m.rg->via,
-				 m.rg->path, m.end - m.start);
+			len = asprintf(&line, "%s %s (%u bytes, offset unknown)", m.rg->via,
+				       m.rg->path, m.end - m.start);
+		if (len < 0)
+			break;
 		fn(ctx, line);
+		free(line);
 		lines++;
 	}
 	return lines;

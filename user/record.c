@@ -12,6 +12,8 @@
 #include "capture.h"
 #include "cli.h"
 #include "commands.h"
+#include "linefile.h"
+#include "outfile.h"
 #include "privs.h"
 #include "record.h"
 #include "sink_pcapng.h"
@@ -284,6 +286,14 @@ static int resolve_format(struct record_args *a)
 		zcap_err("record: --json and --format %s exclude each other", format_names[a->format]);
 		return ZCAP_EXIT_USAGE;
 	}
+	/* a packet file's name with --json: refused as --format pcapng is */
+	if (a->json && !format_set && a->output &&
+	    (ends_with(a->output, ".pcapng") || ends_with(a->output, ".pcap"))) {
+		zcap_err("record: --json and -o %s exclude each other (--format json to write JSON "
+			 "Lines there)",
+			 a->output);
+		return ZCAP_EXIT_USAGE;
+	}
 	a->json = a->format == RECORD_FMT_JSON;
 	if (!record_format_packets(a->format))
 		return 0;
@@ -352,6 +362,21 @@ static void lost_hook(void *ctx, uint32_t ifindex, uint64_t lost)
 	sink_pcapng_lost(ctx, ifindex, lost);
 }
 
+/* -o FILE (user/outfile.c): a FIFO is waited for within --duration, and
+ * the capture gets what is left of it. 0 or the exit code. */
+static int open_output(struct record_args *a, struct outfile *of)
+{
+	double start = mono_now_s();
+	int rc = outfile_open(of, a->output, a->cap.duration);
+
+	if (!rc && a->cap.duration > 0) {
+		a->cap.duration -= mono_now_s() - start;
+		if (a->cap.duration < 0.001)
+			a->cap.duration = 0.001;
+	}
+	return rc;
+}
+
 /* -o FILE.pcapng / FILE.pcap / -: IP packets, each with its process. */
 static int record_packets(struct record_args *a)
 {
@@ -366,9 +391,10 @@ static int record_packets(struct record_args *a)
 		.progress = !a->cap.quiet && isatty(STDERR_FILENO),
 		.quiet = a->cap.quiet,
 	};
+	struct outfile of = { .fd = -1 };
 	struct capture_result res;
 	struct sink *sink = NULL;
-	int rc;
+	int rc, err;
 
 	if (to_stdout && isatty(STDOUT_FILENO)) {
 		zcap_err("record: not writing %s to a terminal (use -o FILE, or pipe: "
@@ -377,11 +403,11 @@ static int record_packets(struct record_args *a)
 		return ZCAP_EXIT_USAGE;
 	}
 	if (!to_stdout) {
-		po.fd = create_output(a->output);
-		if (po.fd < 0)
-			return ZCAP_EXIT_USAGE;
+		rc = open_output(a, &of);
+		if (rc)
+			return rc;
+		po.fd = of.fd;
 	}
-	loader_setup_libbpf(zcap_verbose);
 	sink = sink_pcapng_new(&po);
 	if (!sink) {
 		rc = ZCAP_EXIT_FAIL;
@@ -392,6 +418,7 @@ static int record_packets(struct record_args *a)
 	a->cap.hook_ctx = sink;
 	a->cap.out_name = po.name;
 	a->cap.out_fd = po.fd;
+	a->cap.out_file = &of;
 	a->cap.watch_out = true;
 	if (a->cap.cmd)
 		a->cap.linger = 0.25;
@@ -400,8 +427,9 @@ static int record_packets(struct record_args *a)
 cleanup:
 	if (sink)
 		sink->ops->destroy(sink);
-	if (!to_stdout && close(po.fd) && rc == ZCAP_EXIT_OK) {
-		zcap_err("cannot write '%s': %s", a->output, strerror(errno));
+	err = outfile_close(&of);
+	if (err && rc == ZCAP_EXIT_OK) {
+		zcap_err("cannot write '%s': %s", a->output, strerror(-err));
 		rc = ZCAP_EXIT_FAIL;
 	}
 	return rc;
@@ -410,11 +438,13 @@ cleanup:
 int cmd_record(int argc, char **argv)
 {
 	struct record_args a;
+	struct outfile of = { .fd = -1 };
 	struct capture_result res;
 	struct sink *sink = NULL;
-	FILE *out = stdout;
 	bool reported = true; /* an output error was already printed */
-	int rc, fd;
+	const char *name = "stdout";
+	FILE *out = NULL;
+	int rc, err = 0;
 
 	rc = record_parse_args(argc, argv, &a);
 	if (rc)
@@ -432,17 +462,20 @@ int cmd_record(int argc, char **argv)
 	if (record_format_packets(a.format))
 		return record_packets(&a);
 	if (a.output && strcmp(a.output, "-")) {
-		fd = create_output(a.output);
-		if (fd < 0)
-			return ZCAP_EXIT_USAGE;
-		out = fdopen(fd, "w");
-		if (!out) {
-			zcap_err("cannot write '%s': %s", a.output, strerror(errno));
-			close(fd);
-			return ZCAP_EXIT_FAIL;
-		}
+		rc = open_output(&a, &of);
+		if (rc)
+			return rc;
+		name = a.output;
+		a.cap.out_file = &of;
 	}
-	loader_setup_libbpf(zcap_verbose);
+	a.cap.out_fd = of.fd >= 0 ? of.fd : STDOUT_FILENO;
+	/* whole lines only, whatever ends zcap (linefile.h) */
+	out = linefile_open(a.cap.out_fd);
+	if (!out) {
+		zcap_err("out of memory");
+		rc = ZCAP_EXIT_FAIL;
+		goto cleanup;
+	}
 	if (a.json)
 		sink = sink_json_new(out);
 	else
@@ -451,8 +484,7 @@ int cmd_record(int argc, char **argv)
 		rc = ZCAP_EXIT_FAIL;
 		goto cleanup;
 	}
-	a.cap.out_name = out != stdout ? a.output : "stdout";
-	a.cap.out_fd = fileno(out);
+	a.cap.out_name = name;
 	a.cap.watch_out = true;
 	capture_run(&a.cap, &sink, 1, &res);
 	rc = capture_exit_code(&a.cap, &res);
@@ -461,9 +493,12 @@ cleanup:
 	if (sink)
 		sink->ops->destroy(sink);
 	/* the sink flushed; a failure here (close on a network fs) is news */
-	if ((out != stdout ? fclose(out) : fflush(stdout)) && !reported && errno != EPIPE) {
-		zcap_err("cannot write '%s': %s", out != stdout ? a.output : "stdout",
-			 strerror(errno));
+	if (out && fclose(out))
+		err = -errno;
+	if (outfile_close(&of) && !err)
+		err = -errno;
+	if (err && !reported && err != -EPIPE) {
+		zcap_err("cannot write '%s': %s", name, strerror(-err));
 		rc = ZCAP_EXIT_FAIL;
 	}
 	return rc;

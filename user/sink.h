@@ -15,7 +15,8 @@
 /* Totals handed to sinks when drops are noticed and at the end. */
 struct zcap_stats {
 	uint64_t records;
-	uint64_t bytes; /* payload bytes captured */
+	uint64_t bytes; /* payload bytes captured by syscall records */
+	uint64_t body_bytes; /* of zero-copy bodies (sendfile, splice, ...) */
 	uint64_t drops[ZCAP_DROP_MAX];
 	uint64_t incomplete; /* records with gaps */
 	uint64_t bad_records; /* ring records the decoder rejected */

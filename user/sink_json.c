@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <json-c/json.h>
-#include <openssl/evp.h>
 #include <sys/socket.h>
 
 #include "addr.h"
+#include "jtext.h"
 #include "names.h"
 #include "sink.h"
 #include "zerocopy.h"
@@ -37,27 +37,18 @@ static void add_bool(json_object *o, const char *k, bool v)
 
 static void add_base64(json_object *o, const char *k, const uint8_t *data, size_t len)
 {
-	char *b64 = malloc(4 * ((len + 2) / 3) + 1);
-
-	if (!b64)
-		return;
-	EVP_EncodeBlock((unsigned char *)b64, data, (int)len);
-	json_object_object_add(o, k, json_object_new_string_len(b64, 4 * ((len + 2) / 3)));
-	free(b64);
+	json_object_object_add(o, k, jtext_base64(data, len));
 }
 
 static json_object *hdr_obj(const char *type, const struct zcap_hdr *h)
 {
 	json_object *o = json_object_new_object();
-	char comm[ZCAP_COMM_LEN + 1];
 
-	memcpy(comm, h->comm, ZCAP_COMM_LEN);
-	comm[ZCAP_COMM_LEN] = 0;
 	add_str(o, "type", type);
 	add_u64(o, "ts_ns", h->ts_ns);
 	add_int(o, "pid", h->pid);
 	add_int(o, "tid", h->tid);
-	add_str(o, "comm", comm);
+	jtext_add(o, "comm", h->comm, strnlen(h->comm, ZCAP_COMM_LEN));
 	return o;
 }
 
@@ -71,7 +62,7 @@ static void add_fdinfo(json_object *o, const struct zcap_fdinfo *f, const char *
 	add_str(o, k, fd_kind_name(f->kind));
 	if (path) {
 		snprintf(k, sizeof(k), "%spath", prefix);
-		add_str(o, k, path);
+		jtext_add_str(o, k, path);
 	}
 	if (f->kind == ZCAP_FD_TCP || f->kind == ZCAP_FD_UDP) {
 		snprintf(k, sizeof(k), "%sfamily", prefix);
@@ -132,9 +123,8 @@ static json_object *fd_obj(const struct zrec *r)
 	case ZCAP_SYS_OPENAT2:
 	case ZCAP_SYS_CREAT:
 		if (!r->path || fd->ret < 0)
-			json_object_object_add(o, "path",
-					       json_object_new_string_len((const char *)r->data,
-									  (int)r->data_len));
+			jtext_add(o, "path", (const char *)r->data,
+				  strnlen((const char *)r->data, r->data_len));
 		add_int(o, "flags", fd->oflags);
 		add_int(o, "mode", fd->mode);
 		add_bool(o, "created", fd->ev_flags & ZCAP_FD_CREATED);
@@ -163,21 +153,10 @@ static json_object *proc_obj(const struct zrec *r)
 		add_int(o, "child_tid", p->child_tid);
 		add_bool(o, "thread", p->is_thread);
 	} else if (p->syscall == ZCAP_SYS_EXEC) {
-		json_object *argv = json_object_new_array();
-		const char *s = (const char *)r->data, *end = s + p->argv_len;
+		const char *file = (const char *)r->data + p->argv_len;
 
-		while (s < end) {
-			size_t n = strnlen(s, end - s);
-
-			json_object_array_add(argv, json_object_new_string_len(s, (int)n));
-			s += n + 1;
-		}
-		json_object_object_add(o, "argv", argv);
-		json_object_object_add(
-			o, "filename",
-			json_object_new_string_len((const char *)r->data + p->argv_len,
-						   (int)strnlen((const char *)r->data + p->argv_len,
-								r->data_len - p->argv_len)));
+		jtext_add_strings(o, "argv", (const char *)r->data, p->argv_len);
+		jtext_add(o, "filename", file, strnlen(file, r->data_len - p->argv_len));
 	} else if (p->exit_code & 0x7f) { /* a wait(2) status */
 		add_int(o, "exit_code", 128 + (p->exit_code & 0x7f));
 		add_int(o, "signal", p->exit_code & 0x7f);
@@ -202,8 +181,7 @@ static json_object *body_obj(const struct zrec *r)
 	add_fdinfo(o, &sv->f, NULL, "");
 	add_str(src, "kind", kinds[b->src_kind <= ZC_SRC_MEMORY ? b->src_kind : 0]);
 	if (b->src_kind == ZC_SRC_FILE) {
-		if (r->src_path)
-			add_str(src, "path", r->src_path);
+		jtext_add_str(src, "path", r->src_path);
 		add_u64(src, "dev", b->src_dev);
 		add_u64(src, "ino", b->src_ino);
 		if (r->src_off >= 0)
@@ -319,7 +297,8 @@ static int json_finish(struct sink *s, const struct zcap_stats *st)
 
 	add_str(o, "type", "summary");
 	add_u64(o, "records", st->records);
-	add_u64(o, "bytes", st->bytes);
+	add_u64(o, "bytes", st->bytes + st->body_bytes);
+	add_u64(o, "body_bytes", st->body_bytes);
 	json_object_object_add(o, "drops", drops_obj(st));
 	add_u64(o, "incomplete", st->incomplete);
 	emit(s, o);

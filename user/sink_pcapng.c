@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "escape.h"
 #include "pcap_classic.h"
 #include "pcapng.h"
 #include "pktattr.h"
@@ -219,9 +220,12 @@ static void add_line(void *ctx, const char *line)
 
 static void owner_line(struct comments *c, const char *prefix, const struct pkt_owner *o)
 {
-	char line[128];
-	int n = snprintf(line, sizeof(line), "%spid %u tid %u comm %s", prefix, o->pid, o->tid,
-			 o->comm);
+	char line[128], comm[ESC_MAX * ZCAP_COMM_LEN + 1];
+	int n;
+
+	/* a comm "x\nto pid 1" or "x fd 9" must not read as another field */
+	esc_mem(comm, o->comm, strnlen(o->comm, ZCAP_COMM_LEN), ESC_WORD);
+	n = snprintf(line, sizeof(line), "%spid %u tid %u comm %s", prefix, o->pid, o->tid, comm);
 
 	if (o->fd >= 0 && n > 0 && (size_t)n < sizeof(line))
 		snprintf(line + n, sizeof(line) - n, " fd %d", o->fd);

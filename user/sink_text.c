@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include "addr.h"
+#include "escape.h"
 #include "names.h"
 #include "sink.h"
 #include "zerocopy.h"
@@ -28,13 +29,13 @@ static void print_prefix(struct sink *s, const struct zcap_hdr *h)
 	uint64_t real = h->ts_ns + s->mono_to_real_ns;
 	time_t sec = real / 1000000000ULL;
 	struct tm tm;
-	char comm[ZCAP_COMM_LEN + 1];
 
 	localtime_r(&sec, &tm);
-	memcpy(comm, h->comm, ZCAP_COMM_LEN);
-	comm[ZCAP_COMM_LEN] = 0;
-	fprintf(s->out, "%02d:%02d:%02d.%06u %s[%u", tm.tm_hour, tm.tm_min, tm.tm_sec,
-		(unsigned int)(real % 1000000000ULL / 1000), comm, h->pid);
+	fprintf(s->out, "%02d:%02d:%02d.%06u ", tm.tm_hour, tm.tm_min, tm.tm_sec,
+		(unsigned int)(real % 1000000000ULL / 1000));
+	/* untrusted: a comm "x[1] read(" must not pass for a second prefix */
+	esc_fwrite(s->out, h->comm, strnlen(h->comm, ZCAP_COMM_LEN), ESC_WORD);
+	fprintf(s->out, "[%u", h->pid);
 	if (h->tid != h->pid)
 		fprintf(s->out, "/%u", h->tid);
 	fputs("] ", s->out);
@@ -55,79 +56,40 @@ static void print_fd(FILE *out, int fd, const struct zcap_fdinfo *f, const char 
 		break;
 	case ZCAP_FD_PIPE:
 	case ZCAP_FD_UNIX:
-		if (path)
-			fprintf(out, "%s %s", fd_kind_name(f->kind), path);
-		else
+		if (path) {
+			fprintf(out, "%s ", fd_kind_name(f->kind));
+			esc_fputs(out, path, 0);
+		} else
 			fprintf(out, "%s:[%llu]", fd_kind_name(f->kind), (unsigned long long)f->ino);
 		break;
 	default:
 		if (path)
-			fputs(path, out);
+			esc_fputs(out, path, 0);
 		else
 			fputs(fd_kind_name(f->kind), out);
 	}
 	fputc('>', out);
 }
 
-/* One byte C-style escaped into esc; its length (1 to 4). */
-static int escape_byte(uint8_t c, char esc[4])
-{
-	static const char hex[] = "0123456789abcdef";
-
-	esc[0] = '\\';
-	switch (c) {
-	case '\n':
-		esc[1] = 'n';
-		return 2;
-	case '\r':
-		esc[1] = 'r';
-		return 2;
-	case '\t':
-		esc[1] = 't';
-		return 2;
-	case '"':
-	case '\\':
-		esc[1] = c;
-		return 2;
-	}
-	if (c < 0x20 || c >= 0x7f) {
-		esc[1] = 'x';
-		esc[2] = hex[c >> 4];
-		esc[3] = hex[c & 0xf];
-		return 4;
-	}
-	esc[0] = c;
-	return 1;
-}
-
-/* C-style escaped preview of at most `width` output columns. Built in a
- * local buffer: a stdio call per byte dominated text output. */
+/* C-style escaped preview of at most `width` output columns. */
 static void print_payload(FILE *out, const uint8_t *p, size_t n, int width, bool more)
 {
-	char buf[512];
-	size_t used = 0;
-	int col = 0;
+	size_t fit, col = 0;
 
 	if (width <= 0)
 		return;
-	fputs(" \"", out);
-	for (size_t i = 0; i < n; i++) {
-		char esc[4];
-		int len = escape_byte(p[i], esc);
+	for (fit = 0; fit < n; fit++) {
+		char esc[ESC_MAX];
+		size_t len = esc_byte(p[fit], esc, 0);
 
-		if (col + len > width) {
+		if (col + len > (size_t)width) {
 			more = true;
 			break;
 		}
-		if (used + len > sizeof(buf)) {
-			fwrite(buf, 1, used, out);
-			used = 0;
-		}
-		memcpy(buf + used, esc, len);
-		used += len;
 		col += len;
 	}
-	fwrite(buf, 1, used, out);
+	fputs(" \"", out);
+	esc_fwrite(out, p, fit, 0);
 	fputc('"', out);
 	if (more)
 		fputs("...", out);
@@ -173,8 +135,9 @@ static void print_fdev(struct text_sink *t, const struct zrec *r)
 	case ZCAP_SYS_OPENAT:
 	case ZCAP_SYS_OPENAT2:
 	case ZCAP_SYS_CREAT:
-		fprintf(out, "\"%.*s\", 0%o) = ", (int)r->data_len, (const char *)r->data,
-			fd->oflags);
+		fputc('"', out);
+		esc_fwrite(out, r->data, strnlen((const char *)r->data, r->data_len), 0);
+		fprintf(out, "\", 0%o) = ", fd->oflags);
 		if (fd->ret >= 0)
 			print_fd(out, fd->fd, &fd->f, r->path);
 		else
@@ -222,7 +185,9 @@ static void print_proc(struct text_sink *t, const struct zrec *r)
 		while (s < end) {
 			size_t n = strnlen(s, end - s);
 
-			fprintf(out, "%s\"%.*s\"", s == (const char *)r->data ? "" : ", ", (int)n, s);
+			fprintf(out, "%s\"", s == (const char *)r->data ? "" : ", ");
+			esc_fwrite(out, s, n, 0);
+			fputc('"', out);
 			s += n + 1;
 		}
 		fputs("]\n", out);
@@ -249,9 +214,10 @@ static void print_body(struct text_sink *t, const struct zrec *r)
 	fprintf(out, " seq %u [%llu bytes", r->tcp_seq, (unsigned long long)r->len);
 	switch (b->src_kind) {
 	case ZC_SRC_FILE:
-		if (r->src_path)
-			fprintf(out, " from %s", r->src_path);
-		else
+		if (r->src_path) {
+			fputs(" from ", out);
+			esc_fputs(out, r->src_path, 0);
+		} else
 			fprintf(out, " from file %u:%llu", b->src_dev,
 				(unsigned long long)b->src_ino);
 		if (r->src_off >= 0)

@@ -43,6 +43,13 @@ const char *tracefs_root(void)
 	return NULL;
 }
 
+/* A test/debug directory (ZCAP_TRACEFS_PATH) is left as it was found.
+ * (The standard place stays mounted, as the kernel's automount would.) */
+static void unmount_override(void)
+{
+	umount2(tracefs_dir(), MNT_DETACH);
+}
+
 int tracefs_mount(bool *mounted)
 {
 	if (mounted)
@@ -51,6 +58,8 @@ int tracefs_mount(bool *mounted)
 		return 0;
 	if (mount("nodev", tracefs_dir() ? tracefs_dir() : TRACEFS_DIR, "tracefs", 0, NULL))
 		return -errno;
+	if (tracefs_dir())
+		atexit(unmount_override);
 	if (mounted)
 		*mounted = true;
 	return 0;

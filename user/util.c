@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -77,25 +78,10 @@ bool parse_seconds(const char *s, double *out)
 	return true;
 }
 
-int create_output(const char *path)
+double mono_now_s(void)
 {
-	struct stat st;
-	int fd;
+	struct timespec ts;
 
-	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-		zcap_err("cannot write '%s': is a directory", path);
-		return -1;
-	}
-	/* O_NOFOLLOW: never write through a symlink planted in a shared dir */
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
-		zcap_err("cannot write '%s': %s", path,
-			 errno == ELOOP ? "is a symbolic link" : strerror(errno));
-		return -1;
-	}
-	/* an existing file keeps its mode on O_TRUNC: captures hold secrets
-	 * (regular files only: -o /dev/null must stay usable by everyone) */
-	if (!fstat(fd, &st) && S_ISREG(st.st_mode) && fchmod(fd, 0600) && errno != EPERM)
-		zcap_warn("cannot chmod '%s': %s", path, strerror(errno));
-	return fd;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
 }

@@ -25,8 +25,7 @@ bool parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 /* Seconds with an optional fraction ("2", "0.5"); false when malformed. */
 bool parse_seconds(const char *s, double *out);
 
-/* Create `path` for writing with mode 0600, refusing directories. Returns
- * an fd or -1 with a message already printed. O_TRUNC unless append. */
-int create_output(const char *path);
+/* CLOCK_MONOTONIC in seconds. */
+double mono_now_s(void);
 
 #endif

@@ -36,12 +36,13 @@ def run(argv, env=None, prefix=()):
     return p.returncode, p.stdout, p.stderr
 
 
-def check(name, argv, rc, why=None, env=None, prefix=(), out=None):
-    """One case; {out} in argv is the output path, tried new and existing."""
+def check(name, argv, rc, why=None, env=None, prefix=(), out=None, ext=""):
+    """One case; {out} in argv is the output path (ending in ext), tried new
+    and existing."""
     problems = []
     paths = [None]
     if any("{out}" in a for a in argv):
-        paths = [os.path.join(out, "new.out"), os.path.join(out, "existing.out")]
+        paths = [os.path.join(out, "new.out" + ext), os.path.join(out, "existing.out" + ext)]
         with open(paths[1], "wb") as f:
             f.write(PRECIOUS)
         os.chmod(paths[1], 0o644)
@@ -59,10 +60,10 @@ def check(name, argv, rc, why=None, env=None, prefix=(), out=None):
             problems.append("stderr is not one 'zcap: ' line: %r" % got_err[:600])
         elif why and not re.search(why, lines[0]):
             problems.append("the line does not say /%s/: %r" % (why, lines[0]))
-        if path and path.endswith("new.out") and os.path.lexists(path):
+        if path and path.endswith("new.out" + ext) and os.path.lexists(path):
             problems.append("output file created")
             os.unlink(path)
-        if path and path.endswith("existing.out"):
+        if path and path.endswith("existing.out" + ext):
             with open(path, "rb") as f:
                 data = f.read()
             mode = stat.S_IMODE(os.stat(path).st_mode)
@@ -129,7 +130,8 @@ def main():
         # the environment
         ("no kernel BTF (ZCAP_BTF_PATH=/nonexistent)", rec + ["--", "true"], 1, "BTF",
          {"ZCAP_BTF_PATH": "/nonexistent/vmlinux"}),
-        ("kernel BTF that is not BTF", rec + ["--", "true"], 1, "BTF",
+        ("kernel BTF that is not BTF", rec + ["--", "true"], 1,
+         "'/etc/passwd' \\(ZCAP_BTF_PATH\\) is not a valid BTF file$",
          {"ZCAP_BTF_PATH": "/etc/passwd"}),
         ("tracefs cannot be mounted", rec + ["--", "true"], 1, "tracefs",
          {"ZCAP_TRACEFS_PATH": os.path.join(work, "no", "tracing")}),
@@ -148,7 +150,7 @@ def main():
          "Is a directory"),
         ("doctor --json=yes", ["doctor", "--json=yes"], 2, "doctor"),
     ]
-    tap.plan(len(cases) + 3)
+    tap.plan(len(cases) + 5)
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k,ro", "tmpfs", ro], check=True)
     try:
         for case in cases:
@@ -162,6 +164,11 @@ def main():
               "permission denied", prefix=NOBODY, out=out)
         with open(target, "rb") as f:
             tap.ok(f.read() == PRECIOUS, "the symlink's target is untouched")
+        # JSON Lines into a packet file's name: refused as --format pcapng is
+        check("--json -o FILE.pcapng", ["record", "--json", "-o", "{out}", "--", "true"], 2,
+              "--json and -o .* exclude each other", out=out, ext=".pcapng")
+        check("--json -o FILE.pcap", ["record", "--json", "-o", "{out}", "--", "true"], 2,
+              "--json and -o .* exclude each other", out=out, ext=".pcap")
     finally:
         subprocess.run(["umount", ro])
         shutil.rmtree(work, ignore_errors=True)

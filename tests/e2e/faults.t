@@ -160,6 +160,15 @@ def jsonl_valid(path, whole_last=True):
     return True, recs, ""
 
 
+def whole_lines(path):
+    """(ok, why): the file is empty or ends with a newline (no line cut)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if data and not data.endswith(b"\n"):
+        return False, "ends in a partial line: %r" % data[-80:]
+    return True, ""
+
+
 def released(z, what):
     left = z.held.left()
     tap.ok(not left and z.held.ids["prog"],
@@ -226,9 +235,14 @@ def disk_full(work, big_url):
                        "tcpdump reads all %d packets" % n, td.stderr)
             elif name.endswith(".json"):
                 good, recs, why = jsonl_valid(path, whole_last=False)
-                tap.ok(good and len(recs) > 10,
-                       "disk full: every whole JSON line of the output parses (%d)" % len(recs),
-                       why)
+                whole, why2 = whole_lines(path)
+                tap.ok(good and whole and len(recs) > 10,
+                       "disk full: the JSON Lines file is cut back to its last whole line, "
+                       "each parses (%d)" % len(recs), why + why2)
+            else:
+                whole, why = whole_lines(path)
+                tap.ok(whole and os.path.getsize(path) > 128 * 1024,
+                       "disk full: the text file is cut back to its last whole line", why)
             released(z, "disk full, -o %s" % name)
             os.unlink(path)
     finally:
@@ -393,6 +407,25 @@ def sigkill(work, slow_url):
     kill_pidfile(pidfile)
 
 
+def sigkill_lines(work):
+    """kill -9 while JSON Lines and text are written: whole lines only."""
+    for name, args in (("k9.json", ["--json", "-s", "0"]), ("k9.txt", ["--width", "5000"])):
+        out = os.path.join(work, name)
+        pidfile = os.path.join(work, name + ".pid")
+        z = Zcap(["-q", "-o", out] + args,
+                 loop_cmd(pidfile, "cat %s > /dev/null" % zt.tool("iogen")))
+        z.sample_until(lambda: os.path.exists(out) and os.path.getsize(out) > 300000)
+        rc = z.signal(signal.SIGKILL)
+        kill_pidfile(pidfile)
+        whole, why = whole_lines(out)
+        if whole and name.endswith(".json"):
+            whole, recs, why = jsonl_valid(out, whole_last=False)
+        tap.ok(rc == -9 and whole and os.path.getsize(out) > 300000,
+               "kill -9 while writing %s: only whole lines in the file (%d bytes)"
+               % (name, os.path.getsize(out)), "rc=%r %s" % (rc, why))
+        os.unlink(out)
+
+
 SUMMARY = r"lost events: (\d+) ring full, (\d+) map full, (\d+) read faults"
 
 
@@ -483,7 +516,7 @@ def overload(work, big_url):
 
 
 def main():
-    tap.plan(11 + 10 + 4 + 2 * SIGNAL_ROUNDS + 2 + 5)
+    tap.plan(12 + 10 + 4 + 2 * SIGNAL_ROUNDS + 2 + 2 + 5)
     work = tempfile.mkdtemp(prefix="zcap-faults-")
     www = os.path.join(work, "www")
     os.makedirs(www)
@@ -497,6 +530,7 @@ def main():
         traced_killed(work, slow.url)
         random_signals(work, srv, big_url)
         sigkill(work, slow.url)
+        sigkill_lines(work)
         overload(work, big_url)
     finally:
         slow.stop()
