@@ -279,9 +279,27 @@ static long send_step(__u32 i, __u32 *slot_key)
 	return 0;
 }
 
+/* Before 5.14 the iterator's kind was bits of iov_iter.type (ITER_BVEC =
+ * 16, ...) beside the direction bit; then it became the u8 iter_type. */
+struct iov_iter___typebits {
+	unsigned int type;
+} __attribute__((preserve_access_index));
+
 static __always_inline __u8 iter_kind(struct msghdr *msg)
 {
-	__u8 t = BPF_CORE_READ(msg, msg_iter.iter_type);
+	__u8 t;
+
+	if (!bpf_core_field_exists(msg->msg_iter.iter_type)) {
+		struct iov_iter___typebits *it = (void *)&msg->msg_iter;
+		unsigned int bits = BPF_CORE_READ(it, type);
+
+		if (bits & bpf_core_enum_value(enum iter_type, ITER_BVEC))
+			return ZC_IT_BVEC;
+		if (bits & bpf_core_enum_value(enum iter_type, ITER_IOVEC))
+			return ZC_IT_IOVEC;
+		return ZC_IT_OTHER;
+	}
+	t = BPF_CORE_READ(msg, msg_iter.iter_type);
 
 	if (bpf_core_enum_value_exists(enum iter_type, ITER_UBUF) &&
 	    t == bpf_core_enum_value(enum iter_type, ITER_UBUF))
