@@ -51,7 +51,7 @@ FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
 DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libpcap-dev libjson-c-dev \
 	    libssl-dev libcmocka-dev liburing-dev pkg-config make gcc libclang-rt-14-dev \
 	    tshark tcpdump nginx-light haproxy wrk curl strace python3 python3-jsonschema \
-	    graphviz hyperfine bc valgrind
+	    graphviz hyperfine bc valgrind qemu-system-x86 debootstrap cpio
 
 .PHONY: all deps test unit e2e demo bench install clean fuzz fuzz-build soak asan
 .DELETE_ON_ERROR:
@@ -168,3 +168,27 @@ install: $(BUILD)/zcap
 
 clean:
 	rm -rf build build-asan
+
+# ---- the QEMU kernel matrix (tests/kernels/README.md) --------------------
+# zcap and a selection of the e2e scripts inside guests that boot Debian's
+# own kernels under QEMU; `make test` runs it once, with the plain build.
+#
+#   make test-kernels                  only the matrix (default: 6.1 6.12,
+#                                      DEFAULT_KERNELS in tests/kernels/kernels.sh)
+#   make test-kernels KERNELS="6.1"    these kernels (5.10 6.1 6.12 known)
+#   make kernel-images                 fetch the kernels, build the guest root
+#
+# KERNELS also picks the matrix of `make test` (KERNELS= for none). Images
+# are cached in build/kernels/ (rm -rf it to rebuild from scratch).
+ifneq ($(origin KERNELS),undefined)
+export ZCAP_KERNELS := $(KERNELS)
+endif
+
+.PHONY: test-kernels kernel-images
+
+test-kernels: deps
+	@$(MAKE) --no-print-directory all
+	@ZCAP_BUILD=$(BUILD) ./tests/run-suite.sh --kernels-only
+
+kernel-images: deps
+	@./tests/kernels/kernels.sh prepare $(or $(KERNELS),$(shell tests/kernels/kernels.sh default))

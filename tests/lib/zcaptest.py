@@ -21,6 +21,11 @@ is an independent oracle: the payload syscalls strace saw a command make.
 
 Paths: ZCAP (env ZCAP, default build/zcap) and TOOLS (env ZCAP_TOOLS,
 default build/tools), relative to the repository root.
+
+For the QEMU kernel matrix (tests/kernels/): env ZCAP_TEST_SEND_HOOK=NAME
+adds `--send-hook NAME` to every `zcap record` these helpers run (unless
+the test passes --send-hook itself); ZCAP_TEST_TIMEOUT_SCALE=N multiplies
+their timeouts (guests under TCG are several times slower).
 """
 import base64
 import collections
@@ -56,6 +61,23 @@ def free_port():
 
 
 READY_PREFIX = "zcap: capturing"
+
+SEND_HOOK = os.environ.get("ZCAP_TEST_SEND_HOOK") or None
+TIMEOUT_SCALE = float(os.environ.get("ZCAP_TEST_TIMEOUT_SCALE") or 1)
+
+
+def scaled(seconds):
+    """A timeout in seconds, scaled by ZCAP_TEST_TIMEOUT_SCALE."""
+    return seconds * TIMEOUT_SCALE
+
+
+def record_args(args):
+    """ARGS of `zcap record`, with --send-hook ZCAP_TEST_SEND_HOOK first when
+    that is set and ARGS name no hook."""
+    args = [str(a) for a in args]
+    if SEND_HOOK and not any(a == "--send-hook" or a.startswith("--send-hook=") for a in args):
+        args = ["--send-hook", SEND_HOOK] + args
+    return args
 
 
 class ZcapError(Exception):
@@ -153,7 +175,7 @@ def random_payload(path, n, seed):
 # ------------------------------------------------------------ running zcap
 
 def _record_argv(args, cmd):
-    argv = [ZCAP, "record", "--json"] + [str(a) for a in args]
+    argv = [ZCAP, "record", "--json"] + record_args(args)
     if cmd is not None:
         argv += ["--"] + [str(c) for c in cmd]
     return argv
@@ -183,6 +205,7 @@ def run_record(args, cmd=None, timeout=60, input=None, env=None):
     ARGS must make zcap stop by itself: -c, --duration). Returns Result; raises
     ZcapError when zcap outlives timeout (it is interrupted first) or prints
     something that is not JSON Lines."""
+    timeout = scaled(timeout)
     proc = subprocess.Popen(_record_argv(args, cmd), stdin=subprocess.PIPE
                             if input is not None else subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
@@ -217,6 +240,7 @@ class Recording:
 
     def wait_ready(self, timeout=30):
         """Block until zcap prints its `zcap: capturing` line (probes attached)."""
+        timeout = scaled(timeout)
         deadline = time.monotonic() + timeout
         while True:
             err = self.stderr_text()
@@ -238,6 +262,7 @@ class Recording:
             return self.result
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
+        timeout = scaled(timeout)
         try:
             self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -324,6 +349,7 @@ class Iogen:
         releases --wait-stdin); raises ZcapError if it does not end."""
         if self.proc.stdin and not self.proc.stdin.closed:
             self.proc.stdin.close()
+        timeout = scaled(timeout)
         try:
             self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
