@@ -16,10 +16,8 @@ import base64
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import tap  # noqa: E402
@@ -58,10 +56,7 @@ def xfer(work, mode, zargs, port=None):
     return res, rep
 
 
-def bodies(res, rep):
-    got = [r for r in res.of_type("body")
-           if r["pid"] == rep.get("pid") and r.get("lport") == rep.get("lport")]
-    return sorted(got, key=lambda r: (r["tcp_seq"] - got[0]["tcp_seq"]) & 0xffffffff) if got else []
+bodies = zt.sender_bodies
 
 
 def shape(recs, seq0):
@@ -84,11 +79,7 @@ def coalesce(ranges):
 
 
 def main():
-    work = tempfile.mkdtemp(prefix="zcap-hooks-")
-    try:
-        return checks(work)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    return zt.in_workdir("zcap-hooks-", checks)
 
 
 def checks(work):

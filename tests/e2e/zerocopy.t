@@ -9,9 +9,7 @@ self-test failure (sizes only, no bytes) and --no-send-path."""
 import base64
 import json
 import os
-import shutil
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import tap  # noqa: E402
@@ -36,11 +34,7 @@ def run(work, mode, zargs=("-s", "0"), extra=()):
     return res, rep
 
 
-def bodies(res, rep):
-    """The tool's body records on its sending socket, in TCP order."""
-    got = [r for r in res.of_type("body")
-           if r["pid"] == rep.get("pid") and r.get("lport") == rep.get("lport")]
-    return sorted(got, key=lambda r: (r["tcp_seq"] - got[0]["tcp_seq"]) & 0xffffffff) if got else []
+bodies = zt.sender_bodies
 
 
 def data_of(recs):
@@ -77,11 +71,7 @@ def file_coverage(recs, path, content, start, count):
 
 
 def main():
-    work = tempfile.mkdtemp(prefix="zcap-zc-")
-    try:
-        return checks(work)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    return zt.in_workdir("zcap-zc-", checks)
 
 
 def checks(work):

@@ -156,6 +156,23 @@ def stream_bytes(records, **filters):
     return b"".join(payload_of(r) for r in recs)
 
 
+def in_workdir(prefix, fn):
+    """fn(work) in a new temporary directory that is removed afterwards."""
+    work = tempfile.mkdtemp(prefix=prefix)
+    try:
+        return fn(work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def sender_bodies(res, rep):
+    """Body records of a zc_xfer run (its --report dict) on its sending
+    socket, in TCP order."""
+    got = [r for r in res.of_type("body")
+           if r["pid"] == rep.get("pid") and r.get("lport") == rep.get("lport")]
+    return sorted(got, key=lambda r: (r["tcp_seq"] - got[0]["tcp_seq"]) & 0xffffffff) if got else []
+
+
 def random_payload(path, n, seed):
     """n deterministic pseudo-random bytes for seed (SHAKE-256); written to path
     (created 0600) unless path is None. Returns the bytes."""
