@@ -262,6 +262,18 @@ static int fill_dispatch(struct loader *l)
 
 #define MAX_DISABLED 8
 
+/* Test only: $ZCAP_TEST_BREAK_PROG names a program that must fail to load,
+ * as one needing something this kernel lacks would (a program type whose
+ * context and helpers it cannot use makes the verifier refuse it). */
+static void test_break_program(struct bpf_object *obj)
+{
+	const char *name = getenv("ZCAP_TEST_BREAK_PROG");
+	struct bpf_program *prog = name ? bpf_object__find_program_by_name(obj, name) : NULL;
+
+	if (prog && bpf_program__autoload(prog))
+		bpf_program__set_type(prog, BPF_PROG_TYPE_SOCKET_FILTER);
+}
+
 /* Open, prepare and load one part, its programs in disabled[] left out. */
 static int load_part(struct loader *l, const struct bpf_part *p, const struct loader_opts *o,
 		     char *const disabled[], int ndisabled, char *desc, size_t desclen,
@@ -291,6 +303,7 @@ static int load_part(struct loader *l, const struct bpf_part *p, const struct lo
 		if (prog)
 			bpf_program__set_autoload(prog, false);
 	}
+	test_break_program(p->object(skel));
 	failed_prog[0] = 0;
 	*at_load = true;
 	return p->load(skel);
