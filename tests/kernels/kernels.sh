@@ -221,9 +221,12 @@ boot() {
 	note "linux $ver: initramfs packed in $(($(date +%s) - t0)) s ($(du -h "$run/initrd.img" | cut -f1))"
 	append="rdinit=/init console=ttyS0 panic=-1 zcap_kernel=$ver"
 	[ -n "${ZCAP_GUEST_TESTS:-}" ] && append="$append zcap_tests=$ZCAP_GUEST_TESTS"
+	# investigation only (docs/kernels.md, "more than one vCPU"): another
+	# vCPU count, and a script of tests/kernels/ run instead of guest-run
+	[ -n "${ZCAP_GUEST_CMD:-}" ] && append="$append zcap_cmd=$ZCAP_GUEST_CMD ${ZCAP_GUEST_ARGS:-}"
 	t0=$(date +%s)
 	rc=0
-	timeout -k 10 "$limit" qemu-system-x86_64 -accel tcg -cpu max -m 4G -smp 1 \
+	timeout -k 10 "$limit" qemu-system-x86_64 -accel tcg -cpu max -m 4G -smp "${ZCAP_GUEST_SMP:-1}" \
 		-nodefaults -display none -no-reboot \
 		-serial "file:$run/console.log" -serial "file:$run/tap.txt" \
 		-kernel "$KDIR/linux-$ver/vmlinuz" -initrd "$run/initrd.img" -append "$append" \
