@@ -26,7 +26,7 @@ cd "$(dirname "$0")/../.."
 TOP=$PWD
 KDIR=${ZCAP_KERNELS_DIR:-build/kernels}
 mkdir -p "$KDIR"
-KDIR=$(cd "$KDIR" && pwd)
+KDIR=$(cd "$KDIR" && pwd -P)
 
 # The default matrix. 5.10 is fetchable and bootable too, but zcap does
 # not support it yet (a later issue): add it here once it does.
@@ -215,6 +215,12 @@ boot() {
 	[ -s "$KDIR/linux-$ver/vmlinuz" ] && [ -s "$KDIR/root.cpio.gz" ] ||
 		die "linux $ver or the guest root is not prepared (kernels.sh prepare $ver)"
 	mkdir -p "$run"
+	# one boot of VER at a time: they share the run directory. boot-tap
+	# holds this lock itself until it has read the results, and says so.
+	if [ "${ZCAP_RUN_LOCKED:-}" != "$run.lock" ]; then
+		exec 8>"$run.lock"
+		flock 8
+	fi
 	rm -f "$run/console.log" "$run/tap.txt" "$run/qemu.err"
 	t0=$(date +%s)
 	pack_run "$ver" "$build"
