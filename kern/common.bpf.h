@@ -217,6 +217,9 @@ static __always_inline __u64 next_call_id(void)
  */
 #ifdef ZCAP_BOUNDED_LOOPS
 #define ZCAP_LOOP_MAX ZCAP_BOUNDED_TURNS
+/* The loop itself is a global function too: the verifier walks its turns
+ * once per program, not once per call site (an exit program has a dozen),
+ * which is what makes loading slow on old verifiers. */
 #define ZCAP_LOOP_STEP(name)                                                                       \
 	static long name(__u32 i, __u32 *slot_key);                                                \
 	__noinline long name##__turn(__u32 i, __u32 key)                                           \
@@ -225,15 +228,15 @@ static __always_inline __u64 next_call_id(void)
 		 * otherwise not pass it, and the verifier wants a scalar */      \
 		asm volatile("" ::"r"(i), "r"(key));                                               \
 		return name(i, &key);                                                              \
-	}
-#define zcap_loop(n, name, keyp)                                                                   \
-	do {                                                                                       \
-		__u64 __n = (n);                                                                   \
-		__u32 __k = *(keyp);                                                               \
-		for (__u32 __i = 0; __i < ZCAP_LOOP_MAX && __i < __n; __i++)                       \
-			if (name##__turn(__i, __k))                                                \
+	}                                                                                          \
+	__noinline long name##__loop(__u64 n, __u32 key)                                           \
+	{                                                                                          \
+		for (__u32 i = 0; i < ZCAP_LOOP_MAX && i < n; i++)                                 \
+			if (name##__turn(i, key))                                                  \
 				break;                                                             \
-	} while (0)
+		return 0;                                                                          \
+	}
+#define zcap_loop(n, name, keyp) name##__loop((n), *(keyp))
 #else
 #define ZCAP_LOOP_MAX (1 << 23)
 #define ZCAP_LOOP_STEP(name) static long name(__u32 i, __u32 *slot_key);
