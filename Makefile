@@ -181,7 +181,7 @@ clean:
 # zcap and a selection of the e2e scripts inside guests that boot Debian's
 # own kernels under QEMU; `make test` runs it once, with the plain build.
 #
-#   make test-kernels                  only the matrix (default: 6.1 6.12,
+#   make test-kernels                  only the matrix (default: 5.10 6.1 6.12,
 #                                      DEFAULT_KERNELS in tests/kernels/kernels.sh)
 #   make test-kernels KERNELS="6.1"    these kernels (5.10 6.1 6.12 known)
 #   make kernel-images                 fetch the kernels, build the guest root
