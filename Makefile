@@ -36,7 +36,11 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Wno-unus
 	      -I$(BUILD) -Ikern
 
 KERN_SRCS  := $(wildcard kern/*.bpf.c)
-SKELS	   := $(patsubst kern/%.bpf.c,$(BUILD)/%.skel.h,$(KERN_SRCS))
+# each capture object is also built with bounded loops for kernels without
+# bpf_loop (< 5.17, kern/common.bpf.h); the loader picks the build
+BOUNDED	   := syscalls fs zerocopy skb
+SKELS	   := $(patsubst kern/%.bpf.c,$(BUILD)/%.skel.h,$(KERN_SRCS)) \
+	      $(patsubst %,$(BUILD)/%_bounded.skel.h,$(BOUNDED))
 USER_SRCS  := $(wildcard user/*.c)
 USER_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_SRCS))
 LIB_OBJS   := $(filter-out $(BUILD)/user/main.o,$(USER_OBJS))
@@ -68,6 +72,10 @@ $(BUILD)/vmlinux.h:
 
 $(BUILD)/%.bpf.o: kern/%.bpf.c kern/zcap_abi.h $(wildcard kern/*.bpf.h) $(BUILD)/vmlinux.h
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp.o
+	$(BPFTOOL) gen object $@ $@.tmp.o && rm -f $@.tmp.o
+
+$(BUILD)/%_bounded.bpf.o: kern/%.bpf.c kern/zcap_abi.h $(wildcard kern/*.bpf.h) $(BUILD)/vmlinux.h
+	$(CLANG) $(BPF_CFLAGS) -DZCAP_BOUNDED_LOOPS -c $< -o $@.tmp.o
 	$(BPFTOOL) gen object $@ $@.tmp.o && rm -f $@.tmp.o
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
@@ -173,7 +181,7 @@ clean:
 # zcap and a selection of the e2e scripts inside guests that boot Debian's
 # own kernels under QEMU; `make test` runs it once, with the plain build.
 #
-#   make test-kernels                  only the matrix (default: 6.1 6.12,
+#   make test-kernels                  only the matrix (default: 5.10 6.1 6.12,
 #                                      DEFAULT_KERNELS in tests/kernels/kernels.sh)
 #   make test-kernels KERNELS="6.1"    these kernels (5.10 6.1 6.12 known)
 #   make kernel-images                 fetch the kernels, build the guest root

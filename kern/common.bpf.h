@@ -67,8 +67,9 @@ struct pathwalk {
  * chunk of data), plus room for path walking. */
 struct scratch_slot {
 	__u64 busy; /* taken by a program run on this CPU (preemption guard) */
-	__u32 key;  /* own index, for bpf_loop callbacks to look the slot up */
-	__u32 _pad;
+	__u32 key;  /* own index, for loop steps to look the slot up */
+	__u32 mmsg_n; /* sendmmsg/recvmmsg: messages to walk, at mmsg_vec */
+	__u64 mmsg_vec;
 	struct walk walk;
 	struct pathwalk pw;
 	__u8 buf[ZCAP_SCRATCH_HDR + ZCAP_CHUNK + ZCAP_PATH_MAX + NAME_MAX_BPF];
@@ -174,8 +175,15 @@ struct {
 #define ZCAP_SYSCALL_EXIT(name) \
 	SEC("raw_tp") int sc_exit__##name(struct bpf_raw_tracepoint_args *ctx)
 
-/* Unique id per captured call; shared by all records of that call. */
-__u64 call_seq = 0;
+/* Unique id per captured call; shared by all records of that call: a
+ * per-CPU sequence number with the CPU in bits 40-51 (no atomic
+ * fetch-and-add, which kernels before 5.12 refuse; exact in JSON). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} call_seq SEC(".maps");
 
 static __always_inline void count_drop(__u32 cause)
 {
@@ -187,8 +195,53 @@ static __always_inline void count_drop(__u32 cause)
 
 static __always_inline __u64 next_call_id(void)
 {
-	return __sync_fetch_and_add(&call_seq, 1) + 1;
+	__u32 zero = 0;
+	__u64 *seq = bpf_map_lookup_elem(&call_seq, &zero);
+
+	if (!seq)
+		return 0;
+	/* programs do not migrate between CPUs while they run */
+	*seq += 1;
+	return ((__u64)(bpf_get_smp_processor_id() & 0xfff) + 1) << 40 | (*seq & ((1ULL << 40) - 1));
 }
+
+/*
+ * Loops. With bpf_loop (5.17+) a step callback runs up to n times. For
+ * kernels without it the same sources are built with -DZCAP_BOUNDED_LOOPS
+ * (the loader picks that build, user/bpf_part.h): each step is then also a
+ * global function, verified once on its own, called from a bounded loop
+ * of at most ZCAP_LOOP_MAX turns; a walk that needs more is cut there and
+ * flagged (truncated) like one cut by the snaplen. A step takes (turn,
+ * pointer to its scratch slot's key), keeps its state in map memory, and
+ * returns 1 to stop.
+ */
+#ifdef ZCAP_BOUNDED_LOOPS
+#define ZCAP_LOOP_MAX ZCAP_BOUNDED_TURNS
+/* The loop itself is a global function too: the verifier walks its turns
+ * once per program, not once per call site (an exit program has a dozen),
+ * which is what makes loading slow on old verifiers. */
+#define ZCAP_LOOP_STEP(name)                                                                       \
+	static long name(__u32 i, __u32 *slot_key);                                                \
+	__noinline long name##__turn(__u32 i, __u32 key)                                           \
+	{                                                                                          \
+		/* the turn is read even by steps that ignore it: clang would     \
+		 * otherwise not pass it, and the verifier wants a scalar */      \
+		asm volatile("" ::"r"(i), "r"(key));                                               \
+		return name(i, &key);                                                              \
+	}                                                                                          \
+	__noinline long name##__loop(__u64 n, __u32 key)                                           \
+	{                                                                                          \
+		for (__u32 i = 0; i < ZCAP_LOOP_MAX && i < n; i++)                                 \
+			if (name##__turn(i, key))                                                  \
+				break;                                                             \
+		return 0;                                                                          \
+	}
+#define zcap_loop(n, name, keyp) name##__loop((n), *(keyp))
+#else
+#define ZCAP_LOOP_MAX (1 << 23)
+#define ZCAP_LOOP_STEP(name) static long name(__u32 i, __u32 *slot_key);
+#define zcap_loop(n, name, keyp) bpf_loop((n), name, (keyp), 0)
+#endif
 
 /* Save the call's arguments for its exit program. */
 static __always_inline int save_args(struct bpf_raw_tracepoint_args *ctx, __u16 sc)
@@ -284,6 +337,27 @@ static __always_inline bool port_matches(const struct zcap_fdinfo *f)
 	return f->lport == cfg.port || f->rport == cfg.port;
 }
 
+/*
+ * Take a per-CPU slot's busy flag. Only program runs on the same CPU meet
+ * at a slot: nested ones (a kprobe in a helper, an interrupt) end before
+ * the one they interrupted resumes, and a preempted one is what the
+ * compare-and-swap guards against. The build for kernels before 5.17 has
+ * no cmpxchg (5.12+): a plain test-and-set there, exact for nesting, and
+ * for preemption too on the non-preemptible kernels those usually are.
+ */
+static __always_inline bool slot_take(__u64 *busy)
+{
+#ifdef ZCAP_BOUNDED_LOOPS
+	if (*busy)
+		return false;
+	*busy = 1;
+	asm volatile("" ::: "memory"); /* taken before the slot is written */
+	return true;
+#else
+	return __sync_val_compare_and_swap(busy, 0, 1) == 0;
+#endif
+}
+
 /* Take a free scratch slot of this CPU; NULL when both are busy, which
  * only happens when a preempted program run still holds one. */
 static __always_inline struct scratch_slot *slot_get(void)
@@ -294,7 +368,7 @@ static __always_inline struct scratch_slot *slot_get(void)
 		__u32 key = base + k;
 		struct scratch_slot *s = bpf_map_lookup_elem(&scratch, &key);
 
-		if (s && __sync_val_compare_and_swap(&s->busy, 0, 1) == 0) {
+		if (s && slot_take(&s->busy)) {
 			s->key = key;
 			return s;
 		}
@@ -469,6 +543,7 @@ static __always_inline struct file *fill_fd_info(struct zcap_fdinfo *fi, int fd)
 }
 
 /* One step up the dentry tree: record a component or cross a mount. */
+ZCAP_LOOP_STEP(path_up_step)
 static long path_up_step(__u32 i, __u32 *slot_key)
 {
 	struct scratch_slot *s = bpf_map_lookup_elem(&scratch, slot_key);
@@ -507,6 +582,7 @@ static long path_up_step(__u32 i, __u32 *slot_key)
 }
 
 /* Write component depth-1-i after a '/', root first. */
+ZCAP_LOOP_STEP(path_write_step)
 static long path_write_step(__u32 i, __u32 *slot_key)
 {
 	struct scratch_slot *s = bpf_map_lookup_elem(&scratch, slot_key);
@@ -548,7 +624,7 @@ static long path_write_step(__u32 i, __u32 *slot_key)
 static __always_inline int file_path(struct scratch_slot *s, struct file *file, __u32 base)
 {
 	struct pathwalk *pw = &s->pw;
-	__u32 key = s->key;
+	__u32 key = s->key, off;
 
 	pw->dentry = BPF_CORE_READ(file, f_path.dentry);
 	pw->vfsmnt = BPF_CORE_READ(file, f_path.mnt);
@@ -557,17 +633,21 @@ static __always_inline int file_path(struct scratch_slot *s, struct file *file, 
 	pw->off = 0;
 	pw->fail = 0;
 	pw->base = base;
-	bpf_loop(PATH_DEPTH_MAX * 2, path_up_step, &key, 0);
+	zcap_loop(PATH_DEPTH_MAX * 2, path_up_step, &key);
 	if (pw->fail)
 		return -1;
 	if (pw->depth == 0) {
 		s->buf[base & (ZCAP_SCRATCH_HDR - 1)] = '/';
 		return 1;
 	}
-	bpf_loop(PATH_DEPTH_MAX, path_write_step, &key, 0);
-	if (pw->fail || pw->off >= ZCAP_PATH_MAX)
+	zcap_loop(PATH_DEPTH_MAX, path_write_step, &key);
+	off = pw->off;
+	if (pw->fail || off >= ZCAP_PATH_MAX)
 		return -1;
-	return pw->off;
+	/* keep the bound where the verifier sees it (clang drops a mask it
+	 * can prove redundant, then checks a copy) */
+	barrier_var(off);
+	return off & (ZCAP_PATH_MAX - 1);
 }
 
 #endif /* ZCAP_COMMON_BPF_H */

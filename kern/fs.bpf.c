@@ -32,7 +32,7 @@ static __always_inline int dentry_path_abs(struct scratch_slot *s, struct dentry
 					   struct vfsmount *vfsmnt, __u32 base)
 {
 	struct pathwalk *pw = &s->pw;
-	__u32 key = s->key;
+	__u32 key = s->key, off;
 
 	if (!dentry || !vfsmnt)
 		return -1;
@@ -43,17 +43,21 @@ static __always_inline int dentry_path_abs(struct scratch_slot *s, struct dentry
 	pw->off = 0;
 	pw->fail = 0;
 	pw->base = base;
-	bpf_loop(PATH_DEPTH_MAX * 2, path_up_step, &key, 0);
+	zcap_loop(PATH_DEPTH_MAX * 2, path_up_step, &key);
 	if (pw->fail)
 		return -1;
 	if (pw->depth == 0) {
 		s->buf[base & BMASK] = '/';
 		return 1;
 	}
-	bpf_loop(PATH_DEPTH_MAX, path_write_step, &key, 0);
-	if (pw->fail || pw->off >= ZCAP_PATH_MAX)
+	zcap_loop(PATH_DEPTH_MAX, path_write_step, &key);
+	off = pw->off;
+	if (pw->fail || off >= ZCAP_PATH_MAX)
 		return -1;
-	return pw->off;
+	/* keep the bound where the verifier sees it (clang drops a mask it
+	 * can prove redundant, then checks a copy) */
+	barrier_var(off);
+	return off & (ZCAP_PATH_MAX - 1);
 }
 
 static __always_inline long read_str(void *dst, const void *src, bool user)
@@ -344,6 +348,19 @@ SEC("raw_tp/mm_filemap_delete_from_page_cache")
 int BPF_PROG(rtp_folio_deleted, struct folio *folio)
 {
 	note_discard(BPF_CORE_READ(folio, mapping, host));
+	return 0;
+}
+
+/* The same tracepoint before folios (5.16): a struct page, whose mapping
+ * is where the folio's is (user/part_fs.c loads the one BTF names). */
+struct page___mapping {
+	struct address_space *mapping;
+} __attribute__((preserve_access_index));
+
+SEC("raw_tp/mm_filemap_delete_from_page_cache")
+int BPF_PROG(rtp_page_deleted, struct page___mapping *page)
+{
+	note_discard(BPF_CORE_READ(page, mapping, host));
 	return 0;
 }
 

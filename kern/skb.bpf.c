@@ -65,7 +65,7 @@ static __always_inline struct pkt_slot *pkt_slot_get(void)
 		__u32 key = base + k;
 		struct pkt_slot *s = bpf_map_lookup_elem(&pkt_slots, &key);
 
-		if (s && __sync_val_compare_and_swap(&s->busy, 0, 1) == 0)
+		if (s && slot_take(&s->busy))
 			return s;
 	}
 	return NULL;

@@ -43,6 +43,7 @@ static __always_inline void emit_chunk(struct zcap_io *ev, struct walk *w, __u64
 	w->left -= n;
 }
 
+ZCAP_LOOP_STEP(walk_step)
 static long walk_step(__u32 i, __u32 *slot_key)
 {
 	struct scratch_slot *s = bpf_map_lookup_elem(&scratch, slot_key);
@@ -66,7 +67,9 @@ static long walk_step(__u32 i, __u32 *slot_key)
 		w->iov_idx++;
 		w->seg_base = (__u64)v.iov_base;
 		w->seg_left = v.iov_len;
-		return 0;
+		/* its first chunk in the same turn: turns = iovecs + chunks */
+		if (!w->seg_left)
+			return 0;
 	}
 	n = w->seg_left;
 	if (n > w->left)
@@ -108,7 +111,7 @@ static __always_inline void walk_payload(struct scratch_slot *s, struct zcap_io 
 			w->seg_base = buf;
 			w->seg_left = w->left;
 		}
-		bpf_loop((w->left / ZCAP_CHUNK) + 2 * iov_cnt + 2, walk_step, &key, 0);
+		zcap_loop((w->left / ZCAP_CHUNK) + 2 * iov_cnt + 2, walk_step, &key);
 	} else if (moved > 0) {
 		w->last_flags |= ZCAP_F_TRUNC;
 	}
@@ -183,25 +186,18 @@ static __always_inline void emit_msghdr(struct scratch_slot *s, struct zcap_io *
 	walk_payload(s, ev, 0, (__u64)m.msg_iov, m.msg_iovlen, moved);
 }
 
-struct mmsg_walk {
-	__u32 slot_key;
-	__u32 nmsg;
-	__u64 vec;
-};
-
-static long mmsg_step(__u32 i, struct mmsg_walk *mw)
+/* One message of sendmmsg/recvmmsg (s->mmsg_vec, s->mmsg_n messages). */
+ZCAP_LOOP_STEP(mmsg_step)
+static long mmsg_step(__u32 i, __u32 *slot_key)
 {
-	struct scratch_slot *s;
+	struct scratch_slot *s = bpf_map_lookup_elem(&scratch, slot_key);
 	struct zcap_io *ev;
 	struct mmsghdr mh = {};
 
-	if (i >= mw->nmsg)
-		return 1;
-	s = bpf_map_lookup_elem(&scratch, &mw->slot_key);
-	if (!s)
+	if (!s || i >= s->mmsg_n)
 		return 1;
 	ev = (struct zcap_io *)s->buf;
-	if (bpf_probe_read_user(&mh, sizeof(mh), (struct mmsghdr *)mw->vec + i)) {
+	if (bpf_probe_read_user(&mh, sizeof(mh), (struct mmsghdr *)s->mmsg_vec + i)) {
 		count_drop(ZCAP_DROP_FAULT);
 		return 1;
 	}
@@ -265,18 +261,17 @@ static __always_inline int io_exit(struct bpf_raw_tracepoint_args *ctx, __u16 sc
 		break;
 	case ZCAP_SYS_SENDMMSG:
 	case ZCAP_SYS_RECVMMSG: {
-		struct mmsg_walk mw = { .slot_key = s->key, .vec = in.args[1] };
+		__u32 key = s->key;
 
 		if (ret <= 0) {
 			walk_payload(s, ev, 0, 0, 0, ret);
 			break;
 		}
-		mw.nmsg = ret;
-		if (mw.nmsg > ZCAP_MMSG_MAX)
-			mw.nmsg = ZCAP_MMSG_MAX; /* the rest counted as lost */
+		s->mmsg_vec = in.args[1];
+		s->mmsg_n = ret > ZCAP_MMSG_MAX ? ZCAP_MMSG_MAX : ret; /* the rest counted as lost */
 		if ((__u64)ret > ZCAP_MMSG_MAX)
 			count_drop(ZCAP_DROP_MAPFULL);
-		bpf_loop(mw.nmsg, mmsg_step, &mw, 0);
+		zcap_loop(s->mmsg_n, mmsg_step, &key);
 		break;
 	}
 	}

@@ -28,6 +28,11 @@
 #define ZCAP_IOV_MAX	 1024 /* UIO_MAXIOV */
 #define ZCAP_MMSG_MAX	 64   /* messages walked per sendmmsg/recvmmsg */
 #define ZCAP_BVEC_MAX	 64   /* bio_vec segments walked per send-path event */
+/* Turns of one walk in the bounded-loop build (kernels without bpf_loop,
+ * kern/common.bpf.h): a turn takes the next iovec or segment with its
+ * first chunk, or one more chunk. 1024 iovecs and the 32 chunks of 1 MiB
+ * fit; the verifier's limit on pending branches caps it at a few thousand. */
+#define ZCAP_BOUNDED_TURNS 1100
 
 enum zcap_ev_type {
 	ZCAP_EV_IO = 1,	  /* payload chunk of a read/write-family call */

@@ -58,7 +58,7 @@ struct {
 } zc_sends SEC(".maps");
 
 /* State of a payload walk, one per scratch slot (same key), in map memory
- * so that bpf_loop callbacks converge in the verifier. */
+ * so that loop steps converge in the verifier. */
 struct zc_walk {
 	__u64 vec;	/* next struct bio_vec / struct iovec */
 	__u64 nr_segs;	/* segments left at vec */
@@ -124,31 +124,46 @@ static __always_inline void fill_sk_info(struct zcap_fdinfo *fi, struct sock *sk
  * trusted only when its inode points back at it: a page that is not in a
  * page cache (anonymous, slab, page pool) overlays other data there.
  */
+/* struct page before folios (5.16): the head page holds mapping and index */
+struct page___prefolio {
+	struct address_space *mapping;
+	unsigned long index;
+} __attribute__((preserve_access_index));
+
 static __always_inline void page_origin(struct zcap_send_ev *ev, __u64 page, __u64 in_page)
 {
 	__u64 psize = bpf_core_type_size(struct page);
 	struct address_space *mapping;
-	struct folio *folio;
 	struct inode *host;
-	__u64 head = 0, index;
+	__u64 head = 0, first, index;
 
 	ev->src_ino = 0;
 	ev->src_off = -1;
 	ev->src_dev = 0;
-	if (!bpf_core_type_exists(struct folio) || !psize)
+	if (!psize)
 		return;
 	if (bpf_probe_read_kernel(
 		    &head, sizeof(head),
 		    (void *)(page + bpf_core_field_offset(struct page, compound_head))))
 		return;
-	folio = (void *)((head & 1) ? head - 1 : page); /* a tail page names its head */
-	mapping = BPF_CORE_READ(folio, mapping);
+	first = (head & 1) ? head - 1 : page; /* a tail page names its head */
+	if (bpf_core_type_exists(struct folio)) {
+		struct folio *folio = (void *)first;
+
+		mapping = BPF_CORE_READ(folio, mapping);
+		index = BPF_CORE_READ(folio, index);
+	} else {
+		struct page___prefolio *hp = (void *)first;
+
+		mapping = BPF_CORE_READ(hp, mapping);
+		index = BPF_CORE_READ(hp, index);
+	}
 	if (!mapping || ((__u64)mapping & 3)) /* none, anonymous, movable/KSM */
 		return;
 	host = BPF_CORE_READ(mapping, host);
 	if (!host || BPF_CORE_READ(host, i_mapping) != mapping)
 		return;
-	index = BPF_CORE_READ(folio, index) + (page - (__u64)folio) / psize;
+	index += (page - first) / psize;
 	ev->src_off = (index << zc_page_shift) + in_page;
 	ev->src_ino = BPF_CORE_READ(host, i_ino);
 	ev->src_dev = BPF_CORE_READ(host, i_sb, s_dev);
@@ -204,6 +219,7 @@ static __always_inline bool next_segment(struct zc_walk *w)
 	return true;
 }
 
+ZCAP_LOOP_STEP(send_step)
 static long send_step(__u32 i, __u32 *slot_key)
 {
 	struct scratch_slot *s = bpf_map_lookup_elem(&scratch, slot_key);
@@ -217,8 +233,14 @@ static long send_step(__u32 i, __u32 *slot_key)
 		return 1;
 	if (!w->cap_left || !w->msg_left)
 		return 1;
-	if (!w->seg_left)
-		return next_segment(w) ? 0 : 1;
+	if (!w->seg_left) {
+		if (!next_segment(w))
+			return 1;
+		/* its first chunk in the same turn: turns = segments + chunks,
+		 * which matters where turns are bounded (kern/common.bpf.h) */
+		if (!w->seg_left)
+			return 0;
+	}
 	ev = (struct zcap_send_ev *)s->buf;
 	n = w->seg_left;
 	if (n > w->cap_left)
@@ -429,7 +451,7 @@ static __always_inline int on_send_start(struct sock *sk, const struct zc_source
 	if (loops > (1 << 20))
 		loops = 1 << 20;
 	if (w->cap_left)
-		bpf_loop(loops, send_step, &key, 0);
+		zcap_loop(loops, send_step, &key);
 	nst.captured = w->off;
 	if (w->off == 0) {
 		/* nothing captured (snaplen, self-test failed): a FIRST record
@@ -666,6 +688,7 @@ ZCAP_SYSCALL_ENTER(copy_file_range)
 }
 
 /* vmsplice: the user memory moved, as ZCAP_EV_IO chunks of the call. */
+ZCAP_LOOP_STEP(vms_step)
 static long vms_step(__u32 i, __u32 *slot_key)
 {
 	struct scratch_slot *s = bpf_map_lookup_elem(&scratch, slot_key);
@@ -677,8 +700,14 @@ static long vms_step(__u32 i, __u32 *slot_key)
 
 	if (!s || !w || !w->cap_left)
 		return 1;
-	if (!w->seg_left)
-		return next_segment(w) ? 0 : 1;
+	if (!w->seg_left) {
+		if (!next_segment(w))
+			return 1;
+		/* its first chunk in the same turn: turns = segments + chunks,
+		 * which matters where turns are bounded (kern/common.bpf.h) */
+		if (!w->seg_left)
+			return 0;
+	}
 	ev = (struct zcap_io *)s->buf;
 	n = w->seg_left;
 	if (n > w->cap_left)
@@ -742,7 +771,7 @@ static __always_inline void vmsplice_payload(struct scratch_slot *s, struct infl
 	if (w->cap_left < moved)
 		w->last_flags = ZCAP_F_TRUNC;
 	if (w->cap_left)
-		bpf_loop(w->cap_left / ZCAP_CHUNK + 2 * w->nr_segs + 2, vms_step, &key, 0);
+		zcap_loop(w->cap_left / ZCAP_CHUNK + 2 * w->nr_segs + 2, vms_step, &key);
 	if (!w->done) {
 		ev->chunk_off = w->off;
 		ev->flags = (w->off == 0 ? ZCAP_F_FIRST : 0) | ZCAP_F_LAST |

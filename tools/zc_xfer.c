@@ -25,6 +25,12 @@
  *   uring_send    io_uring IORING_OP_SEND from memory
  *   uring_send_zc io_uring IORING_OP_SEND_ZC from a registered buffer
  *
+ *   zc_xfer --has MODE
+ *
+ * says whether this kernel can run MODE (exit 0 yes, 1 no, with the reason
+ * on stdout): the io_uring modes need their opcodes in io_uring's own
+ * probe (IORING_OP_SEND_ZC is 6.0+), the others are always there.
+ *
  * Exit 0 when the receiver got exactly those bytes, 1 otherwise, 2 on bad
  * usage. Prints one JSON line (to PATH with --report, else stdout):
  *   {"mode":M,"pid":P,"tid":T,"lport":SENDER_PORT,"rport":RECEIVER_PORT,"count":N}
@@ -330,6 +336,36 @@ static void do_uring(int sock, int fd, off_t off, size_t count, const char *mode
 	io_uring_queue_exit(&ring);
 }
 
+/* --has MODE: the opcodes MODE submits, checked against the kernel's. */
+static int has_mode(const char *mode)
+{
+	static const struct {
+		const char *mode;
+		int op;
+	} ops[] = { { "uring_splice", IORING_OP_SPLICE },
+		    { "uring_send", IORING_OP_SEND },
+		    { "uring_send_zc", IORING_OP_SEND_ZC } };
+	struct io_uring_probe *probe;
+	bool ok;
+
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+		if (strcmp(mode, ops[i].mode))
+			continue;
+		probe = io_uring_get_probe();
+		if (!probe) {
+			printf("no io_uring probe: %s\n", strerror(errno));
+			return 1;
+		}
+		ok = io_uring_opcode_supported(probe, ops[i].op);
+		io_uring_free_probe(probe);
+		printf("%s: io_uring opcode %d %s\n", mode, ops[i].op,
+		       ok ? "supported" : "not supported by this kernel");
+		return ok ? 0 : 1;
+	}
+	printf("%s: no kernel requirement\n", mode);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -346,6 +382,8 @@ int main(int argc, char **argv)
 	int fd, sock;
 	bool ok, mode_nb = false;
 
+	if (argc == 3 && !strcmp(argv[1], "--has"))
+		return has_mode(argv[2]);
 	while (argc > 2 && (!strcmp(argv[1], "--report") || !strcmp(argv[1], "--port"))) {
 		if (!strcmp(argv[1], "--report"))
 			report = argv[2];

@@ -48,6 +48,34 @@ extern const struct bpf_part part_skb;
 enum { URING_NONE, URING_CQE, URING_RES };
 int part_fs_uring_variant(void);
 
+/* Does this kernel have bpf_loop (5.17+)? Else every object is opened from
+ * its bounded-loop build (kern/common.bpf.h). $ZCAP_TEST_BOUNDED_LOOPS=1
+ * forces the bounded builds (tests). Probed once. */
+bool part_bpf_loop(void);
+
+/* Open a skeleton (calloc'd object of size, filled by create) from its own
+ * ELF, or from bounded()'s ELF where the kernel has no bpf_loop: both are
+ * builds of the same source, with the same maps, programs and globals. */
+void *part_open_skel(size_t size, int (*create)(void *obj),
+		     const void *(*bounded)(size_t *sz), void (*destroy)(void *obj));
+
+/* NAME_open_skel(): NAME's skeleton, opened as part_open_skel does (needs
+ * NAME.skel.h and NAME_bounded.skel.h). */
+#define PART_SKEL_OPENER(name)                                                                     \
+	static int name##_create_obj(void *obj)                                                    \
+	{                                                                                          \
+		return name##_bpf__create_skeleton(obj);                                           \
+	}                                                                                          \
+	static void name##_destroy_obj(void *obj)                                                  \
+	{                                                                                          \
+		name##_bpf__destroy(obj);                                                          \
+	}                                                                                          \
+	static inline struct name##_bpf *name##_open_skel(void)                                    \
+	{                                                                                          \
+		return part_open_skel(sizeof(struct name##_bpf), name##_create_obj,                \
+				      name##_bounded_bpf__elf_bytes, name##_destroy_obj);          \
+	}
+
 /* Options every part's skeleton opens with (the BTF of zcap_btf_path()). */
 const struct bpf_object_open_opts *part_open_opts(void);
 

@@ -175,8 +175,7 @@ static void check_tracefs(struct check *c, const struct hook_support *hs, bool p
 
 static bool hook_required(enum probe_hook h)
 {
-	return h == PROBE_RAW_TP || h == PROBE_TRACEPOINT || h == PROBE_RINGBUF ||
-	       h == PROBE_BPF_LOOP;
+	return h == PROBE_RAW_TP || h == PROBE_TRACEPOINT || h == PROBE_RINGBUF;
 }
 
 static void check_hook(struct check *c, const struct hook_status *st, enum probe_hook h)
@@ -185,6 +184,8 @@ static void check_hook(struct check *c, const struct hook_status *st, enum probe
 		set_check(c, CHECK_UNKNOWN, "not checked (needs privileges)");
 	else if (st->ok)
 		set_check(c, CHECK_OK, "%s", st->why);
+	else if (h == PROBE_BPF_LOOP)
+		set_check(c, CHECK_NO, "%s; optional: the bounded-loop builds are used", st->why);
 	else if (h == PROBE_CGROUP_SKB)
 		set_check(c, CHECK_NO, "%s; optional: needed only for pcap-ng packet capture",
 			  st->why);
@@ -272,6 +273,20 @@ static const char *uring_detail(const struct features *f)
 	}
 }
 
+/* Which build of the BPF objects the capture loads (kern/common.bpf.h). */
+static const char *loops_detail(void)
+{
+	static char buf[200];
+
+	if (part_bpf_loop())
+		return "bpf_loop";
+	snprintf(buf, sizeof(buf),
+		 "bounded (no bpf_loop): a walk stops after %d turns (an iovec or a %d KiB chunk "
+		 "each; %d iovecs and 1 MiB fit), more is flagged truncated",
+		 ZCAP_BOUNDED_TURNS, ZCAP_CHUNK / 1024, ZCAP_IOV_MAX);
+	return buf;
+}
+
 static const char *family_status(const struct send_family_result *r)
 {
 	return r->fired ? (r->bytes_ok ? "ok" : "sizes only") : "no";
@@ -316,6 +331,7 @@ static void print_text(const struct report *r, bool quiet)
 			printf("send path: %s (%s)%s\n", send_family_name(sp->family),
 			       sp->fam[sp->family].desc, sp->bodies_ok ? "" : ", sizes only");
 		printf("io_uring lineage: %s\n", uring_detail(&r->f));
+		printf("loops: %s\n", loops_detail());
 		if (r->f.capture_ok)
 			printf("capture programs: ok%s%s\n", r->f.disabled[0] ? "; disabled here: " : "",
 			       r->f.disabled);
@@ -404,6 +420,8 @@ static int print_json(const struct report *r)
 		json_object_object_add(c, "ok",
 				       json_object_new_boolean(!strncmp(uring_detail(&r->f), "ok", 2)));
 		json_object_object_add(c, "detail", json_object_new_string(uring_detail(&r->f)));
+		json_object_object_add(root, "loops", json_object_new_string(part_bpf_loop() ? "bpf_loop" :
+											       "bounded"));
 		c = json_object_new_object();
 		json_object_object_add(root, "capture_programs", c);
 		json_object_object_add(c, "ok", json_object_new_boolean(r->f.capture_ok));

@@ -51,11 +51,17 @@ int kbtf_tracepoint_arg(const char *name, const char *arg)
 
 	if (!btf)
 		return -1;
-	/* the typedef's prototype has no parameter names; the function the
-	 * kernel generates for the tracepoint (__bpf_trace_NAME) has them,
-	 * with the hidden __data first */
+	/* the typedef's prototype has no parameter names; the functions the
+	 * kernel generates for the tracepoint (__bpf_trace_NAME,
+	 * __traceiter_NAME) have them, with the hidden __data first */
 	snprintf(fname, sizeof(fname), "__bpf_trace_%s", name);
 	id = btf__find_by_name_kind(btf, fname, BTF_KIND_FUNC);
+	if (id <= 0) {
+		/* tracepoints sharing a class have only the iterator (5.10+),
+		 * with the same parameters */
+		snprintf(fname, sizeof(fname), "__traceiter_%s", name);
+		id = btf__find_by_name_kind(btf, fname, BTF_KIND_FUNC);
+	}
 	if (id <= 0)
 		return -1;
 	t = btf__type_by_id(btf, btf__type_by_id(btf, id)->type);

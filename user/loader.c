@@ -98,6 +98,44 @@ const struct bpf_object_open_opts *part_open_opts(void)
 	return &opts;
 }
 
+bool part_bpf_loop(void)
+{
+	static int have = -1;
+	const char *force = getenv("ZCAP_TEST_BOUNDED_LOOPS");
+
+	if (have < 0)
+		have = !(force && !strcmp(force, "1")) &&
+		       libbpf_probe_bpf_helper(BPF_PROG_TYPE_RAW_TRACEPOINT, BPF_FUNC_loop, NULL) == 1;
+	return have;
+}
+
+void *part_open_skel(size_t size, int (*create)(void *obj),
+		     const void *(*bounded)(size_t *sz), void (*destroy)(void *obj))
+{
+	void *obj = calloc(1, size);
+	struct bpf_object_skeleton *s;
+	int err;
+
+	if (!obj) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	err = create(obj);
+	if (!err) {
+		/* every generated skeleton starts with its bpf_object_skeleton */
+		s = *(struct bpf_object_skeleton **)obj;
+		if (!part_bpf_loop())
+			s->data = (void *)bounded(&s->data_sz);
+		err = bpf_object__open_skeleton(s, part_open_opts());
+	}
+	if (err) {
+		destroy(obj);
+		errno = -err;
+		return NULL;
+	}
+	return obj;
+}
+
 int loader_preflight(void)
 {
 	const char *path = zcap_btf_path();

@@ -11,9 +11,12 @@
 #include "bpf_part.h"
 #include "detach.h"
 #include "fs.skel.h"
+#include "fs_bounded.skel.h"
 #include "kbtf.h"
 #include "tracefs.h"
 #include "util.h"
+
+PART_SKEL_OPENER(fs)
 
 static bool fs_wanted(const struct loader_opts *o)
 {
@@ -22,7 +25,7 @@ static bool fs_wanted(const struct loader_opts *o)
 
 static void *fs_open(void)
 {
-	return fs_bpf__open_opts(part_open_opts());
+	return fs_open_skel();
 }
 
 static struct bpf_object *fs_object(void *skel)
@@ -88,6 +91,17 @@ static void uring_variant(struct fs_bpf *skel, const struct loader_opts *o)
 	bpf_program__set_autoload(skel->progs.rtp_uring_complete_res, v == URING_RES);
 }
 
+/* mm_filemap_delete_from_page_cache passes a folio since 5.16, a page
+ * before: the program for what this kernel's BTF has. */
+static void filemap_variant(struct fs_bpf *skel)
+{
+	bool on = bpf_program__autoload(skel->progs.rtp_folio_deleted);
+	bool folio = kbtf_tracepoint_arg("mm_filemap_delete_from_page_cache", "folio") == 0;
+
+	bpf_program__set_autoload(skel->progs.rtp_folio_deleted, on && folio);
+	bpf_program__set_autoload(skel->progs.rtp_page_deleted, on && !folio);
+}
+
 static int fs_prepare(void *skel, const struct loader_opts *o, char *desc, size_t len)
 {
 	int err = tracefs_ensure(NULL);
@@ -96,6 +110,7 @@ static int fs_prepare(void *skel, const struct loader_opts *o, char *desc, size_
 		return err;
 	skip_missing(skel, desc, len);
 	uring_variant(skel, o);
+	filemap_variant(skel);
 	return 0;
 }
 
@@ -103,7 +118,8 @@ static const char *fs_optional(const char *prog)
 {
 	if (!strncmp(prog, "rtp_uring_complete", 18))
 		return "io_uring lineage";
-	if (!strncmp(prog, "rtp_ext4_", 9) || !strcmp(prog, "rtp_folio_deleted"))
+	if (!strncmp(prog, "rtp_ext4_", 9) || !strcmp(prog, "rtp_folio_deleted") ||
+	    !strcmp(prog, "rtp_page_deleted"))
 		return "detection of O_TRUNC on non-empty files";
 	return NULL;
 }

@@ -20,6 +20,7 @@
 
 #include "bpf_part.h"
 #include "skb.skel.h"
+#include "skb_bounded.skel.h"
 #include "util.h"
 
 #define SLOTS_PER_CPU 2 /* kern/common.bpf.h */
@@ -31,6 +32,8 @@ struct skb_part {
 	char child[PATH_MAX];	 /* the child cgroup we made for CMD, "" if none */
 	int reaper_fd;		 /* write end of the reaper's pipe, -1 if none */
 };
+
+PART_SKEL_OPENER(skb)
 
 /* The cgroup2 mount point, from /proc/mounts (never assumed). */
 static int cgroup2_mount(char *out, size_t len)
@@ -65,7 +68,7 @@ static void *skb_open(void)
 		return NULL;
 	p->cg_fd = -1;
 	p->reaper_fd = -1;
-	p->skel = skb_bpf__open_opts(part_open_opts());
+	p->skel = skb_open_skel();
 	if (!p->skel) {
 		int err = errno;
 

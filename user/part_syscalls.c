@@ -7,6 +7,7 @@
 #include "bpf_part.h"
 #include "detach.h"
 #include "syscalls.skel.h"
+#include "syscalls_bounded.skel.h"
 #include "tracefs.h"
 #include "util.h"
 
@@ -27,9 +28,11 @@ void part_skip_missing_tracepoints(struct bpf_object *obj)
 	}
 }
 
+PART_SKEL_OPENER(syscalls)
+
 static void *sys_open(void)
 {
-	return syscalls_bpf__open_opts(part_open_opts());
+	return syscalls_open_skel();
 }
 
 static struct bpf_object *sys_object(void *skel)

@@ -15,12 +15,15 @@
 #include "send_path.h"
 #include "util.h"
 #include "zerocopy.skel.h"
+#include "zerocopy_bounded.skel.h"
 
 #define SLOTS_PER_CPU 2 /* kern/common.bpf.h */
 
+PART_SKEL_OPENER(zerocopy)
+
 static void *zc_open(void)
 {
-	return zerocopy_bpf__open_opts(part_open_opts());
+	return zerocopy_open_skel();
 }
 
 static struct bpf_object *zc_object(void *skel)

@@ -35,8 +35,11 @@
 #include "send_path.h"
 #include "util.h"
 #include "zerocopy.skel.h"
+#include "zerocopy_bounded.skel.h"
 
 #define SLOTS_PER_CPU 2 /* kern/common.bpf.h */
+
+PART_SKEL_OPENER(zerocopy)
 
 /* x86-64 defaults when kallsyms does not name the bases (no KASLR of the
  * memory layout): 4-level, then 5-level paging. */
@@ -348,7 +351,7 @@ static void shrink_maps(struct zerocopy_bpf *skel, int ncpus)
 static struct zerocopy_bpf *private_instance(int family, uint64_t pob, uint64_t vmb, char *why,
 					     size_t whylen)
 {
-	struct zerocopy_bpf *skel = zerocopy_bpf__open_opts(part_open_opts());
+	struct zerocopy_bpf *skel = zerocopy_open_skel();
 	struct zcap_config *cfg;
 	struct bpf_program *prog;
 	int ncpus = libbpf_num_possible_cpus(), err;

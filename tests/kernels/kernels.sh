@@ -28,9 +28,9 @@ KDIR=${ZCAP_KERNELS_DIR:-build/kernels}
 mkdir -p "$KDIR"
 KDIR=$(cd "$KDIR" && pwd -P)
 
-# The default matrix. 5.10 is fetchable and bootable too, but zcap does
-# not support it yet (a later issue): add it here once it does.
-DEFAULT_KERNELS="6.1 6.12"
+# The default matrix: Debian 11's 5.10 (no bpf_loop: the bounded-loop
+# build), Debian 12's 6.1 and 6.12.
+DEFAULT_KERNELS="5.10 6.1 6.12"
 
 die() { echo "zcap: kernels: $*" >&2; exit 1; }
 note() { echo "zcap: kernels: $*" >&2; }
