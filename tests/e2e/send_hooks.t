@@ -144,6 +144,13 @@ def checks(work):
                     fam, os.path.basename(src), OFF, COUNT))
         tap.ok(b and all(r["via"] == "sendfile" and not r["truncated"] for r in b),
                "--send-hook=%s: via sendfile, nothing cut" % fam)
+        # ids join bodies to their call, also for jq/JavaScript (IEEE doubles)
+        xids = {r["call_id"] for r in res.of_type("xfer") if r["pid"] == rep.get("pid")}
+        tap.ok(b and xids and all(0 < i < 2 ** 53 for i in xids)
+               and {r["call_id"] for r in b} <= xids
+               and {float(i) for i in xids} == {float(i) for i in xids if i == int(float(i))},
+               "--send-hook=%s: call ids below 2^53, every body's is its sendfile's" % fam,
+               [sorted(xids)[:4], sorted({r["call_id"] for r in b})[:4]])
         if reference is None:
             reference = (fam, got)
         else:
