@@ -39,22 +39,10 @@ def doctor():
 
 
 def xfer(work, mode, zargs, port=None):
-    rep_path = os.path.join(work, "report.json")
-    if os.path.exists(rep_path):
-        os.unlink(rep_path)
-    cmd = [zt.tool("zc_xfer"), "--report", rep_path]
-    if port:
-        cmd += ["--port", str(port)]
-    cmd += [mode, os.path.join(work, "src.bin"), str(OFF), str(COUNT)]
     # an explicit --send-hook here is the point: no ZCAP_TEST_SEND_HOOK override
     env = dict(os.environ)
     env.pop("ZCAP_TEST_SEND_HOOK", None)
-    res = zt.run_record(list(zargs), cmd, timeout=300, env=env)
-    rep = {}
-    if os.path.exists(rep_path):
-        with open(rep_path) as f:
-            rep = json.load(f)
-    return res, rep
+    return zt.record_zc_xfer(work, mode, zargs, [OFF, COUNT], port=port, timeout=300, env=env)
 
 
 bodies = zt.sender_bodies

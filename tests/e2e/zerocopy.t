@@ -22,17 +22,7 @@ COUNT = 200000  # several pipe loads, several sendmsg calls per sendfile
 
 def run(work, mode, zargs=("-s", "0"), extra=()):
     """zcap record --json ZARGS -- zc_xfer MODE; (Result, report dict)."""
-    rep_path = os.path.join(work, "report-%s.json" % mode)
-    if os.path.exists(rep_path):
-        os.unlink(rep_path)
-    res = zt.run_record(list(zargs), [zt.tool("zc_xfer"), "--report", rep_path, mode,
-                                      os.path.join(work, "src.bin"), str(OFF), str(COUNT)]
-                        + list(extra), timeout=120)
-    rep = {}
-    if os.path.exists(rep_path):
-        with open(rep_path) as f:
-            rep = json.load(f)
-    return res, rep
+    return zt.record_zc_xfer(work, mode, zargs, [OFF, COUNT] + list(extra))
 
 
 bodies = zt.sender_bodies

@@ -165,6 +165,24 @@ def in_workdir(prefix, fn):
         shutil.rmtree(work, ignore_errors=True)
 
 
+def record_zc_xfer(work, mode, zargs, extra=(), port=None, timeout=120, env=None):
+    """`zcap record --json ZARGS -- zc_xfer MODE WORK/src.bin OFF COUNT`: the
+    caller passes [OFF, COUNT, ...] as extra; (Result, zc_xfer's report)."""
+    rep_path = os.path.join(work, "report-%s.json" % mode)
+    if os.path.exists(rep_path):
+        os.unlink(rep_path)
+    cmd = [tool("zc_xfer"), "--report", rep_path]
+    if port:
+        cmd += ["--port", str(port)]
+    cmd += [mode, os.path.join(work, "src.bin")] + [str(a) for a in extra]
+    res = run_record(list(zargs), cmd, timeout=timeout, env=env)
+    rep = {}
+    if os.path.exists(rep_path):
+        with open(rep_path) as f:
+            rep = json.load(f)
+    return res, rep
+
+
 def sender_bodies(res, rep):
     """Body records of a zc_xfer run (its --report dict) on its sending
     socket, in TCP order."""
