@@ -116,8 +116,10 @@ static __always_inline void walk_payload(struct scratch_slot *s, struct zcap_io 
 		w->last_flags |= ZCAP_F_TRUNC;
 	}
 	if (!w->done) {
+		/* the walk stopped before the bytes did: the bounded build's turn
+		 * limit (or iovecs that ended early); flagged and counted */
 		if (w->left)
-			w->last_flags |= ZCAP_F_TRUNC; /* iovecs ended early */
+			w->last_flags |= ZCAP_F_TRUNC | ZCAP_F_IOV_LIMIT;
 		ev->chunk_off = w->off;
 		ev->flags = (w->off == 0 ? ZCAP_F_FIRST : 0) | ZCAP_F_LAST | w->last_flags |
 			    (ev->flags & ZCAP_F_ADDR_ARG);

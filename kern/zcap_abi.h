@@ -148,7 +148,7 @@ enum zcap_drop_cause {
 #define ZCAP_F_TRUNC	  0x04 /* fewer bytes captured than transferred (snaplen) */
 #define ZCAP_F_FAULT	  0x08 /* payload read failed: data_len bytes are missing */
 #define ZCAP_F_ADDR_ARG	  0x10 /* raddr/rport come from the call's sockaddr argument */
-#define ZCAP_F_IOV_LIMIT  0x20 /* more iovecs/messages than walked: truncated */
+#define ZCAP_F_IOV_LIMIT  0x20 /* the iovec walk stopped at its limit: truncated */
 #define ZCAP_F_NOCONTENT  0x40 /* body bytes deliberately not captured (self-test failed) */
 
 /*

@@ -775,7 +775,8 @@ static __always_inline void vmsplice_payload(struct scratch_slot *s, struct infl
 	if (!w->done) {
 		ev->chunk_off = w->off;
 		ev->flags = (w->off == 0 ? ZCAP_F_FIRST : 0) | ZCAP_F_LAST |
-			    (w->off < moved ? ZCAP_F_TRUNC : 0);
+			    (w->off < moved ? ZCAP_F_TRUNC : 0) |
+			    (w->cap_left ? ZCAP_F_IOV_LIMIT : 0); /* the walk stopped early */
 		ev->h.data_len = 0;
 		submit(ev, sizeof(*ev));
 	}

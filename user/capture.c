@@ -161,18 +161,22 @@ static void report_drops(struct loader *l, struct pipeline *p, uint64_t *last_to
 
 static void print_summary(const struct zcap_stats *st)
 {
-	char bodies[64] = "";
+	char bodies[64] = "", limited[80] = "";
 
 	if (st->body_bytes)
 		snprintf(bodies, sizeof(bodies), " (%llu in zero-copy bodies)",
 			 (unsigned long long)st->body_bytes);
+	if (st->iov_limited)
+		snprintf(limited, sizeof(limited), "; %llu cut at the kernel's iovec walk limit",
+			 (unsigned long long)st->iov_limited);
 	fprintf(stderr,
 		"zcap: %llu records, %llu payload bytes captured%s; lost events: %llu ring full, "
-		"%llu map full, %llu read faults; %llu incomplete records\n",
+		"%llu map full, %llu read faults; %llu incomplete records%s\n",
 		(unsigned long long)st->records, (unsigned long long)(st->bytes + st->body_bytes),
 		bodies, (unsigned long long)st->drops[ZCAP_DROP_RINGBUF],
 		(unsigned long long)st->drops[ZCAP_DROP_MAPFULL],
-		(unsigned long long)st->drops[ZCAP_DROP_FAULT], (unsigned long long)st->incomplete);
+		(unsigned long long)st->drops[ZCAP_DROP_FAULT], (unsigned long long)st->incomplete,
+		limited);
 }
 
 /* Reap children without blocking; true once cmd has exited. */
@@ -307,6 +311,7 @@ int capture_run(const struct capture_opts *o, struct sink **sinks, int nsinks,
 	}
 	stitcher_flush(p.st);
 	res->stats.incomplete = stitcher_incomplete(p.st);
+	res->stats.iov_limited = stitcher_iov_limited(p.st);
 	report_drops(l, &p, &last_drops);
 	if (o->pkt_lost)
 		loader_pkt_lost(l, o->pkt_lost, o->hook_ctx);

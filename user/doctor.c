@@ -287,6 +287,36 @@ static const char *loops_detail(void)
 	return buf;
 }
 
+/*
+ * What capture gives less of here than on a kernel with every hook, one
+ * entry a feature: the line a user on an old or locked-down kernel looks
+ * for first. NULL-terminated; empty when nothing is reduced.
+ */
+#define MAX_REDUCTIONS 6
+static void reductions(const struct report *r, const char *out[MAX_REDUCTIONS + 1])
+{
+	static char disabled[sizeof(r->f.disabled) + 64];
+	const struct send_path *sp = &r->f.sp;
+	int n = 0;
+
+	if (sp->family == SEND_NFAMILIES)
+		out[n++] = "zero-copy bodies (no send hook)";
+	else if (!sp->bodies_ok)
+		out[n++] = "zero-copy bodies: sizes only (the body self-test failed)";
+	/* a disabled io_uring program is named with the disabled ones below */
+	if (!strstr(r->f.disabled, "io_uring") && strncmp(uring_detail(&r->f), "ok", 2))
+		out[n++] = "io_uring lineage (io_uring_complete does not pass the request)";
+	if (!part_bpf_loop())
+		out[n++] = "buffer walks bounded (no bpf_loop; see loops)";
+	if (r->checks[CHK_HOOKS + PROBE_CGROUP_SKB].status != CHECK_OK)
+		out[n++] = "pcap-ng packets (no cgroup_skb)";
+	if (r->f.disabled[0]) {
+		snprintf(disabled, sizeof(disabled), "programs disabled: %s", r->f.disabled);
+		out[n++] = disabled;
+	}
+	out[n] = NULL;
+}
+
 static const char *family_status(const struct send_family_result *r)
 {
 	return r->fired ? (r->bytes_ok ? "ok" : "sizes only") : "no";
@@ -337,6 +367,15 @@ static void print_text(const struct report *r, bool quiet)
 			       r->f.disabled);
 		else
 			printf("capture programs: no: %s\n", r->f.capture_why);
+		if (r->f.capture_ok) {
+			const char *red[MAX_REDUCTIONS + 1];
+
+			reductions(r, red);
+			printf("reduced here: %s", red[0] ? red[0] : "nothing");
+			for (int i = 1; red[i]; i++)
+				printf("; %s", red[i]);
+			printf("\n");
+		}
 	}
 	if (r->can_run)
 		printf("zcap can run here.\n");
@@ -429,6 +468,15 @@ static int print_json(const struct report *r)
 										 "" :
 										 r->f.capture_why));
 		json_object_object_add(c, "disabled", json_object_new_string(r->f.disabled));
+		if (r->f.capture_ok) {
+			const char *red[MAX_REDUCTIONS + 1];
+			json_object *a = json_object_new_array();
+
+			reductions(r, red);
+			for (int i = 0; red[i]; i++)
+				json_object_array_add(a, json_object_new_string(red[i]));
+			json_object_object_add(root, "reduced", a);
+		}
 	}
 	json_object_object_add(root, "can_run", json_object_new_boolean(r->can_run));
 	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |

@@ -19,6 +19,7 @@ struct zcap_stats {
 	uint64_t body_bytes; /* of zero-copy bodies (sendfile, splice, ...) */
 	uint64_t drops[ZCAP_DROP_MAX];
 	uint64_t incomplete; /* records with gaps */
+	uint64_t iov_limited; /* records the kernel's buffer walk cut at its limit */
 	uint64_t bad_records; /* ring records the decoder rejected */
 };
 

@@ -103,6 +103,8 @@ static json_object *io_obj(const struct zrec *r)
 		add_int(o, "offset", io->file_off);
 	add_base64(o, "data", r->data, r->data_len);
 	add_bool(o, "truncated", r->truncated);
+	if (r->iov_limit)
+		add_bool(o, "iov_limit", true);
 	if (r->incomplete)
 		add_bool(o, "incomplete", true);
 	return o;
@@ -301,6 +303,7 @@ static int json_finish(struct sink *s, const struct zcap_stats *st)
 	add_u64(o, "body_bytes", st->body_bytes);
 	json_object_object_add(o, "drops", drops_obj(st));
 	add_u64(o, "incomplete", st->incomplete);
+	add_u64(o, "iov_limit", st->iov_limited);
 	emit(s, o);
 	return fflush(s->out) ? -errno : 0;
 }

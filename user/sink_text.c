@@ -119,6 +119,8 @@ static void print_io(struct text_sink *t, const struct zrec *r)
 		fprintf(out, " [%llu bytes]", (unsigned long long)r->len);
 	fprintf(out, " %s", io->dir == ZCAP_DIR_IN ? "<" : ">");
 	print_payload(out, r->data, r->data_len, t->width, r->truncated);
+	if (r->iov_limit)
+		fputs(" [iov limit]", out);
 	if (r->incomplete)
 		fputs(" [incomplete]", out);
 	fputc('\n', out);

@@ -26,6 +26,7 @@ struct stitcher {
 	struct zerocopy *zc;   /* zero-copy bodies (user/zerocopy.c) */
 	unsigned int npending;
 	uint64_t incomplete;
+	uint64_t iov_limited;
 };
 
 struct stitcher *stitcher_new(struct pathcache *pc, zrec_cb cb, void *ctx)
@@ -70,6 +71,11 @@ uint64_t stitcher_incomplete(const struct stitcher *st)
 	return st->incomplete + zerocopy_incomplete(st->zc);
 }
 
+uint64_t stitcher_iov_limited(const struct stitcher *st)
+{
+	return st->iov_limited;
+}
+
 static bool names_a_file(unsigned int kind)
 {
 	return kind == ZCAP_FD_FILE || kind == ZCAP_FD_DIR || kind == ZCAP_FD_CHR ||
@@ -106,8 +112,11 @@ static int emit_io(struct stitcher *st, const struct zcap_io *io, const uint8_t 
 
 	r.path = path_of(st, &io->f, io->h.pid, io->fd);
 	r.truncated = len < io->total_len && !gap;
+	r.iov_limit = io->flags & ZCAP_F_IOV_LIMIT;
 	if (gap)
 		st->incomplete++;
+	if (r.iov_limit)
+		st->iov_limited++;
 	zerocopy_note_io(st->zc, io);
 	return st->cb(&r, st->ctx);
 }

@@ -21,6 +21,7 @@ struct zrec {
 	uint64_t len;	       /* bytes the call moved (IO), else data_len */
 	bool truncated;	       /* snaplen or a limit cut the payload */
 	bool incomplete;       /* chunks lost or unreadable: data has gaps */
+	bool iov_limit;	       /* the kernel's walk over the buffers hit its limit */
 	const char *path;      /* path of the fd's file (files, dirs, devices) */
 	const char *path2;     /* of the second fd (fd records) */
 
@@ -46,5 +47,7 @@ int stitcher_feed(struct stitcher *st, const struct zev *ev);
 int stitcher_flush(struct stitcher *st);
 /* Records emitted incomplete so far. */
 uint64_t stitcher_incomplete(const struct stitcher *st);
+/* Records the kernel cut at its walk limit (ZCAP_F_IOV_LIMIT) so far. */
+uint64_t stitcher_iov_limited(const struct stitcher *st);
 
 #endif

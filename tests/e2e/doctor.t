@@ -128,6 +128,7 @@ def main():
         "io_uring lineage: ok: raw_tp io_uring_complete (ctx, req, cqe)",
         "loops: bpf_loop",
         "capture programs: ok",
+        "reduced here: nothing",
         "zcap can run here.",
     ]
     t.ok(lines[-len(tail):] == tail,
@@ -166,6 +167,7 @@ def main():
                  "tracepoint": (True, True, True)}
              and doc["io_uring_lineage"]["ok"] is True and doc["loops"] == "bpf_loop"
              and doc["capture_programs"] == {"ok": True, "detail": "", "disabled": ""}
+             and doc["reduced"] == []
              and doc["can_run"] is True and doc["lockdown"] == LOCKDOWN
              and doc["checks"]["tracefs"]["path"] == TRACEFS
              and doc["checks"]["tracefs"]["mounted_by_zcap"] is False

@@ -32,14 +32,39 @@ assert os.writev(fd, [b""] * 1023 + [data]) == len(data)
 """ % CHUNK
 
 
-def loops_of_doctor():
-    """"bpf_loop" or "bounded": the build `zcap doctor` says capture uses."""
+BOUNDED_REDUCED = "buffer walks bounded (no bpf_loop; see loops)"
+
+
+def doctor_loops():
+    """(loops, whether "reduced" names the bounded walks, the text report's
+    last lines) from `zcap doctor` --json and text."""
     res = subprocess.run([zt.ZCAP, "doctor", "--json"], capture_output=True, text=True,
                          timeout=zt.scaled(120))
+    text = subprocess.run([zt.ZCAP, "doctor"], capture_output=True, text=True,
+                          timeout=zt.scaled(120)).stdout
+    reduced = [l for l in text.splitlines() if l.startswith("reduced here: ")]
     try:
-        return json.loads(res.stdout).get("loops")
+        doc = json.loads(res.stdout)
     except ValueError:
-        return None
+        return None, None, reduced
+    return doc.get("loops"), BOUNDED_REDUCED in doc.get("reduced", []), reduced
+
+
+def kernel_has_bpf_loop():
+    """The oracle, from the kernel's own BTF: is BPF_FUNC_loop a helper here?"""
+    with open("/sys/kernel/btf/vmlinux", "rb") as f:
+        return b"\0BPF_FUNC_loop\0" in f.read()
+
+
+def loops_of_doctor():
+    """"bpf_loop" or "bounded": the build `zcap doctor` says capture uses,
+    checked against what it says is reduced."""
+    loops, named, reduced = doctor_loops()
+    tap.ok(named == (loops == "bounded") and len(reduced) == 1
+           and (BOUNDED_REDUCED in reduced[0]) == (loops == "bounded"),
+           "doctor: loops %s, and 'reduced' names the bounded walks exactly when bounded" % loops,
+           reduced)
+    return loops
 
 
 def over_limit(label):
@@ -50,13 +75,24 @@ def over_limit(label):
     finally:
         shutil.rmtree(work)
     data = bytes((i * 7 + 3) & 0xff for i in range(100 * CHUNK))
-    got = [(r["len"], zt.payload_of(r), r["truncated"]) for r in res.records
+    got = [(r["len"], zt.payload_of(r), r["truncated"], r.get("iov_limit")) for r in res.records
            if r.get("type") == "io" and r.get("syscall") == "writev"]
     # turn 1023 takes the last iovec and its first chunk, 76 turns follow
     kept = (TURNS - 1023) * CHUNK
-    tap.ok(got == [(len(data), data[:kept], True)],
-           "%s: a writev needing 1123 turns: the first %d bytes, flagged truncated"
-           % (label, kept), [(g[0], len(g[1]), g[2]) for g in got])
+    tap.ok(got == [(len(data), data[:kept], True, True)],
+           "%s: a writev needing 1123 turns: the first %d bytes, flagged truncated and iov_limit"
+           % (label, kept), [(g[0], len(g[1]), g[2], g[3]) for g in got])
+    summary = [r for r in res.records if r.get("type") == "summary"]
+    tap.is_([s.get("iov_limit") for s in summary], [1],
+            "%s: the summary counts that one record as cut at the walk limit" % label)
+    tap.like(res.stderr, r"0 incomplete records; 1 cut at the kernel's iovec walk limit\n",
+             "%s: so does the stderr summary" % label)
+
+
+def not_limited(res):
+    """Records flagged iov_limit, and the summary's count (want [], [0])."""
+    return ([r.get("syscall") for r in res.records if r.get("iov_limit")],
+            [r.get("iov_limit") for r in res.records if r.get("type") == "summary"])
 
 
 def checks(label):
@@ -65,10 +101,18 @@ def checks(label):
         tap.is_(zt.op_problems(res.records, run.report, run.payload), [],
                 "%s: writev of 1 MiB over 1024 iovecs, preadv over 1023: every byte exact"
                 % label)
+        tap.is_(not_limited(res), ([], [0]),
+                "%s: 1024 iovecs are within the walk: no record flagged iov_limit" % label)
         w = zt.io_records(res.records, pid=run.report["pid"], syscall="writev")
         tap.is_([(r["len"], len(zt.payload_of(r)), r["truncated"]) for r in w],
                 [(MIB, MIB, False)],
                 "%s: the writev is one record of 1048576 bytes, not truncated" % label)
+    res, run = zt.record_iogen("manyvec", MIB, seed=34, zcap_args=["-s", "100", "-e", "io"])
+    with run:
+        w = zt.io_records(res.records, pid=run.report["pid"], syscall="writev")
+        tap.is_(([(r["len"], len(zt.payload_of(r)), r["truncated"]) for r in w], not_limited(res)),
+                ([(MIB, 100, True)], ([], [0])),
+                "%s: -s 100 cuts the writev (truncated) but that is no walk limit" % label)
     res, run = zt.record_iogen("big", MIB, seed=32, zcap_args=["-s", "0", "-e", "io"])
     with run:
         tap.is_(zt.op_problems(res.records, run.report, run.payload), [],
@@ -82,7 +126,8 @@ def checks(label):
 
 def main():
     loops = loops_of_doctor()
-    tap.ok(loops in ("bpf_loop", "bounded"), "doctor --json says which loops: %s" % loops)
+    tap.is_(loops, "bpf_loop" if kernel_has_bpf_loop() else "bounded",
+            "doctor --json says which loops, as the kernel's BTF has bpf_loop or not")
     checks("loops %s" % loops)
     if loops == "bpf_loop":
         # the bounded build on this kernel too: one source, two builds

@@ -109,6 +109,10 @@ def checks(work):
            "doctor: io_uring lineage %s, the capture programs load here"
            % ("works" if uring_req else "said unavailable (io_uring_complete has no req)"),
            json.dumps({k: doc.get(k) for k in ("io_uring_lineage", "capture_programs")}))
+    uring_reduced = [r for r in doc.get("reduced", []) if r.startswith("io_uring lineage")]
+    tap.is_(uring_reduced, [] if uring_req else
+            ["io_uring lineage (io_uring_complete does not pass the request)"],
+            "doctor: 'reduced' names io_uring lineage exactly where the kernel lacks the request")
 
     reference = None
     for fam in FAMILIES:
