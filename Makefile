@@ -105,6 +105,12 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS) $(PCAP_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itests/unit $^ $(LDLIBS) -lcmocka -o $@
 
+# the sinks' golden output: the decode fuzzer's seeds through its replay
+$(BUILD)/tests/test_sink_golden: tests/unit/test_sink_golden.c tests/fuzz/replay.c $(LIB_OBJS) \
+				 $(PCAP_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -Itests/fuzz $^ $(LDLIBS) -lcmocka -o $@
+
 # libFuzzer targets (clang, ASan+UBSan whatever SANITIZE says): the event
 # decoder onward through the stitcher into the sinks, the pcap-ng
 # writer, and the text, JSON and lineage writers with hostile names.
@@ -118,10 +124,11 @@ FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=undefined $(
 	       -std=gnu11 -D_GNU_SOURCE -DZCAP_VERSION='"$(VERSION)"' -Ikern -Iuser -Ipcap-export \
 	       $(shell pkg-config --cflags json-c 2>/dev/null)
 FUZZ_LIB_SRCS := user/decode.c user/stitch.c user/zerocopy.c user/pathcache.c user/names.c \
-		 user/addr.c user/util.c user/sink_text.c user/sink_json.c user/sink_pcapng.c \
+		 user/addr.c user/util.c user/sink_text.c user/sink_json.c user/jsonw.c user/sink_pcapng.c \
 		 user/sink_util.c user/pktattr.c user/escape.c user/jtext.c user/lineage_model.c \
 		 user/lineage_out.c user/lineage_out_ol.c user/lineage_hash.c user/lineage_map.c \
-		 user/fscreds.c pcap-export/pcapng.c pcap-export/pcap_classic.c
+		 user/fscreds.c pcap-export/pcapng.c pcap-export/pcap_classic.c \
+		 tests/fuzz/replay.c
 FUZZ_LIB_OBJS := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(FUZZ_LIB_SRCS))
 FUZZERS	   := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 

@@ -300,6 +300,8 @@ int main(int argc, char **argv)
 		fail("cannot open /dev/null");
 		goto cleanup;
 	}
+	/* as zcap record buffers its -o output (user/record.c) */
+	setvbuf(null, NULL, _IOFBF, 256 * 1024);
 	if (!strcmp(sink_name, "json")) {
 		run.sink = sink_json_new(null);
 	} else if (!strcmp(sink_name, "text")) {

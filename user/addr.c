@@ -14,6 +14,23 @@ char *addr_format(int family, const uint8_t *addr, char *buf, size_t len)
 		return buf;
 	if (family == AF_INET6 && !memcmp(addr, v4mapped_prefix, sizeof(v4mapped_prefix)))
 		family = AF_INET, addr += 12;
+	if (family == AF_INET && len >= INET_ADDRSTRLEN) {
+		/* by hand: inet_ntop formats IPv4 with sprintf, and every
+		 * socket record prints two addresses */
+		char *p = buf;
+
+		for (int i = 0; i < 4; i++) {
+			uint8_t b = addr[i];
+
+			if (b >= 100)
+				*p++ = '0' + b / 100;
+			if (b >= 10)
+				*p++ = '0' + b / 10 % 10;
+			*p++ = '0' + b % 10;
+			*p++ = i < 3 ? '.' : 0;
+		}
+		return buf;
+	}
 	if ((family != AF_INET && family != AF_INET6) || !inet_ntop(family, addr, buf, len))
 		snprintf(buf, len, "?");
 	return buf;

@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -80,6 +81,18 @@ struct pipeline {
 bool have_privileges(void)
 {
 	return privs_ok(false);
+}
+
+/* Whatever the sinks buffered goes out: the outputs are written in large
+ * blocks, and this is their timer (every 100 ms while records come). */
+static void flush_sinks(struct pipeline *p)
+{
+	for (int i = 0; i < p->nsinks && !p->error; i++) {
+		FILE *out = p->sinks[i]->out;
+
+		if (out && __fpending(out) && fflush(out))
+			p->error = -errno;
+	}
 }
 
 static int to_sinks(const struct zrec *r, void *ctx)
@@ -202,7 +215,7 @@ int capture_run(const struct capture_opts *o, struct sink **sinks, int nsinks,
 	struct pathcache *pc = NULL;
 	struct loader *l = NULL;
 	uint64_t last_drops = 0;
-	double start, last_check;
+	double start, last_check, last_flush;
 	pid_t cmd_pid = -1;
 	int err = 0;
 
@@ -255,7 +268,7 @@ int capture_run(const struct capture_opts *o, struct sink **sinks, int nsinks,
 		res->cmd_ran = true;
 	}
 
-	start = last_check = mono_now_s();
+	start = last_check = last_flush = mono_now_s();
 	while (!stop_signal && !p.done && !p.error) {
 		int n;
 
@@ -280,6 +293,10 @@ int capture_run(const struct capture_opts *o, struct sink **sinks, int nsinks,
 			reap(-1, res);
 			if (loader_traced_alive(l) == 0)
 				break;
+		}
+		if (mono_now_s() - last_flush >= 0.1) {
+			last_flush = mono_now_s();
+			flush_sinks(&p);
 		}
 		if (mono_now_s() - last_check >= 1.0) {
 			last_check = mono_now_s();

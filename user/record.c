@@ -21,6 +21,10 @@
 #include "util.h"
 
 
+/* stdio buffer of the text and JSON output: written in blocks this large
+ * (or every 100 ms, capture.c), not per line */
+#define OUTPUT_BLOCK (256 * 1024)
+
 enum {
 	OPT_COMM = 0x100,
 	OPT_PORT,
@@ -444,6 +448,7 @@ int cmd_record(int argc, char **argv)
 	bool reported = true; /* an output error was already printed */
 	const char *name = "stdout";
 	FILE *out = NULL;
+	bool share;
 	int rc, err = 0;
 
 	rc = record_parse_args(argc, argv, &a);
@@ -476,6 +481,12 @@ int cmd_record(int argc, char **argv)
 		rc = ZCAP_EXIT_FAIL;
 		goto cleanup;
 	}
+	/* large blocks, flushed by the capture loop at least every 100 ms
+	 * (capture.c); but whole lines within PIPE_BUF where CMD writes to
+	 * the same pipe */
+	share = a.cap.cmd && a.cap.out_fd == STDOUT_FILENO;
+	if (!share)
+		setvbuf(out, NULL, _IOFBF, OUTPUT_BLOCK);
 	if (a.json)
 		sink = sink_json_new(out);
 	else
@@ -484,6 +495,7 @@ int cmd_record(int argc, char **argv)
 		rc = ZCAP_EXIT_FAIL;
 		goto cleanup;
 	}
+	sink->share_pipe = share;
 	a.cap.out_name = name;
 	a.cap.watch_out = true;
 	capture_run(&a.cap, &sink, 1, &res);

@@ -1,95 +1,134 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* JSON Lines sink: one object per record; field names are a stable
- * interface (docs/event-schema.md). */
+ * interface (docs/event-schema.md). Records are formatted straight into
+ * one reused buffer by the streaming writer (user/jsonw.c): no object
+ * tree per record. tests/unit/test_sink_golden.c holds the bytes. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
-#include <json-c/json.h>
 #include <sys/socket.h>
 
 #include "addr.h"
-#include "jtext.h"
+#include "escape.h"
+#include "jsonw.h"
 #include "names.h"
 #include "sink.h"
 #include "zerocopy.h"
 
-static void add_str(json_object *o, const char *k, const char *v)
+struct json_sink {
+	struct sink s; /* first: the sink API hands this back */
+	struct jw w;
+};
+
+static void add_str(struct jw *o, const char *k, const char *v)
 {
-	json_object_object_add(o, k, json_object_new_string(v));
+	jw_kstr(o, k, v);
 }
 
-static void add_int(json_object *o, const char *k, int64_t v)
+static void add_int(struct jw *o, const char *k, int64_t v)
 {
-	json_object_object_add(o, k, json_object_new_int64(v));
+	jw_ki64(o, k, v);
 }
 
-static void add_u64(json_object *o, const char *k, uint64_t v)
+static void add_u64(struct jw *o, const char *k, uint64_t v)
 {
-	json_object_object_add(o, k, json_object_new_uint64(v));
+	jw_ku64(o, k, v);
 }
 
-static void add_bool(json_object *o, const char *k, bool v)
+static void add_bool(struct jw *o, const char *k, bool v)
 {
-	json_object_object_add(o, k, json_object_new_boolean(v));
+	jw_kbool(o, k, v);
 }
 
-static void add_base64(json_object *o, const char *k, const uint8_t *data, size_t len)
+static void add_base64(struct jw *o, const char *k, const uint8_t *data, size_t len)
 {
-	json_object_object_add(o, k, jtext_base64(data, len));
+	jw_kb64(o, k, data, len);
 }
 
-static json_object *hdr_obj(const char *type, const struct zcap_hdr *h)
+/* argv as exec saw it: n bytes of NUL-terminated strings, as "argv" (valid
+ * UTF-8) and, when any string is not, "argv_b64" with the raw bytes. */
+static void add_strings(struct jw *o, const char *key, const char *buf, size_t n)
 {
-	json_object *o = json_object_new_object();
+	const char *end = buf + n;
+	bool lossy = false;
+	char k[64];
 
+	jw_key(o, key);
+	jw_arr_open(o);
+	for (const char *s = buf; s < end;) {
+		size_t len = strnlen(s, end - s);
+
+		jw_text(o, s, len);
+		lossy |= !utf8_valid(s, len);
+		s += len + 1;
+	}
+	jw_arr_close(o);
+	if (!lossy)
+		return;
+	snprintf(k, sizeof(k), "%s_b64", key);
+	jw_key(o, k);
+	jw_arr_open(o);
+	for (const char *s = buf; s < end;) {
+		size_t len = strnlen(s, end - s);
+
+		jw_b64(o, s, len);
+		s += len + 1;
+	}
+	jw_arr_close(o);
+}
+
+/* Opens the record's object: the caller closes it. */
+static void hdr_obj(struct jw *o, const char *type, const struct zcap_hdr *h)
+{
+	jw_obj_open(o);
 	add_str(o, "type", type);
 	add_u64(o, "ts_ns", h->ts_ns);
 	add_int(o, "pid", h->pid);
 	add_int(o, "tid", h->tid);
-	jtext_add(o, "comm", h->comm, strnlen(h->comm, ZCAP_COMM_LEN));
-	return o;
+	jw_ktext(o, "comm", h->comm, strnlen(h->comm, ZCAP_COMM_LEN));
+}
+
+/* prefix + name into k (no snprintf: this runs for every field of every
+ * fd in a record) */
+static const char *pkey(char k[32], const char *prefix, const char *name)
+{
+	size_t p = strlen(prefix), n = strlen(name);
+
+	if (p + n >= 32)
+		return name; /* not with zcap's own prefixes and names */
+	memcpy(k, prefix, p);
+	memcpy(k + p, name, n + 1);
+	return k;
 }
 
 /* The fd's identity: path for files, endpoints for sockets. */
-static void add_fdinfo(json_object *o, const struct zcap_fdinfo *f, const char *path,
+static void add_fdinfo(struct jw *o, const struct zcap_fdinfo *f, const char *path,
 		       const char *prefix)
 {
 	char k[32], a[ZCAP_ADDRSTRLEN];
 
-	snprintf(k, sizeof(k), "%sfd_kind", prefix);
-	add_str(o, k, fd_kind_name(f->kind));
-	if (path) {
-		snprintf(k, sizeof(k), "%spath", prefix);
-		jtext_add_str(o, k, path);
-	}
+	add_str(o, pkey(k, prefix, "fd_kind"), fd_kind_name(f->kind));
+	if (path)
+		jw_ktext(o, pkey(k, prefix, "path"), path, strlen(path));
 	if (f->kind == ZCAP_FD_TCP || f->kind == ZCAP_FD_UDP) {
-		snprintf(k, sizeof(k), "%sfamily", prefix);
-		add_str(o, k, f->family == AF_INET6 ? "inet6" : "inet");
-		snprintf(k, sizeof(k), "%sladdr", prefix);
-		add_str(o, k, addr_format(f->family, f->laddr, a, sizeof(a)));
-		snprintf(k, sizeof(k), "%slport", prefix);
-		add_int(o, k, f->lport);
-		snprintf(k, sizeof(k), "%sraddr", prefix);
-		add_str(o, k, addr_format(f->family, f->raddr, a, sizeof(a)));
-		snprintf(k, sizeof(k), "%srport", prefix);
-		add_int(o, k, f->rport);
+		add_str(o, pkey(k, prefix, "family"), f->family == AF_INET6 ? "inet6" : "inet");
+		add_str(o, pkey(k, prefix, "laddr"), addr_format(f->family, f->laddr, a, sizeof(a)));
+		add_int(o, pkey(k, prefix, "lport"), f->lport);
+		add_str(o, pkey(k, prefix, "raddr"), addr_format(f->family, f->raddr, a, sizeof(a)));
+		add_int(o, pkey(k, prefix, "rport"), f->rport);
 	}
-	if (f->kind == ZCAP_FD_PIPE || f->kind == ZCAP_FD_UNIX) {
-		snprintf(k, sizeof(k), "%sino", prefix);
-		add_u64(o, k, f->ino);
-	}
-	if (f->peer_ino) {
-		snprintf(k, sizeof(k), "%speer_ino", prefix);
-		add_u64(o, k, f->peer_ino);
-	}
+	if (f->kind == ZCAP_FD_PIPE || f->kind == ZCAP_FD_UNIX)
+		add_u64(o, pkey(k, prefix, "ino"), f->ino);
+	if (f->peer_ino)
+		add_u64(o, pkey(k, prefix, "peer_ino"), f->peer_ino);
 }
 
-static json_object *io_obj(const struct zrec *r)
+static void io_obj(struct jw *o, const struct zrec *r)
 {
 	const struct zcap_io *io = r->ev->io;
-	json_object *o = hdr_obj("io", &io->h);
+	hdr_obj(o, "io", &io->h);
 
 	add_str(o, "syscall", syscall_name(io->syscall));
 	add_int(o, "fd", io->fd);
@@ -107,13 +146,13 @@ static json_object *io_obj(const struct zrec *r)
 		add_bool(o, "iov_limit", true);
 	if (r->incomplete)
 		add_bool(o, "incomplete", true);
-	return o;
+	jw_obj_close(o);
 }
 
-static json_object *fd_obj(const struct zrec *r)
+static void fd_obj(struct jw *o, const struct zrec *r)
 {
 	const struct zcap_fd_ev *fd = r->ev->fd;
-	json_object *o = hdr_obj("fd", &fd->h);
+	hdr_obj(o, "fd", &fd->h);
 
 	add_str(o, "syscall", syscall_name(fd->syscall));
 	add_int(o, "ret", fd->ret);
@@ -125,8 +164,8 @@ static json_object *fd_obj(const struct zrec *r)
 	case ZCAP_SYS_OPENAT2:
 	case ZCAP_SYS_CREAT:
 		if (!r->path || fd->ret < 0)
-			jtext_add(o, "path", (const char *)r->data,
-				  strnlen((const char *)r->data, r->data_len));
+			jw_ktext(o, "path", (const char *)r->data,
+				 strnlen((const char *)r->data, r->data_len));
 		add_int(o, "flags", fd->oflags);
 		add_int(o, "mode", fd->mode);
 		add_bool(o, "created", fd->ev_flags & ZCAP_FD_CREATED);
@@ -140,13 +179,13 @@ static json_object *fd_obj(const struct zrec *r)
 		if (fd->oflags)
 			add_int(o, "flags", fd->oflags);
 	}
-	return o;
+	jw_obj_close(o);
 }
 
-static json_object *proc_obj(const struct zrec *r)
+static void proc_obj(struct jw *o, const struct zrec *r)
 {
 	const struct zcap_proc_ev *p = r->ev->proc;
-	json_object *o = hdr_obj("proc", &p->h);
+	hdr_obj(o, "proc", &p->h);
 
 	add_str(o, "syscall", syscall_name(p->syscall));
 	add_int(o, "ppid", p->ppid);
@@ -157,46 +196,49 @@ static json_object *proc_obj(const struct zrec *r)
 	} else if (p->syscall == ZCAP_SYS_EXEC) {
 		const char *file = (const char *)r->data + p->argv_len;
 
-		jtext_add_strings(o, "argv", (const char *)r->data, p->argv_len);
-		jtext_add(o, "filename", file, strnlen(file, r->data_len - p->argv_len));
+		add_strings(o, "argv", (const char *)r->data, p->argv_len);
+		jw_ktext(o, "filename", file, strnlen(file, r->data_len - p->argv_len));
 	} else if (p->exit_code & 0x7f) { /* a wait(2) status */
 		add_int(o, "exit_code", 128 + (p->exit_code & 0x7f));
 		add_int(o, "signal", p->exit_code & 0x7f);
 	} else {
 		add_int(o, "exit_code", (p->exit_code >> 8) & 0xff);
 	}
-	return o;
+	jw_obj_close(o);
 }
 
 /* Zero-copy body (user/zerocopy.c; docs/zerocopy.md). */
-static json_object *body_obj(const struct zrec *r)
+static void body_obj(struct jw *o, const struct zrec *r)
 {
 	const struct zc_body *b = zc_body_of(r);
 	const struct zcap_send_ev *sv = r->ev->send;
-	json_object *o = hdr_obj("body", &sv->h), *src = json_object_new_object();
 	static const char *const kinds[] = { "unknown", "file", "socket", "memory" };
 
+	hdr_obj(o, "body", &sv->h);
 	add_str(o, "via", r->via);
 	add_u64(o, "call_id", b->call_id);
 	if (b->fd >= 0)
 		add_int(o, "fd", b->fd);
 	add_fdinfo(o, &sv->f, NULL, "");
-	add_str(src, "kind", kinds[b->src_kind <= ZC_SRC_MEMORY ? b->src_kind : 0]);
+	jw_key(o, "source");
+	jw_obj_open(o);
+	add_str(o, "kind", kinds[b->src_kind <= ZC_SRC_MEMORY ? b->src_kind : 0]);
 	if (b->src_kind == ZC_SRC_FILE) {
-		jtext_add_str(src, "path", r->src_path);
-		add_u64(src, "dev", b->src_dev);
-		add_u64(src, "ino", b->src_ino);
+		if (r->src_path)
+			jw_ktext(o, "path", r->src_path, strlen(r->src_path));
+		add_u64(o, "dev", b->src_dev);
+		add_u64(o, "ino", b->src_ino);
 		if (r->src_off >= 0)
-			add_int(src, "offset", r->src_off);
+			add_int(o, "offset", r->src_off);
 	} else if (b->src_kind == ZC_SRC_SOCKET) {
-		add_fdinfo(src, &b->src_sock, NULL, "");
+		add_fdinfo(o, &b->src_sock, NULL, "");
 	} else if (b->src_kind == ZC_SRC_MEMORY) {
-		add_int(src, "pid", b->src_pid);
+		add_int(o, "pid", b->src_pid);
 	}
 	if (b->src_how)
-		add_str(src, "how", b->src_how);
-	add_u64(src, "len", r->len);
-	json_object_object_add(o, "source", src);
+		add_str(o, "how", b->src_how);
+	add_u64(o, "len", r->len);
+	jw_obj_close(o);
 	if (r->has_seq)
 		add_u64(o, "tcp_seq", r->tcp_seq);
 	add_u64(o, "len", r->len);
@@ -206,14 +248,14 @@ static json_object *body_obj(const struct zrec *r)
 		add_str(o, "content", "not captured");
 	if (r->incomplete)
 		add_bool(o, "incomplete", true);
-	return o;
+	jw_obj_close(o);
 }
 
 /* Zero-copy syscall metadata: both ends and the result. */
-static json_object *xfer_obj(const struct zrec *r)
+static void xfer_obj(struct jw *o, const struct zrec *r)
 {
 	const struct zcap_xfer_ev *x = r->ev->xfer;
-	json_object *o = hdr_obj("xfer", &x->h);
+	hdr_obj(o, "xfer", &x->h);
 
 	add_str(o, "syscall", syscall_name(x->syscall));
 	add_u64(o, "call_id", x->call_id);
@@ -232,84 +274,111 @@ static json_object *xfer_obj(const struct zrec *r)
 		add_bool(o, "off_in_from_pos", true);
 	if (x->xflags & ZCAP_XF_OUT_POS)
 		add_bool(o, "off_out_from_pos", true);
-	return o;
+	jw_obj_close(o);
 }
 
-static int emit(struct sink *s, json_object *o)
+/* The record in w as one line. */
+static int emit(struct sink *s, struct jw *w)
 {
-	const char *txt = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-								    JSON_C_TO_STRING_NOSLASHESCAPE);
-	size_t len = strlen(txt) + 1;
 	int rc = 0;
 
+	if (w->oom)
+		return -ENOMEM;
+	/* the newline goes in the buffer: one fwrite per line */
+	jw_raw(w, "\n", 1);
 	/*
 	 * With `-- CMD` both zcap and CMD may write to the same pipe: flush
 	 * before a line would straddle PIPE_BUF, so each write(2) carries whole
 	 * lines and (up to PIPE_BUF) cannot be interleaved with CMD's output.
 	 */
-	if (__fpending(s->out) && __fpending(s->out) + len > PIPE_BUF && fflush(s->out))
+	if (s->share_pipe && __fpending(s->out) && __fpending(s->out) + w->len > PIPE_BUF &&
+	    fflush(s->out))
 		rc = -errno;
-	if (!rc && fprintf(s->out, "%s\n", txt) < 0)
+	if (!rc && fwrite(w->buf, 1, w->len, s->out) != w->len)
 		rc = -errno;
-
-	json_object_put(o);
 	return rc;
+}
+
+static struct jw *writer(struct sink *s)
+{
+	struct jw *w = &((struct json_sink *)s)->w;
+
+	jw_reset(w);
+	return w;
 }
 
 static int json_record(struct sink *s, const struct zrec *r)
 {
+	struct jw *w = writer(s);
+
 	switch (r->ev->type) {
 	case ZCAP_EV_IO:
-		return emit(s, io_obj(r));
+		io_obj(w, r);
+		break;
 	case ZCAP_EV_FD:
-		return emit(s, fd_obj(r));
+		fd_obj(w, r);
+		break;
 	case ZCAP_EV_PROC:
-		return emit(s, proc_obj(r));
+		proc_obj(w, r);
+		break;
 	case ZCAP_EV_SEND:
-		return zc_body_of(r) ? emit(s, body_obj(r)) : 0;
+		if (!zc_body_of(r))
+			return 0;
+		body_obj(w, r);
+		break;
 	case ZCAP_EV_XFER:
-		return emit(s, xfer_obj(r));
+		xfer_obj(w, r);
+		break;
 	default:
 		return 0;
 	}
+	return emit(s, w);
 }
 
-static json_object *drops_obj(const struct zcap_stats *st)
+static void drops_obj(struct jw *o, const struct zcap_stats *st)
 {
-	json_object *d = json_object_new_object();
-
+	jw_key(o, "drops");
+	jw_obj_open(o);
 	for (int i = 0; i < ZCAP_DROP_MAX; i++)
-		add_u64(d, drop_cause_name(i), st->drops[i]);
-	return d;
+		add_u64(o, drop_cause_name(i), st->drops[i]);
+	jw_obj_close(o);
 }
 
 static void json_drops(struct sink *s, const struct zcap_stats *st)
 {
-	json_object *o = json_object_new_object();
+	struct jw *o = writer(s);
 
+	jw_obj_open(o);
 	add_str(o, "type", "drop");
-	json_object_object_add(o, "drops", drops_obj(st));
+	drops_obj(o, st);
+	jw_obj_close(o);
 	emit(s, o);
 	fflush(s->out);
 }
 
 static int json_finish(struct sink *s, const struct zcap_stats *st)
 {
-	json_object *o = json_object_new_object();
+	struct jw *o = writer(s);
+	int rc;
 
+	jw_obj_open(o);
 	add_str(o, "type", "summary");
 	add_u64(o, "records", st->records);
 	add_u64(o, "bytes", st->bytes + st->body_bytes);
 	add_u64(o, "body_bytes", st->body_bytes);
-	json_object_object_add(o, "drops", drops_obj(st));
+	drops_obj(o, st);
 	add_u64(o, "incomplete", st->incomplete);
 	add_u64(o, "iov_limit", st->iov_limited);
-	emit(s, o);
-	return fflush(s->out) ? -errno : 0;
+	jw_obj_close(o);
+	rc = emit(s, o);
+	if (fflush(s->out) && !rc)
+		rc = -errno;
+	return rc;
 }
 
 static void json_destroy(struct sink *s)
 {
+	jw_free(&((struct json_sink *)s)->w);
 	free(s);
 }
 
@@ -322,11 +391,12 @@ static const struct sink_ops json_ops = {
 
 struct sink *sink_json_new(FILE *out)
 {
-	struct sink *s = calloc(1, sizeof(*s));
+	struct json_sink *js = calloc(1, sizeof(*js));
 
-	if (!s)
+	if (!js)
 		return NULL;
-	s->ops = &json_ops;
-	s->out = out;
-	return s;
+	js->s.ops = &json_ops;
+	js->s.out = out;
+	jw_init(&js->w);
+	return &js->s;
 }

@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* The streaming JSON writer (user/jsonw.c) against json-c, the oracle:
+ * the same calls must give the same bytes as json-c's PLAIN|NOSLASHESCAPE. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <json-c/json.h>
+
+#include "jsonw.h"
+#include "jtext.h"
+
+static const char *jc_text(json_object *o)
+{
+	return json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+							 JSON_C_TO_STRING_NOSLASHESCAPE);
+}
+
+static void assert_same(struct jw *w, json_object *o)
+{
+	const char *want = jc_text(o);
+
+	assert_false(w->oom);
+	assert_int_equal(w->len, strlen(want));
+	assert_memory_equal(w->buf, want, w->len);
+	json_object_put(o);
+}
+
+/* Every byte value in a string, and each at both ends of a run. */
+static void test_strings_every_byte(void **state)
+{
+	struct jw w;
+
+	jw_init(&w);
+	for (int c = 0; c < 0x80; c++) {
+		char s[5] = { 'a', (char)c, 'b', (char)c, 0 };
+		size_t n = c ? 4 : 1; /* json-c strings stop at NUL: NUL alone below */
+		json_object *o = json_object_new_object();
+
+		jw_reset(&w);
+		jw_obj_open(&w);
+		jw_key(&w, "k");
+		jw_strn(&w, s, n);
+		jw_key(&w, s);
+		jw_bool(&w, true);
+		jw_obj_close(&w);
+		json_object_object_add(o, "k", json_object_new_string_len(s, (int)n));
+		json_object_object_add(o, s, json_object_new_boolean(true));
+		assert_same(&w, o);
+	}
+	/* valid multi-byte UTF-8 passes through */
+	{
+		const char *s = "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80/\"\\";
+		json_object *o = json_object_new_array();
+
+		jw_reset(&w);
+		jw_arr_open(&w);
+		jw_str(&w, s);
+		jw_str(&w, "");
+		jw_arr_close(&w);
+		json_object_array_add(o, json_object_new_string(s));
+		json_object_array_add(o, json_object_new_string(""));
+		assert_same(&w, o);
+	}
+	/* a NUL inside a string */
+	{
+		json_object *o = json_object_new_array();
+
+		jw_reset(&w);
+		jw_arr_open(&w);
+		jw_strn(&w, "a\0b", 3);
+		jw_arr_close(&w);
+		json_object_array_add(o, json_object_new_string_len("a\0b", 3));
+		assert_same(&w, o);
+	}
+	jw_free(&w);
+}
+
+static void test_numbers(void **state)
+{
+	static const int64_t i[] = { 0, 1, -1, 9, 10, -10, INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN };
+	static const uint64_t u[] = { 0, 1, 9, 10, 99, 100, 1ULL << 53, UINT64_MAX - 1, UINT64_MAX };
+	json_object *o = json_object_new_object(), *a = json_object_new_array();
+	struct jw w;
+	char k[16];
+
+	jw_init(&w);
+	jw_obj_open(&w);
+	for (size_t n = 0; n < sizeof(i) / sizeof(i[0]); n++) {
+		snprintf(k, sizeof(k), "i%zu", n);
+		jw_ki64(&w, k, i[n]);
+		json_object_object_add(o, k, json_object_new_int64(i[n]));
+	}
+	jw_key(&w, "u");
+	jw_arr_open(&w);
+	for (size_t n = 0; n < sizeof(u) / sizeof(u[0]); n++) {
+		jw_u64(&w, u[n]);
+		json_object_array_add(a, json_object_new_uint64(u[n]));
+	}
+	jw_arr_close(&w);
+	json_object_object_add(o, "u", a);
+	jw_kbool(&w, "f", false);
+	json_object_object_add(o, "f", json_object_new_boolean(false));
+	jw_key(&w, "n");
+	jw_null(&w);
+	json_object_object_add(o, "n", NULL);
+	jw_obj_close(&w);
+	assert_same(&w, o);
+	jw_free(&w);
+}
+
+/* Nesting: empty containers, objects in arrays in objects, and commas. */
+static void test_nesting(void **state)
+{
+	json_object *o = json_object_new_object(), *a = json_object_new_array();
+	json_object *e = json_object_new_object(), *d = json_object_new_object();
+	struct jw w;
+
+	jw_init(&w);
+	jw_obj_open(&w);
+	jw_kstr(&w, "type", "io");
+	jw_key(&w, "empty");
+	jw_obj_open(&w);
+	jw_obj_close(&w);
+	jw_key(&w, "list");
+	jw_arr_open(&w);
+	jw_arr_open(&w);
+	jw_arr_close(&w);
+	jw_obj_open(&w);
+	jw_ku64(&w, "a", 1);
+	jw_key(&w, "d");
+	jw_obj_open(&w);
+	jw_kstr(&w, "x", "y");
+	jw_obj_close(&w);
+	jw_obj_close(&w);
+	jw_i64(&w, -3);
+	jw_arr_close(&w);
+	jw_ku64(&w, "last", 7);
+	jw_obj_close(&w);
+
+	json_object_object_add(o, "type", json_object_new_string("io"));
+	json_object_object_add(o, "empty", json_object_new_object());
+	json_object_array_add(a, json_object_new_array());
+	json_object_object_add(d, "x", json_object_new_string("y"));
+	json_object_object_add(e, "a", json_object_new_uint64(1));
+	json_object_object_add(e, "d", d);
+	json_object_array_add(a, e);
+	json_object_array_add(a, json_object_new_int64(-3));
+	json_object_object_add(o, "list", a);
+	json_object_object_add(o, "last", json_object_new_uint64(7));
+	assert_same(&w, o);
+
+	/* reset: a second document in the same buffer starts clean */
+	jw_reset(&w);
+	jw_obj_open(&w);
+	jw_obj_close(&w);
+	assert_int_equal(w.len, 2);
+	assert_memory_equal(w.buf, "{}", 2);
+	jw_free(&w);
+}
+
+/* Base64 and untrusted text: the same as jtext's json-c forms. */
+static void test_b64_and_text(void **state)
+{
+	uint8_t bytes[300];
+	struct jw w;
+
+	for (size_t i = 0; i < sizeof(bytes); i++)
+		bytes[i] = (uint8_t)(i * 37 + 11);
+	jw_init(&w);
+	for (size_t n = 0; n <= sizeof(bytes); n += (n < 8 ? 1 : 97)) {
+		json_object *o = json_object_new_object();
+
+		jw_reset(&w);
+		jw_obj_open(&w);
+		jw_kb64(&w, "data", bytes, n);
+		jw_ktext(&w, "path", (const char *)bytes, n);
+		jw_ktext(&w, "comm", "fine", 4);
+		jw_ktext(&w, "none", NULL, 0);
+		jw_obj_close(&w);
+		json_object_object_add(o, "data", jtext_base64(bytes, n));
+		jtext_add(o, "path", (const char *)bytes, n);
+		jtext_add(o, "comm", "fine", 4);
+		jtext_add(o, "none", NULL, 0);
+		assert_same(&w, o);
+	}
+	jw_free(&w);
+}
+
+/* A large document: the buffer grows and every byte stays. */
+static void test_growth(void **state)
+{
+	json_object *a = json_object_new_array();
+	char s[100];
+	struct jw w;
+
+	jw_init(&w);
+	jw_arr_open(&w);
+	for (int i = 0; i < 20000; i++) {
+		snprintf(s, sizeof(s), "item \"%d\"\n", i);
+		jw_str(&w, s);
+		json_object_array_add(a, json_object_new_string(s));
+	}
+	jw_arr_close(&w);
+	assert_same(&w, a);
+	jw_free(&w);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_strings_every_byte),
+		cmocka_unit_test(test_numbers),
+		cmocka_unit_test(test_nesting),
+		cmocka_unit_test(test_b64_and_text),
+		cmocka_unit_test(test_growth),
+	};
+
+	return cmocka_run_group_tests_name("jsonw", tests, NULL, NULL);
+}
