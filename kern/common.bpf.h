@@ -143,8 +143,7 @@ struct {
 #define SYSCALL_ARG6(r) 0
 #endif
 
-#define ZCAP_NR_MAX   1024
-#define ZCAP_NR_ENTER 0x10000
+#define ZCAP_NR_MAX 1024
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -396,21 +395,25 @@ static __always_inline void fill_hdr(struct zcap_hdr *h, __u16 type, __u16 hdr_l
 }
 
 /*
- * Wake the consumer once a batch is waiting, not per event: a wakeup is an
- * irq_work and an IPI (a VM exit in guests) and costs more than the event
- * (docs/performance.md). The consumer also drains when its poll times out,
- * so a quiet capture is still delivered within that interval.
+ * Wake the consumer once per batch, not per event: a wakeup is an irq_work
+ * and an IPI (a VM exit in guests) and costs more than the event
+ * (docs/performance.md). Only the record that makes the waiting data reach
+ * a batch wakes it; once awake the consumer drains the ring before it
+ * sleeps again (user/loader.c loader_poll), so records that find it behind
+ * need no wakeup of their own. It also drains when its poll times out
+ * (100 ms), which bounds the delay of a quiet capture and of a crossing
+ * two CPUs missed together.
  */
 #define ZCAP_WAKEUP_BATCH (256 * 1024)
 
-static __always_inline __u64 ringbuf_wakeup_flag(void)
+static __always_inline __u64 ringbuf_wakeup_flag(__u64 size)
 {
 	__u64 batch = bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 8;
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
 
 	if (batch > ZCAP_WAKEUP_BATCH)
 		batch = ZCAP_WAKEUP_BATCH;
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= batch ? BPF_RB_FORCE_WAKEUP
-								      : BPF_RB_NO_WAKEUP;
+	return avail < batch && avail + size >= batch ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
 static __always_inline void submit_flags(const void *ev, __u64 size, __u64 flags)
@@ -424,7 +427,7 @@ static __always_inline void submit_flags(const void *ev, __u64 size, __u64 flags
 /* Send hdr_len + data_len bytes of a slot; counts a drop when full. */
 static __always_inline void submit(const void *ev, __u64 size)
 {
-	submit_flags(ev, size, ringbuf_wakeup_flag());
+	submit_flags(ev, size, ringbuf_wakeup_flag(size));
 }
 
 /* The same, waking the consumer now: for rare events it waits for (a
@@ -540,6 +543,35 @@ static __always_inline struct file *fill_fd_info(struct zcap_fdinfo *fi, int fd)
 
 	fill_file_info(fi, file);
 	return file;
+}
+
+/*
+ * --port at syscall entry: can a call on this fd be one the port selects?
+ * Only an inet socket with that local or remote port can; everything else
+ * (files, pipes, /dev/null: nearly every syscall of a busy machine) is
+ * turned away before its arguments are saved, for a file mode read. The
+ * exit program decides again with everything it reads.
+ */
+static __always_inline bool fd_may_match_port(int fd)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	struct file *file = fd_to_file(task, fd);
+	struct zcap_fdinfo fi = {};
+	struct socket *sock;
+	struct sock *sk;
+
+	if (!file || (BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+		return false;
+	sock = BPF_CORE_READ(file, private_data);
+	sk = BPF_CORE_READ(sock, sk);
+	fi.family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (fi.family != AF_INET && fi.family != AF_INET6)
+		return false;
+	/* TCP or UDP alike here: the exit program tells them apart */
+	fi.kind = ZCAP_FD_TCP;
+	fi.lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	fi.rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	return port_matches(&fi);
 }
 
 /* One step up the dentry tree: record a component or cross a mount. */

@@ -142,7 +142,8 @@ static __always_inline int capture(struct __sk_buff *skb, __u8 dir)
 			count_drop(ZCAP_DROP_FAULT);
 	}
 	s->ev.h.data_len = got;
-	if (bpf_ringbuf_output(&events, &s->ev, sizeof(s->ev) + got, ringbuf_wakeup_flag()))
+	if (bpf_ringbuf_output(&events, &s->ev, sizeof(s->ev) + got,
+			       ringbuf_wakeup_flag(sizeof(s->ev) + got)))
 		count_lost(ifindex, ZCAP_DROP_RINGBUF);
 	s->busy = 0;
 	return 1; /* observe only: always let the packet through */

@@ -556,6 +556,11 @@ int zcap_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	if (!v || !*v || !want_current())
 		return 0;
 	sc = *v & 0xffff;
+	/* --port: the I/O calls and close name their fd first; on an fd that
+	 * cannot match, saving the arguments is all the work there would be */
+	if (cfg.filter_port && (sc <= ZCAP_SYS_RECVMMSG || sc == ZCAP_SYS_CLOSE) &&
+	    !fd_may_match_port(enter_arg(ctx, 0)))
+		return 0;
 	if (*v & ZCAP_NR_ENTER) {
 		bpf_tail_call(ctx, &enter_progs, sc);
 		return 0; /* no enter program loaded: nothing to save */

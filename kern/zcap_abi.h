@@ -47,6 +47,10 @@ enum zcap_ev_type {
 
 /* Syscalls (and io_uring ops) by zcap's own stable numbering, not the
  * architecture's syscall numbers. */
+/* A sys_of_nr value (kern/common.bpf.h): zcap's syscall number, plus this
+ * flag when the call has an enter program of its own (the loader fills it). */
+#define ZCAP_NR_ENTER 0x10000
+
 enum zcap_syscall {
 	ZCAP_SYS_NONE = 0,
 	/* user-buffer I/O */

@@ -45,6 +45,7 @@ struct loader {
 	int ncpus;
 	char hooks[256];
 	char disabled[256];
+	bool behind; /* the last poll stopped before the ring was empty */
 };
 
 static int libbpf_verbose;
@@ -241,8 +242,6 @@ struct dispatch {
 	int sys_of_nr_fd;
 	int err;
 };
-
-#define ZCAP_NR_ENTER 0x10000 /* kern/common.bpf.h */
 
 static int register_program(struct loader *l, struct dispatch *d, struct bpf_program *prog)
 {
@@ -482,12 +481,21 @@ int loader_traced_alive(struct loader *l)
 
 int loader_poll(struct loader *l, int timeout_ms)
 {
-	int n = ring_buffer__poll(l->rb, timeout_ms);
+	int n;
 
-	/* BPF wakes us per batch (ringbuf_wakeup_flag): on a timeout, take
-	 * what is there so a quiet capture is still delivered promptly */
+	/* BPF wakes us only when the waiting data reaches a batch
+	 * (ringbuf_wakeup_flag): while we are behind, no record wakes us, so
+	 * keep draining instead of sleeping */
+	if (l->behind)
+		n = ring_buffer__consume(l->rb);
+	else
+		n = ring_buffer__poll(l->rb, timeout_ms);
+	/* on a timeout, take what is there so a quiet capture is still
+	 * delivered promptly */
 	if (n == 0)
 		n = ring_buffer__consume(l->rb);
+	/* -EINTR: the consumer handed control back mid-ring (capture.c) */
+	l->behind = n == -EINTR;
 	return n == -EINTR ? 0 : n;
 }
 
