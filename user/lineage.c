@@ -189,6 +189,8 @@ int cmd_lineage(int argc, char **argv)
 		dropped += res.stats.drops[i];
 	dropped += res.stats.bad_records;
 	lineage_set_drops(lg, res.stats.drops, res.stats.bad_records);
+	if (!res.cmd_exited && res.stop_signal)
+		lineage_set_stop_signal(lg, res.stop_signal);
 	lineage_finish(lg, &start, &end, rc, dropped);
 	err = write_output(lg, &of, a.format);
 	if (err) {
