@@ -147,6 +147,34 @@ static __always_inline void fs_submit(struct zcap_fs_ev *ev, __u32 len1, __u32 l
 	submit(ev, DATA_OFF + (len & (2 * ZCAP_PATH_MAX - 1)));
 }
 
+/* A syscall exit: its saved call, a scratch slot and the event begun;
+ * NULL when the call was not ours or no slot is free. */
+static __always_inline struct zcap_fs_ev *fs_call_begin(struct bpf_raw_tracepoint_args *ctx,
+							__u16 sc, struct inflight *in,
+							struct scratch_slot **sp)
+{
+	if (!take_inflight(sc, in))
+		return NULL;
+	*sp = slot_get();
+	if (!*sp)
+		return NULL;
+	return fs_begin(*sp, sc, ctx->args[1]);
+}
+
+/* Submit data = the first path (n1 bytes at the data), NUL, the second
+ * (n2 bytes parked at FAR_OFF), and release the slot. */
+static __always_inline void submit_with_parked(struct scratch_slot *s, struct zcap_fs_ev *ev,
+					       __u32 n1, __u32 n2)
+{
+	n1 &= PMASK;
+	n2 &= PMASK;
+	s->buf[DATA_OFF + n1] = 0;
+	if (n2)
+		bpf_probe_read_kernel(&s->buf[DATA_OFF + n1 + 1], n2, &s->buf[FAR_OFF]);
+	fs_submit(ev, n1, n2);
+	slot_put(s);
+}
+
 /* One path: unlink, rmdir, mkdir, truncate. With `at`, args[0] is the
  * dirfd and args[1] the name, else args[0] is the name; arg_idx: the
  * argument kept in ev->arg (flags, mode, length), -1 for none. */
@@ -159,12 +187,9 @@ static __always_inline int one_path_exit(struct bpf_raw_tracepoint_args *ctx, __
 	int dirfd = AT_FDCWD;
 	__u32 n;
 
-	if (!take_inflight(sc, &in))
+	ev = fs_call_begin(ctx, sc, &in, &s);
+	if (!ev)
 		return 0;
-	s = slot_get();
-	if (!s)
-		return 0;
-	ev = fs_begin(s, sc, ctx->args[1]);
 	if (at)
 		dirfd = in.args[0];
 	ev->dirfd = dirfd;
@@ -189,12 +214,9 @@ static __always_inline int two_path_exit(struct bpf_raw_tracepoint_args *ctx, __
 	bool empty_old = false;
 	__u32 n1, n2;
 
-	if (!take_inflight(sc, &in))
+	ev = fs_call_begin(ctx, sc, &in, &s);
+	if (!ev)
 		return 0;
-	s = slot_get();
-	if (!s)
-		return 0;
-	ev = fs_begin(s, sc, ctx->args[1]);
 	if (at) {
 		olddfd = in.args[0];
 		oldname = (const char *)in.args[1];
@@ -217,11 +239,7 @@ static __always_inline int two_path_exit(struct bpf_raw_tracepoint_args *ctx, __
 	if (n2)
 		bpf_probe_read_kernel(&s->buf[FAR_OFF], n2, &s->buf[DATA_OFF]);
 	n1 = resolve_at(s, olddfd, oldname, DATA_OFF, true, empty_old) & PMASK;
-	s->buf[DATA_OFF + n1] = 0;
-	if (n2)
-		bpf_probe_read_kernel(&s->buf[DATA_OFF + n1 + 1], n2, &s->buf[FAR_OFF]);
-	fs_submit(ev, n1, n2);
-	slot_put(s);
+	submit_with_parked(s, ev, n1, n2);
 	return 0;
 }
 
@@ -244,12 +262,9 @@ static __always_inline int symlink_exit(struct bpf_raw_tracepoint_args *ctx, __u
 	long t;
 	__u32 n1, n2 = 0;
 
-	if (!take_inflight(sc, &in))
+	ev = fs_call_begin(ctx, sc, &in, &s);
+	if (!ev)
 		return 0;
-	s = slot_get();
-	if (!s)
-		return 0;
-	ev = fs_begin(s, sc, ctx->args[1]);
 	target = (const char *)in.args[0];
 	linkpath = (const char *)in.args[at ? 2 : 1];
 	if (at)
@@ -259,11 +274,7 @@ static __always_inline int symlink_exit(struct bpf_raw_tracepoint_args *ctx, __u
 	if (t > 1)
 		n2 = (t - 1) & PMASK;
 	n1 = resolve_at(s, dirfd, linkpath, DATA_OFF, true, false) & PMASK;
-	s->buf[DATA_OFF + n1] = 0;
-	if (n2)
-		bpf_probe_read_kernel(&s->buf[DATA_OFF + n1 + 1], n2, &s->buf[FAR_OFF]);
-	fs_submit(ev, n1, n2);
-	slot_put(s);
+	submit_with_parked(s, ev, n1, n2);
 	return 0;
 }
 
