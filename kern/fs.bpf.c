@@ -147,6 +147,34 @@ static __always_inline void fs_submit(struct zcap_fs_ev *ev, __u32 len1, __u32 l
 	submit(ev, DATA_OFF + (len & (2 * ZCAP_PATH_MAX - 1)));
 }
 
+/* A syscall exit: its saved call, a scratch slot and the event begun;
+ * NULL when the call was not ours or no slot is free. */
+static __always_inline struct zcap_fs_ev *fs_call_begin(struct bpf_raw_tracepoint_args *ctx,
+							__u16 sc, struct inflight *in,
+							struct scratch_slot **sp)
+{
+	if (!take_inflight(sc, in))
+		return NULL;
+	*sp = slot_get();
+	if (!*sp)
+		return NULL;
+	return fs_begin(*sp, sc, ctx->args[1]);
+}
+
+/* Submit data = the first path (n1 bytes at the data), NUL, the second
+ * (n2 bytes parked at FAR_OFF), and release the slot. */
+static __always_inline void submit_with_parked(struct scratch_slot *s, struct zcap_fs_ev *ev,
+					       __u32 n1, __u32 n2)
+{
+	n1 &= PMASK;
+	n2 &= PMASK;
+	s->buf[DATA_OFF + n1] = 0;
+	if (n2)
+		bpf_probe_read_kernel(&s->buf[DATA_OFF + n1 + 1], n2, &s->buf[FAR_OFF]);
+	fs_submit(ev, n1, n2);
+	slot_put(s);
+}
+
 /* One path: unlink, rmdir, mkdir, truncate. With `at`, args[0] is the
  * dirfd and args[1] the name, else args[0] is the name; arg_idx: the
  * argument kept in ev->arg (flags, mode, length), -1 for none. */
@@ -159,12 +187,9 @@ static __always_inline int one_path_exit(struct bpf_raw_tracepoint_args *ctx, __
 	int dirfd = AT_FDCWD;
 	__u32 n;
 
-	if (!take_inflight(sc, &in))
+	ev = fs_call_begin(ctx, sc, &in, &s);
+	if (!ev)
 		return 0;
-	s = slot_get();
-	if (!s)
-		return 0;
-	ev = fs_begin(s, sc, ctx->args[1]);
 	if (at)
 		dirfd = in.args[0];
 	ev->dirfd = dirfd;
@@ -189,12 +214,9 @@ static __always_inline int two_path_exit(struct bpf_raw_tracepoint_args *ctx, __
 	bool empty_old = false;
 	__u32 n1, n2;
 
-	if (!take_inflight(sc, &in))
+	ev = fs_call_begin(ctx, sc, &in, &s);
+	if (!ev)
 		return 0;
-	s = slot_get();
-	if (!s)
-		return 0;
-	ev = fs_begin(s, sc, ctx->args[1]);
 	if (at) {
 		olddfd = in.args[0];
 		oldname = (const char *)in.args[1];
@@ -210,15 +232,14 @@ static __always_inline int two_path_exit(struct bpf_raw_tracepoint_args *ctx, __
 	}
 	ev->dirfd = olddfd;
 	ev->dirfd2 = newdfd;
+	/* the rename replaced an inode: the truncation watch saw it discarded */
+	if (sc != ZCAP_SYS_LINK && sc != ZCAP_SYS_LINKAT && call_discarded_data())
+		ev->fs_flags |= ZCAP_FS_REPLACED;
 	n2 = resolve_at(s, newdfd, newname, DATA_OFF, true, false) & PMASK;
 	if (n2)
 		bpf_probe_read_kernel(&s->buf[FAR_OFF], n2, &s->buf[DATA_OFF]);
 	n1 = resolve_at(s, olddfd, oldname, DATA_OFF, true, empty_old) & PMASK;
-	s->buf[DATA_OFF + n1] = 0;
-	if (n2)
-		bpf_probe_read_kernel(&s->buf[DATA_OFF + n1 + 1], n2, &s->buf[FAR_OFF]);
-	fs_submit(ev, n1, n2);
-	slot_put(s);
+	submit_with_parked(s, ev, n1, n2);
 	return 0;
 }
 
@@ -227,6 +248,38 @@ ZCAP_SYSCALL_EXIT(renameat) { return two_path_exit(ctx, ZCAP_SYS_RENAMEAT, true)
 ZCAP_SYSCALL_EXIT(renameat2) { return two_path_exit(ctx, ZCAP_SYS_RENAMEAT2, true); }
 ZCAP_SYSCALL_EXIT(link) { return two_path_exit(ctx, ZCAP_SYS_LINK, false); }
 ZCAP_SYSCALL_EXIT(linkat) { return two_path_exit(ctx, ZCAP_SYS_LINKAT, true); }
+
+/* symlink(target, linkpath), symlinkat(target, newdirfd, linkpath): data =
+ * the link's absolute path, NUL, the target as passed (a symlink's target
+ * is text, resolved only when the link is followed). */
+static __always_inline int symlink_exit(struct bpf_raw_tracepoint_args *ctx, __u16 sc, bool at)
+{
+	struct inflight in;
+	struct scratch_slot *s;
+	struct zcap_fs_ev *ev;
+	const char *target, *linkpath;
+	int dirfd = AT_FDCWD;
+	long t;
+	__u32 n1, n2 = 0;
+
+	ev = fs_call_begin(ctx, sc, &in, &s);
+	if (!ev)
+		return 0;
+	target = (const char *)in.args[0];
+	linkpath = (const char *)in.args[at ? 2 : 1];
+	if (at)
+		dirfd = in.args[1];
+	ev->dirfd = dirfd;
+	t = bpf_probe_read_user_str(&s->buf[FAR_OFF], ZCAP_PATH_MAX, target);
+	if (t > 1)
+		n2 = (t - 1) & PMASK;
+	n1 = resolve_at(s, dirfd, linkpath, DATA_OFF, true, false) & PMASK;
+	submit_with_parked(s, ev, n1, n2);
+	return 0;
+}
+
+ZCAP_SYSCALL_EXIT(symlink) { return symlink_exit(ctx, ZCAP_SYS_SYMLINK, false); }
+ZCAP_SYSCALL_EXIT(symlinkat) { return symlink_exit(ctx, ZCAP_SYS_SYMLINKAT, true); }
 
 ZCAP_SYSCALL_EXIT(unlink) { return one_path_exit(ctx, ZCAP_SYS_UNLINK, false, -1); }
 ZCAP_SYSCALL_EXIT(unlinkat) { return one_path_exit(ctx, ZCAP_SYS_UNLINKAT, true, 2); }
@@ -335,8 +388,10 @@ static __always_inline void note_discard(struct inode *inode)
 
 	if (!in || !inode)
 		return;
+	/* opens: O_TRUNC discarded data; renames: the replaced target went */
 	if (in->sc != ZCAP_SYS_OPEN && in->sc != ZCAP_SYS_OPENAT && in->sc != ZCAP_SYS_OPENAT2 &&
-	    in->sc != ZCAP_SYS_CREAT)
+	    in->sc != ZCAP_SYS_CREAT && in->sc != ZCAP_SYS_RENAME && in->sc != ZCAP_SYS_RENAMEAT &&
+	    in->sc != ZCAP_SYS_RENAMEAT2)
 		return;
 	ino = BPF_CORE_READ(inode, i_ino);
 	if (bpf_map_update_elem(&trunc_ino, &tid, &ino, BPF_ANY))
@@ -370,6 +425,14 @@ int BPF_PROG(rtp_ext4_truncate, struct inode *inode)
 {
 	if (BPF_CORE_READ(inode, i_blocks))
 		note_discard(inode);
+	return 0;
+}
+
+/* ext4: an inode freed (a rename's replaced target, empty or not) */
+SEC("raw_tp/ext4_free_inode")
+int BPF_PROG(rtp_ext4_free_inode, struct inode *inode)
+{
+	note_discard(inode);
 	return 0;
 }
 

@@ -35,4 +35,13 @@ static __always_inline bool open_discarded_data(__u64 ino)
 	return hit;
 }
 
+/* At a rename's exit: forget this thread's note; true when the call
+ * discarded any inode's data (only the replaced target can be). */
+static __always_inline bool call_discarded_data(void)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	return bpf_map_delete_elem(&trunc_ino, &tid) == 0;
+}
+
 #endif /* ZCAP_FS_BPF_H */

@@ -109,6 +109,8 @@ enum zcap_syscall {
 	ZCAP_SYS_RMDIR,
 	ZCAP_SYS_MKDIR,
 	ZCAP_SYS_MKDIRAT,
+	ZCAP_SYS_SYMLINK,
+	ZCAP_SYS_SYMLINKAT,
 	/* io_uring operations (issued without a syscall of their own) */
 	ZCAP_SYS_IOURING,
 	/* process life cycle (ZCAP_EV_PROC) */
@@ -322,8 +324,16 @@ struct zcap_pkt_ev {
 	/* packet bytes (from the IP header on) follow */
 };
 
+/* zcap_fs_ev.fs_flags */
+enum {
+	/* rename family: the call discarded an inode's data (the target it
+	 * replaced, evicted in the call): the new name existed before */
+	ZCAP_FS_REPLACED = 1 << 0,
+};
+
 /* ZCAP_EV_FS: rename/link (data = old path NUL new path), unlink/rmdir/
- * mkdir (data = path), truncate (path), ftruncate/mmap (fd in f). */
+ * mkdir (data = path), truncate (path), ftruncate/mmap (fd in f),
+ * symlink (data = link path NUL target as passed). */
 struct zcap_fs_ev {
 	struct zcap_hdr h;
 	struct zcap_fdinfo f;
@@ -334,6 +344,7 @@ struct zcap_fs_ev {
 	__s32 fd;
 	__s32 dirfd;
 	__s32 dirfd2;
+	__u32 fs_flags; /* ZCAP_FS_* */
 };
 
 /* Filter and behaviour settings, set by the loader in each object's

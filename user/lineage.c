@@ -50,7 +50,10 @@ static const char lineage_doc[] =
 	"were read, written, created, deleted or executed, with SHA-256 of inputs before and "
 	"outputs after, the process tree, and the data flow through pipes and sockets.\v"
 	"CMD's stdin, stdout and stderr are passed through; zcap waits for the last of its "
-	"descendants (daemons too) and exits with CMD's exit status. Semantics: docs/lineage.md.\n\n"
+	"descendants (daemons too) and exits with CMD's exit status. TCP connections are "
+	"datasets too (OpenLineage namespace tcp://SERVER:PORT, name CLIENT:PORT: the same on "
+	"both hosts), files are in namespace file://HOST. Ctrl-C while CMD runs still writes "
+	"the record, marked interrupted. Semantics: docs/lineage.md.\n\n"
 	"Examples:\n"
 	"  zcap lineage -o build.json -- make\n"
 	"  zcap lineage --format dot -o g.dot -- sh -c 'cat in.txt | gzip > out.gz'\n"
@@ -189,6 +192,8 @@ int cmd_lineage(int argc, char **argv)
 		dropped += res.stats.drops[i];
 	dropped += res.stats.bad_records;
 	lineage_set_drops(lg, res.stats.drops, res.stats.bad_records);
+	if (!res.cmd_exited && res.stop_signal)
+		lineage_set_stop_signal(lg, res.stop_signal);
 	lineage_finish(lg, &start, &end, rc, dropped);
 	err = write_output(lg, &of, a.format);
 	if (err) {

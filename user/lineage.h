@@ -40,6 +40,9 @@ struct sink *lineage_sink_new(struct lineage *lg);
  * End of the run: wall-clock start/end, CMD's exit code, events lost.
  * Hashes the outputs' final contents and waits for every hash.
  */
+/* zcap was stopped by signal sig while CMD still ran (before
+ * lineage_finish): the record says the run was interrupted. */
+void lineage_set_stop_signal(struct lineage *lg, int sig);
 void lineage_finish(struct lineage *lg, const struct timespec *start, const struct timespec *end,
 		    int exit_code, uint64_t dropped_events);
 

@@ -27,6 +27,7 @@
 #endif
 #define AT_REMOVEDIR_FLAG 0x200
 #define RENAME_EXCHANGE_FLAG (1 << 1)
+#define AT_SYMLINK_FOLLOW_FLAG 0x400
 #define FD_SLOTS_MAX (1 << 20) /* fds above this are not tracked */
 
 /* io_uring opcodes (uapi enum io_uring_op) that move data */
@@ -312,6 +313,7 @@ static void fd_track(struct lineage *lg, struct lin_proc *p, int fd, const struc
 	s->used = true;
 	s->trunc = trunc;
 	s->cloexec = cloexec;
+	s->tcp_end = LIN_TCP_UNKNOWN;
 	s->dev = fi->dev;
 	s->ino = fi->ino;
 }
@@ -465,7 +467,8 @@ static void note_write(struct lineage *lg, struct lin_file *f, struct lin_proc *
 
 	f->opened = true;
 	f->written = true;
-	f->deleted = false;
+	/* not deleted = false: writing an unlinked file's inode through an
+	 * open fd leaves no name behind */
 	f->bytes_written += bytes;
 	if (pidset_add(&f->writers, p->pid))
 		lg->oom++;
@@ -488,14 +491,66 @@ static void note_exec(struct lineage *lg, struct lin_file *f, struct lin_proc *p
 		queue_before_hash(lg, f, p->pid, -1, f->dev, f->ino, ts);
 }
 
-/* Data between a process and a channel: an edge, nothing else. */
+/* Which end of its TCP connection a socket is: as the fd table saw it
+ * made (accept: server; connect: client), else the lower port is taken
+ * for the listening one (clients get ephemeral ports). */
+static bool tcp_local_is_server(struct lineage *lg, struct lin_proc *p, int fd,
+				const struct zcap_fdinfo *fi)
+{
+	struct fdslot *s = fd_slot(lg, p, fd, false);
+
+	if (s && s->used && s->ino == fi->ino && s->tcp_end != LIN_TCP_UNKNOWN)
+		return s->tcp_end == LIN_TCP_SERVER;
+	return fi->lport < fi->rport;
+}
+
+/* The dataset of a TCP connection, created on first sight. */
+static struct lin_peer *peer_of(struct lineage *lg, struct lin_proc *p, int fd,
+				const struct zcap_fdinfo *fi, const char *chan)
+{
+	struct lin_peer *pe = lmap_get(&lg->peers_by_chan, chan);
+	int fam = fi->family == AF_INET6 ? AF_INET6 : AF_INET;
+	char srv[ZCAP_ADDRSTRLEN + 8], cli[ZCAP_ADDRSTRLEN + 8];
+	bool local_srv;
+
+	if (pe)
+		return pe;
+	local_srv = tcp_local_is_server(lg, p, fd, fi);
+	endpoint_format(fam, local_srv ? fi->laddr : fi->raddr, local_srv ? fi->lport : fi->rport,
+			srv, sizeof(srv));
+	endpoint_format(fam, local_srv ? fi->raddr : fi->laddr, local_srv ? fi->rport : fi->lport,
+			cli, sizeof(cli));
+	pe = calloc(1, sizeof(*pe));
+	if (!pe || asprintf(&pe->ns, "tcp://%s", srv) < 0 || !(pe->name = strdup(cli)) ||
+	    lmap_put(&lg->peers_by_chan, chan, pe) ||
+	    grow_array((void ***)&lg->peers, &lg->npeers, &lg->cap_peers, pe)) {
+		lmap_del(&lg->peers_by_chan, chan);
+		if (pe) {
+			free(pe->ns);
+			free(pe->name);
+		}
+		free(pe);
+		lg->oom++;
+		return NULL;
+	}
+	return pe;
+}
+
+/* Data between a process and a channel: an edge; a TCP connection is
+ * also a dataset with the bytes each way. */
 static void note_chan(struct lineage *lg, struct lin_proc *p, const struct zcap_fdinfo *fi,
-		      const char *path, bool in, uint64_t bytes, const char *via)
+		      const char *path, int fd, bool in, uint64_t bytes, const char *via)
 {
 	char chan[PATH_MAX + 80], proc[32];
+	struct lin_peer *pe;
 
 	if (!chan_node(fi, path, chan, sizeof(chan)))
 		return;
+	if (fi->kind == ZCAP_FD_TCP && (pe = peer_of(lg, p, fd, fi, chan))) {
+		*(in ? &pe->bytes_received : &pe->bytes_sent) += bytes;
+		if (pidset_add(in ? &pe->receivers : &pe->senders, p->pid))
+			lg->oom++;
+	}
 	lin_proc_node(p, proc, sizeof(proc));
 	if (in)
 		edge_add(lg, chan, proc, via, bytes);
@@ -510,7 +565,7 @@ static void note_end(struct lineage *lg, struct lin_proc *p, const struct zcap_f
 	struct lin_file *f;
 
 	if (fi->kind != ZCAP_FD_FILE) {
-		note_chan(lg, p, fi, path, in, bytes, via);
+		note_chan(lg, p, fi, path, fd, in, bytes, via);
 		return;
 	}
 	f = file_of(lg, fi, path, p->pid, fd);
@@ -561,7 +616,12 @@ static void on_open(struct lineage *lg, struct lin_proc *p, const struct zcap_fd
 		return;
 	file_set_id(lg, f, fi->dev, fi->ino);
 	f->opened = true;
-	if (ev_flags & ZCAP_FD_CREATED) {
+	if ((oflags & O_TMPFILE) == O_TMPFILE) {
+		/* an unnamed inode ("DIR/#INO"): it has no path until linked */
+		f->created = true;
+		f->anon = true;
+		f->deleted = true;
+	} else if (ev_flags & ZCAP_FD_CREATED) {
 		f->created = true;
 		f->deleted = false;
 	} else if (!f->created) {
@@ -576,10 +636,17 @@ static void copy_fd(struct lineage *lg, struct lin_proc *p, int to, int from,
 		    const struct zcap_fdinfo *fi, bool cloexec)
 {
 	struct fdslot *src = fd_slot(lg, p, from, false);
-	bool trunc = src && src->used && src->dev == fi->dev && src->ino == fi->ino && src->trunc;
+	bool same = src && src->used && src->dev == fi->dev && src->ino == fi->ino;
+	bool trunc = same && src->trunc;
+	uint8_t end = same ? src->tcp_end : LIN_TCP_UNKNOWN;
+	struct fdslot *dst;
 
-	if (to != from)
-		fd_track(lg, p, to, fi, trunc, cloexec);
+	if (to == from)
+		return;
+	fd_track(lg, p, to, fi, trunc, cloexec); /* may move p->fds: src is stale */
+	dst = fd_slot(lg, p, to, false);
+	if (dst)
+		dst->tcp_end = end;
 }
 
 static void on_fd(struct lineage *lg, const struct zrec *r)
@@ -633,8 +700,17 @@ static void on_fd(struct lineage *lg, const struct zrec *r)
 	case ZCAP_SYS_SOCKET:
 	case ZCAP_SYS_ACCEPT:
 	case ZCAP_SYS_ACCEPT4:
-		if (e->ret >= 0)
-			fd_track(lg, p, e->fd, &e->f, false, e->oflags & SOCK_CLOEXEC);
+		if (e->ret < 0)
+			break;
+		fd_track(lg, p, e->fd, &e->f, false, e->oflags & SOCK_CLOEXEC);
+		if (e->syscall != ZCAP_SYS_SOCKET && (s = fd_slot(lg, p, e->fd, false)))
+			s->tcp_end = LIN_TCP_SERVER;
+		break;
+	case ZCAP_SYS_CONNECT:
+		/* a non-blocking connect returns EINPROGRESS and still connects */
+		s = fd_slot(lg, p, e->fd, false);
+		if ((e->ret == 0 || e->ret == -EINPROGRESS) && s && s->used)
+			s->tcp_end = LIN_TCP_CLIENT;
 		break;
 	}
 }
@@ -738,7 +814,7 @@ static bool two_paths(const struct zrec *r, char *a, char *b)
  * written with old as its origin; a temporary the run created is folded
  * into new and not listed itself. */
 static void do_rename(struct lineage *lg, struct lin_proc *p, const char *old, const char *new,
-		      bool exchange)
+		      bool exchange, bool replaced)
 {
 	struct lin_file *fo = file_at(lg, old), *fn = file_at(lg, new);
 	char from[PATH_MAX + 8], to[PATH_MAX + 8];
@@ -753,6 +829,12 @@ static void do_rename(struct lineage *lg, struct lin_proc *p, const char *old, c
 	}
 	if (!fo->created)
 		fo->existed = true;
+	/* the kernel saw the target it replaced go (ZCAP_FS_REPLACED): new
+	 * held other content before, now overwritten */
+	if (replaced && !fn->created) {
+		fn->existed = true;
+		fn->written = true;
+	}
 	fn->written |= fo->written;
 	fn->bytes_written += fo->bytes_written;
 	for (int i = 0; i < fo->writers.n; i++)
@@ -796,11 +878,42 @@ static void do_link(struct lineage *lg, const char *old, const char *new)
 		if (pidset_add(&fn->writers, fo->writers.v[i]))
 			lg->oom++;
 	free(fn->origin);
-	fn->origin = xstrdup(lg, old);
+	fn->origin = fo->anon ? NULL : xstrdup(lg, old); /* "#INO" is no name */
 	fo->linked = true;
 	fo->successor = fn;
 	if (fo->ino)
 		file_set_id(lg, fn, fo->dev, fo->ino);
+}
+
+/* "/proc/self/fd/N", "/proc/thread-self/fd/N" or "/proc/PID/fd/N" of
+ * process p: the file its fd N refers to (the fd table the model keeps). */
+static struct lin_file *magic_link_file(struct lineage *lg, struct lin_proc *p, const char *path)
+{
+	char who[24];
+	int fd, end = 0;
+	struct fdslot *s;
+
+	if (sscanf(path, "/proc/%23[^/]/fd/%d%n", who, &fd, &end) != 2 || path[end])
+		return NULL;
+	if (strcmp(who, "self") && strcmp(who, "thread-self") && atoi(who) != p->pid)
+		return NULL;
+	s = fd_slot(lg, p, fd, false);
+	return s && s->used ? file_by_id(lg, s->dev, s->ino) : NULL;
+}
+
+/* symlink(target, path): a new name whose content is the target text. */
+static void note_symlink(struct lineage *lg, struct lin_file *f, const struct zrec *r)
+{
+	const struct zcap_fs_ev *e = r->ev->fs;
+	size_t tlen = e->path_len + 1u < r->data_len ? r->data_len - e->path_len - 1 : 0;
+
+	f->created = true;
+	f->deleted = false;
+	f->opened = true;
+	free(f->link_target);
+	f->link_target = strndup((const char *)r->data + e->path_len + 1, tlen);
+	if (!f->link_target)
+		lg->oom++;
 }
 
 static bool uring_reads(unsigned int op)
@@ -893,12 +1006,24 @@ static void on_fs(struct lineage *lg, const struct zrec *r)
 	case ZCAP_SYS_RENAMEAT:
 	case ZCAP_SYS_RENAMEAT2:
 		if (two_paths(r, a, b))
-			do_rename(lg, p, a, b, e->arg & RENAME_EXCHANGE_FLAG);
+			do_rename(lg, p, a, b, e->arg & RENAME_EXCHANGE_FLAG,
+				  e->fs_flags & ZCAP_FS_REPLACED);
 		break;
 	case ZCAP_SYS_LINK:
 	case ZCAP_SYS_LINKAT:
-		if (two_paths(r, a, b))
-			do_link(lg, a, b);
+		if (!two_paths(r, a, b))
+			break;
+		/* linkat("/proc/self/fd/N", AT_SYMLINK_FOLLOW): the fd's inode,
+		 * as the AT_EMPTY_PATH form names it */
+		if (e->syscall == ZCAP_SYS_LINKAT && (e->arg & AT_SYMLINK_FOLLOW_FLAG) &&
+		    (f = magic_link_file(lg, p, a)))
+			snprintf(a, sizeof(a), "%s", f->path);
+		do_link(lg, a, b);
+		break;
+	case ZCAP_SYS_SYMLINK:
+	case ZCAP_SYS_SYMLINKAT:
+		if (have_a && (f = file_at(lg, a)))
+			note_symlink(lg, f, r);
 		break;
 	case ZCAP_SYS_UNLINK:
 	case ZCAP_SYS_UNLINKAT:
@@ -997,6 +1122,8 @@ struct lineage *lineage_new(char *const *cmd)
 	lg->cmd = copy_argv(cmd);
 	lg->hasher = lin_hasher_new();
 	lg->mono_to_real = mono_to_real_offset();
+	if (gethostname(lg->host, sizeof(lg->host) - 1))
+		snprintf(lg->host, sizeof(lg->host), "localhost");
 	if (!lg->cmd || !lg->hasher) {
 		lineage_free(lg);
 		return NULL;
@@ -1024,6 +1151,11 @@ void lineage_set_drops(struct lineage *lg, const uint64_t drops[ZCAP_DROP_MAX],
 {
 	memcpy(lg->drops, drops, sizeof(lg->drops));
 	lg->bad_records = bad_records;
+}
+
+void lineage_set_stop_signal(struct lineage *lg, int sig)
+{
+	lg->stop_signal = sig;
 }
 
 void lineage_finish(struct lineage *lg, const struct timespec *start, const struct timespec *end,
@@ -1064,6 +1196,7 @@ void lineage_free(struct lineage *lg)
 		pidset_free(&lg->files[i]->writers);
 		free(lg->files[i]->path);
 		free(lg->files[i]->origin);
+		free(lg->files[i]->link_target);
 		free(lg->files[i]);
 	}
 	for (int i = 0; i < lg->nprocs; i++) {
@@ -1077,6 +1210,15 @@ void lineage_free(struct lineage *lg)
 		free(lg->edges[i]->to);
 		free(lg->edges[i]);
 	}
+	for (int i = 0; i < lg->npeers; i++) {
+		pidset_free(&lg->peers[i]->senders);
+		pidset_free(&lg->peers[i]->receivers);
+		free(lg->peers[i]->ns);
+		free(lg->peers[i]->name);
+		free(lg->peers[i]);
+	}
+	free(lg->peers);
+	lmap_clear(&lg->peers_by_chan);
 	free(lg->files);
 	free(lg->procs);
 	free(lg->edges);

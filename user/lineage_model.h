@@ -24,6 +24,8 @@ struct lin_file {
 	bool moved_away; /* renamed to another path */
 	bool linked;	 /* hard-linked to another path */
 	bool code;	 /* mapped executable (a library): not a data source */
+	bool anon;	 /* an O_TMPFILE: no name until linked into place */
+	char *link_target; /* a symlink the run made: its target as given */
 	struct lin_file *successor; /* the path it was renamed/linked to */
 	uint64_t bytes_read, bytes_written;
 	struct pidset readers, writers;
@@ -33,14 +35,26 @@ struct lin_file {
 	char sha_after[SHA256_HEX_LEN + 1];
 };
 
+/* A TCP connection of a traced process as a dataset that joins across
+ * hosts: namespace "tcp://SERVER:PORT" (the listening end), name
+ * "CLIENT:PORT" — the same from both ends of the connection. */
+struct lin_peer {
+	char *ns, *name;
+	uint64_t bytes_sent, bytes_received; /* by the traced processes */
+	struct pidset senders, receivers;
+};
+
 /* What lineage needs to know of one fd of a process. */
 struct fdslot {
 	bool used;
 	bool trunc;   /* opened with O_TRUNC: never an input through this fd */
 	bool cloexec; /* closed by exec */
+	uint8_t tcp_end; /* LIN_TCP_*: which end of a connection the socket is */
 	uint32_t dev;
 	uint64_t ino;
 };
+
+enum { LIN_TCP_UNKNOWN, LIN_TCP_SERVER, LIN_TCP_CLIENT };
 
 struct lin_proc {
 	pid_t pid, ppid;
@@ -67,6 +81,10 @@ struct lineage {
 	struct lmap files_by_id;   /* "dev:ino" -> lin_file */
 	struct lmap procs_by_pid;  /* "pid" -> newest lin_proc */
 	struct lmap edges_by_key;  /* "from\x01to\x01via" -> lin_edge */
+	struct lmap peers_by_chan; /* channel node "tcp:A-B" -> lin_peer */
+	struct lin_peer **peers;
+	int npeers, cap_peers;
+	char host[256]; /* this machine's name: file datasets' namespace */
 	struct lin_file **files;
 	int nfiles, cap_files;
 	struct lin_proc **procs;
@@ -76,6 +94,7 @@ struct lineage {
 	uint64_t mono_to_real;
 	struct timespec start, end;
 	int exit_code;
+	int stop_signal; /* zcap was stopped by it before CMD exited; 0 none */
 	uint64_t dropped;
 	uint64_t oom; /* allocation failures: the record is incomplete */
 	uint64_t drops[ZCAP_DROP_MAX]; /* of dropped: events lost in the kernel, by cause */

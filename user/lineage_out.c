@@ -192,7 +192,9 @@ static json_object *file_json(const struct lin_file *f)
 	bool output = (f->written || f->created) && !f->deleted;
 
 	jtext_add_str(o, "path", f->path);
-	json_object_object_add(o, "kind", json_object_new_string(f->is_dir ? "dir" : "file"));
+	json_object_object_add(o, "kind", json_object_new_string(f->link_target ? "symlink"
+								 : f->is_dir	 ? "dir"
+										 : "file"));
 	json_object_object_add(o, "opened", json_object_new_boolean(f->opened));
 	json_object_object_add(o, "read", json_object_new_boolean(f->read));
 	json_object_object_add(o, "written", json_object_new_boolean(f->written));
@@ -206,7 +208,29 @@ static json_object *file_json(const struct lin_file *f)
 	json_object_object_add(o, "readers", pids_json(&f->readers));
 	json_object_object_add(o, "writers", pids_json(&f->writers));
 	jtext_add_or_null(o, "origin", f->origin);
+	jtext_add_or_null(o, "link_target", f->link_target);
 	return o;
+}
+
+/* TCP connections as datasets (struct lin_peer), in first-seen order. */
+static json_object *peers_json(const struct lineage *lg)
+{
+	json_object *a = json_object_new_array();
+
+	for (int i = 0; i < lg->npeers; i++) {
+		const struct lin_peer *pe = lg->peers[i];
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "namespace", json_object_new_string(pe->ns));
+		json_object_object_add(o, "name", json_object_new_string(pe->name));
+		json_object_object_add(o, "bytes_sent", json_object_new_uint64(pe->bytes_sent));
+		json_object_object_add(o, "bytes_received",
+				       json_object_new_uint64(pe->bytes_received));
+		json_object_object_add(o, "senders", pids_json(&pe->senders));
+		json_object_object_add(o, "receivers", pids_json(&pe->receivers));
+		json_object_array_add(a, o);
+	}
+	return a;
 }
 
 int lineage_write_json(struct lineage *lg, FILE *out)
@@ -225,7 +249,13 @@ int lineage_write_json(struct lineage *lg, FILE *out)
 	}
 	json_object_object_add(root, "zcap_version", json_object_new_string(ZCAP_VERSION));
 	jtext_add_strv(root, "command", lg->cmd);
-	json_object_object_add(root, "exit_code", json_object_new_int(lg->exit_code));
+	jtext_add_str(root, "host", lg->host);
+	/* stopped by a signal while CMD ran: CMD has no exit code yet */
+	json_object_object_add(root, "exit_code",
+			       lg->stop_signal ? NULL : json_object_new_int(lg->exit_code));
+	json_object_object_add(root, "interrupted", json_object_new_boolean(lg->stop_signal != 0));
+	json_object_object_add(root, "stop_signal",
+			       lg->stop_signal ? json_object_new_int(lg->stop_signal) : NULL);
 	json_object_object_add(root, "start_time", time_json(ts_ns(&lg->start)));
 	json_object_object_add(root, "end_time", time_json(ts_ns(&lg->end)));
 	json_object_object_add(root, "dropped_events", json_object_new_uint64(lg->dropped));
@@ -264,6 +294,7 @@ int lineage_write_json(struct lineage *lg, FILE *out)
 		json_object_array_add(edges, o);
 	}
 	json_object_object_add(root, "edges", edges);
+	json_object_object_add(root, "tcp_datasets", peers_json(lg));
 	free(fv);
 	lin_edges_free(ev, ne);
 	return put_json(root, out);
@@ -353,6 +384,12 @@ static void prov_rel(json_object *sect, int *seq, const char *k1, const char *v1
 	json_object_object_add(sect, id, o);
 }
 
+/* A TCP connection dataset: its namespace and name, as OpenLineage has them. */
+static void prov_peer_id(const struct lin_peer *pe, char *buf, size_t len)
+{
+	snprintf(buf, len, "zcap:%s/%s", pe->ns, pe->name);
+}
+
 static void prov_activity_id(const char *node, char *buf, size_t len)
 {
 	snprintf(buf, len, "zcap:%s", node); /* zcap:process:PID */
@@ -420,6 +457,19 @@ int lineage_write_prov(struct lineage *lg, FILE *out)
 			json_object_object_add(derived, id, o);
 		}
 	}
+	for (int i = 0; i < lg->npeers; i++) {
+		const struct lin_peer *pe = lg->peers[i];
+		json_object *o = json_object_new_object();
+
+		prov_peer_id(pe, a, sizeof(a));
+		json_object_object_add(o, "prov:type", json_object_new_string("zcap:tcp"));
+		json_object_object_add(o, "zcap:namespace", json_object_new_string(pe->ns));
+		json_object_object_add(o, "zcap:name", json_object_new_string(pe->name));
+		json_object_object_add(o, "zcap:bytes_sent", json_object_new_uint64(pe->bytes_sent));
+		json_object_object_add(o, "zcap:bytes_received",
+				       json_object_new_uint64(pe->bytes_received));
+		json_object_object_add(entity, a, o);
+	}
 	for (int i = 0; i < lg->nprocs; i++) {
 		const struct lin_proc *p = lg->procs[i];
 		json_object *o = json_object_new_object();
@@ -449,6 +499,7 @@ int lineage_write_prov(struct lineage *lg, FILE *out)
 	}
 	for (int i = 0; i < ne; i++) {
 		const struct lin_edge *e = ev[i];
+		struct lin_peer *pe;
 		struct lin_file *f;
 
 		if (is_file_node(e->from) && !strncmp(e->to, "process:", 8) &&
@@ -462,6 +513,17 @@ int lineage_write_prov(struct lineage *lg, FILE *out)
 			prov_entity_id(f, true, a, sizeof(a));
 			prov_activity_id(e->from, b, sizeof(b));
 			prov_rel(gen, &seq, "prov:entity", a, "prov:activity", b, NULL);
+		} else if ((pe = lmap_get(&lg->peers_by_chan, e->to)) &&
+			   !strncmp(e->from, "process:", 8)) {
+			/* sent into a TCP connection: a version of that dataset */
+			prov_peer_id(pe, a, sizeof(a));
+			prov_activity_id(e->from, b, sizeof(b));
+			prov_rel(gen, &seq, "prov:entity", a, "prov:activity", b, NULL);
+		} else if ((pe = lmap_get(&lg->peers_by_chan, e->from)) &&
+			   !strncmp(e->to, "process:", 8)) {
+			prov_activity_id(e->to, a, sizeof(a));
+			prov_peer_id(pe, b, sizeof(b));
+			prov_rel(used, &seq, "prov:activity", a, "prov:entity", b, NULL);
 		} else if (!strncmp(e->from, "process:", 8)) {
 			/* into a channel: every process reading it was informed */
 			for (int j = 0; j < ne; j++) {

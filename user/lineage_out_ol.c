@@ -122,12 +122,27 @@ static int name_jobs(struct ol_ctx *c)
 	return err ? -ENOMEM : 0;
 }
 
-static json_object *dataset(const struct lin_file *f, bool output)
+/* A TCP connection (OpenLineage naming: namespace scheme://host:port of
+ * the service, here the listening end; name the client end). */
+static json_object *peer_dataset(const struct lin_peer *pe)
+{
+	json_object *d = json_object_new_object();
+
+	json_object_object_add(d, "namespace", json_object_new_string(pe->ns));
+	json_object_object_add(d, "name", json_object_new_string(pe->name));
+	json_object_object_add(d, "facets", json_object_new_object());
+	return d;
+}
+
+static json_object *dataset(const struct lineage *lg, const struct lin_file *f, bool output)
 {
 	json_object *d = json_object_new_object(), *facets = json_object_new_object();
 	const char *sha = output ? f->sha_after : f->sha_before;
+	char ns[300];
 
-	json_object_object_add(d, "namespace", json_object_new_string("file"));
+	/* OpenLineage naming: local files are file://HOST, name the path */
+	snprintf(ns, sizeof(ns), "file://%s", lg->host);
+	json_object_object_add(d, "namespace", jtext_new(ns, strlen(ns)));
 	json_object_object_add(d, "name", jtext_new(f->path, strlen(f->path)));
 	if (!utf8_valid(f->path, strlen(f->path))) {
 		/* the name lost bytes (U+FFFD): the exact path beside it */
@@ -167,16 +182,23 @@ static json_object *datasets_of(struct ol_ctx *c, const struct lin_proc *p, bool
 		const struct lin_edge *e = c->ev[i];
 		const char *fnode = output ? e->to : e->from;
 		const char *pnode = output ? e->from : e->to;
+		struct lin_peer *pe;
 		struct lin_file *f;
 
-		if (strcmp(pnode, node) || strncmp(fnode, "file:", 5) || !strcmp(e->via, "exec") ||
-		    lmap_get(&seen, fnode))
+		if (strcmp(pnode, node) || !strcmp(e->via, "exec") || lmap_get(&seen, fnode))
+			continue;
+		if ((pe = lmap_get(&c->lg->peers_by_chan, fnode))) {
+			lmap_put(&seen, fnode, pe);
+			json_object_array_add(arr, peer_dataset(pe));
+			continue;
+		}
+		if (strncmp(fnode, "file:", 5))
 			continue;
 		f = lmap_get(&c->lg->files_by_path, fnode + 5);
 		if (!f || (!output && f->code))
 			continue;
 		lmap_put(&seen, fnode, f);
-		json_object_array_add(arr, dataset(f, output));
+		json_object_array_add(arr, dataset(c->lg, f, output));
 	}
 	lmap_clear(&seen);
 	return arr;

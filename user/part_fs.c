@@ -46,12 +46,14 @@ static void skip_missing(struct fs_bpf *skel, char *desc, size_t len)
 	} optional[] = {
 		{ "ext4", "ext4_truncate_enter" },
 		{ "ext4", "ext4_da_release_space" },
+		{ "ext4", "ext4_free_inode" },
 		{ "filemap", "mm_filemap_delete_from_page_cache" },
 		{ "io_uring", "io_uring_complete" },
 	};
 	struct bpf_program *progs[] = {
 		skel->progs.rtp_ext4_truncate,
 		skel->progs.rtp_ext4_da_release,
+		skel->progs.rtp_ext4_free_inode,
 		skel->progs.rtp_folio_deleted,
 		skel->progs.rtp_uring_complete,
 	};

@@ -84,6 +84,10 @@ static const struct sysnr table[] = {
 	S(mkdir, ZCAP_SYS_MKDIR)
 #endif
 	S(mkdirat, ZCAP_SYS_MKDIRAT)
+#ifdef SYS_symlink
+	S(symlink, ZCAP_SYS_SYMLINK)
+#endif
+	S(symlinkat, ZCAP_SYS_SYMLINKAT)
 };
 
 void sysnr_for_each(void (*fn)(int nr, int sc, void *ctx), void *ctx)

@@ -13,6 +13,9 @@ import jsonschema
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from lineage_helpers import ROOT, ZCAP, Tap, Workdir, run_lineage  # noqa: E402
+import socket  # noqa: E402
+
+FILE_NS = "file://" + socket.gethostname()  # OpenLineage naming: local files are file://HOST
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -133,13 +136,13 @@ def check_openlineage(t, w):
          "ParentRunFacet links every child run to the shell's run")
     cat_in = [(d["namespace"], d["name"], d["facets"]["version"]["datasetVersion"])
               for d in jobs["sh/cat"][1]["inputs"] if d["name"].startswith(w.path)]
-    t.eq(cat_in, [("file", os.path.join(w.path, "in.txt"), sha_file(os.path.join(w.path, "in.txt")))],
-         "cat's input: in.txt in namespace file, SHA-256 as dataset version")
+    t.eq(cat_in, [(FILE_NS, os.path.join(w.path, "in.txt"), sha_file(os.path.join(w.path, "in.txt")))],
+         "cat's input: in.txt in namespace file://HOST, SHA-256 as dataset version")
     gz_out = [(d["namespace"], d["name"], d["facets"]["version"]["datasetVersion"],
                d["facets"]["lifecycleStateChange"]["lifecycleStateChange"])
               for d in jobs["sh/gzip"][1]["outputs"]]
     out = os.path.join(w.path, "out.gz")
-    t.eq(gz_out, [("file", out, sha_file(out), "CREATE")], "gzip's output: out.gz, its final SHA-256, CREATE")
+    t.eq(gz_out, [(FILE_NS, out, sha_file(out), "CREATE")], "gzip's output: out.gz, its final SHA-256, CREATE")
 
 
 def check_prov(t, w):
