@@ -16,6 +16,7 @@
 #include "pathcache.h"
 #include "privs.h"
 #include "spawn.h"
+#include "status.h"
 #include "stitch.h"
 #include "util.h"
 #include "zerocopy.h"
@@ -192,6 +193,19 @@ static void print_summary(const struct zcap_stats *st)
 		limited);
 }
 
+/* The live status line: records, bytes and lost events so far. */
+static void show_status(const struct zcap_stats *st, double elapsed)
+{
+	uint64_t lost = 0;
+	char b[32];
+
+	for (int i = 0; i < ZCAP_DROP_MAX; i++)
+		lost += st->drops[i];
+	status_bytes(st->bytes + st->body_bytes, b, sizeof(b));
+	status_show(elapsed, "%llu records, %s, %llu events lost", (unsigned long long)st->records,
+		    b, (unsigned long long)lost);
+}
+
 /* Reap children without blocking; true once cmd has exited. */
 static bool reap(pid_t cmd_pid, struct capture_result *res)
 {
@@ -215,7 +229,7 @@ int capture_run(const struct capture_opts *o, struct sink **sinks, int nsinks,
 	struct pathcache *pc = NULL;
 	struct loader *l = NULL;
 	uint64_t last_drops = 0;
-	double start, last_check, last_flush;
+	double start = mono_now_s(), last_check, last_flush;
 	pid_t cmd_pid = -1;
 	int err = 0;
 
@@ -301,6 +315,8 @@ int capture_run(const struct capture_opts *o, struct sink **sinks, int nsinks,
 		if (mono_now_s() - last_check >= 1.0) {
 			last_check = mono_now_s();
 			report_drops(l, &p, &last_drops);
+			if (o->status)
+				show_status(p.stats, last_check - start);
 		}
 		if (o->duration > 0 && mono_now_s() - start >= o->duration)
 			break;
@@ -350,6 +366,11 @@ cleanup:
 			output_error(o, rc);
 			err = rc;
 		}
+	}
+	/* the last counts, as the summary has them */
+	if (o->status && l) {
+		show_status(&res->stats, mono_now_s() - start);
+		status_end(true);
 	}
 	if (!o->quiet && l)
 		print_summary(&res->stats);

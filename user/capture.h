@@ -27,6 +27,7 @@ struct capture_opts {
 	uint64_t max_records;	/* 0: no limit */
 	double duration;	/* seconds; 0: no limit */
 	bool quiet;		/* no "capturing" line or summary */
+	bool status;		/* the live status line on stderr (status.h) */
 	bool wait_all;		/* with cmd: wait for every traced process, not just cmd */
 	unsigned int event_mask; /* 1 << ZCAP_EV_* to pass to sinks; 0 = all */
 	/* Packet output (record -o FILE.pcapng): tick runs after every ring

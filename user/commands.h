@@ -6,5 +6,6 @@
 int cmd_record(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 int cmd_lineage(int argc, char **argv);
+int cmd_read(int argc, char **argv);
 
 #endif

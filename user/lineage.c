@@ -15,6 +15,7 @@
 #include "lineage.h"
 #include "linefile.h"
 #include "outfile.h"
+#include "status.h"
 #include "spawn.h"
 #include "util.h"
 
@@ -182,6 +183,8 @@ int cmd_lineage(int argc, char **argv)
 		rc = ZCAP_EXIT_FAIL;
 		goto cleanup;
 	}
+	/* the record is written at the end: stdout may be this terminal */
+	a.cap.status = status_wanted(-1);
 	clock_gettime(CLOCK_REALTIME, &start);
 	capture_run(&a.cap, &sink, 1, &res);
 	clock_gettime(CLOCK_REALTIME, &end);

@@ -16,6 +16,7 @@ struct command {
 static const struct command commands[] = {
 	{ "record", cmd_record, "capture I/O of processes (text, JSON Lines, pcap-ng)" },
 	{ "doctor", cmd_doctor, "check what this kernel and machine allow" },
+	{ "read", cmd_read, "print a saved capture (pcap-ng, pcap, JSON Lines) as text" },
 	{ "lineage", cmd_lineage, "run a command and record which files it read, wrote, made" },
 	{ 0 },
 };

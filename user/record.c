@@ -16,8 +16,10 @@
 #include "outfile.h"
 #include "privs.h"
 #include "record.h"
+#include "rotate.h"
 #include "sink_pcapng.h"
 #include "spawn.h"
+#include "status.h"
 #include "util.h"
 
 
@@ -76,7 +78,23 @@ static const struct argp_option record_options[] = {
 	{ "width", OPT_WIDTH, "COLS", 0,
 	  "Payload preview width in text output (default: terminal width, 100 otherwise; 0 = none)",
 	  3 },
-	{ "quiet", 'q', NULL, 0, "No start line or summary on stderr", 3 },
+	{ "hex", 'X', NULL, 0,
+	  "Text output: each payload also as hex and ASCII, as tcpdump -X prints it", 3 },
+	{ "quiet", 'q', NULL, 0,
+	  "No start line, live status line or summary on stderr (the status line is shown "
+	  "only when stderr is a terminal the records do not go to)", 3 },
+	{ "read", 'r', "FILE", 0, "Read a saved capture instead: the same as 'zcap read FILE'", 3 },
+	{ NULL, 0, NULL, 0, "Long captures (packet output, tcpdump's options and file names):", 4 },
+	{ "file-size", 'C', "MB", 0,
+	  "Before writing a packet, start a new file when this one is larger than MB millions "
+	  "of bytes (a fraction is allowed): FILE, FILE1, FILE2, ...", 4 },
+	{ "rotate-seconds", 'G', "SECONDS", 0,
+	  "Start a new file with the first packet SECONDS or more after this file began; "
+	  "strftime(3) %-sequences in FILE are the local time of each file's start "
+	  "(-o 'cap-%Y%m%d-%H%M%S.pcapng')", 4 },
+	{ "file-count", 'W', "N", 0,
+	  "With -C: a ring of N files FILE0 .. FILE<N-1> (zero-padded), the oldest replaced; "
+	  "with -G alone: stop after N files", 4 },
 	{ "verbose", 'v', NULL, 0, "libbpf messages on stderr (twice: debug)", 3 },
 	{ 0 },
 };
@@ -96,7 +114,13 @@ static const char record_doc[] =
 	"  zcap record -o web.pcapng -- curl -s http://x/\n"
 	"      curl's packets, for Wireshark\n"
 	"  zcap record -o - --port 80 | wireshark -k -i -\n"
-	"      live packets into Wireshark\n\n"
+	"      live packets into Wireshark\n"
+	"  zcap record -o ring.pcapng -C 100 -W 10\n"
+	"      the newest 10 files of 100 MB: ring.pcapng0 .. ring.pcapng9\n"
+	"  zcap record -o 'day-%Y%m%d.pcapng' -G 86400\n"
+	"      one file a day, named by its date\n\n"
+	"On a terminal a status line on stderr counts records (packets), bytes and lost "
+	"events once a second with the time elapsed.\n\n"
 	"At the end a summary on stderr counts records, payload bytes and lost events "
 	"by cause (ring full, map full, read fault); --json ends with a \"summary\" "
 	"record and reports losses as \"drop\" records.\n\n"
@@ -234,6 +258,31 @@ static error_t record_parse(int key, char *arg, struct argp_state *state)
 	case 'q':
 		c->quiet = true;
 		break;
+	case 'X':
+		a->hex = true;
+		break;
+	case 'C': {
+		double mb;
+
+		if (!parse_seconds(arg, &mb) || mb * 1e6 < 1 || mb > 1e12)
+			CLI_FAIL("invalid -C '%s' (millions of bytes, > 0)", arg);
+		a->rot.size_limit = (uint64_t)(mb * 1e6);
+		break;
+	}
+	case 'G':
+		if (!parse_u64(arg, 1, 100L * 365 * 86400, &v))
+			CLI_FAIL("invalid -G '%s' (whole seconds > 0)", arg);
+		a->rot.period = v;
+		break;
+	case 'W':
+		if (!parse_u64(arg, 1, 1000000, &v))
+			CLI_FAIL("invalid -W '%s' (1 to 1000000 files)", arg);
+		a->rot.files = v;
+		break;
+	case 'r':
+		/* cmd_record hands -r to zcap read before parsing */
+		CLI_FAIL("-r FILE reads a capture: put it first ('zcap record -r FILE ...')");
+		break;
 	case 'v':
 		zcap_verbose++;
 		break;
@@ -299,6 +348,20 @@ static int resolve_format(struct record_args *a)
 		return ZCAP_EXIT_USAGE;
 	}
 	a->json = a->format == RECORD_FMT_JSON;
+	if (a->rot.files && !rotate_wanted(&a->rot)) {
+		zcap_err("record: -W needs -C or -G");
+		return ZCAP_EXIT_USAGE;
+	}
+	if (a->hex && a->format != RECORD_FMT_TEXT) {
+		zcap_err("record: -X is for text output (--format %s)", format_names[a->format]);
+		return ZCAP_EXIT_USAGE;
+	}
+	if (rotate_wanted(&a->rot) &&
+	    (!record_format_packets(a->format) || !a->output || !strcmp(a->output, "-"))) {
+		zcap_err("record: -C and -G rotate packet files: they need -o FILE.pcapng or "
+			 "FILE.pcap");
+		return ZCAP_EXIT_USAGE;
+	}
 	if (!record_format_packets(a->format))
 		return 0;
 	if (a->events_set) {
@@ -395,7 +458,8 @@ static int record_packets(struct record_args *a)
 		.progress = !a->cap.quiet && isatty(STDERR_FILENO),
 		.quiet = a->cap.quiet,
 	};
-	struct outfile of = { .fd = -1 };
+	struct outfile of = { .fd = -1 }, *file = &of;
+	struct rotator *rot = NULL;
 	struct capture_result res;
 	struct sink *sink = NULL;
 	int rc, err;
@@ -406,7 +470,18 @@ static int record_packets(struct record_args *a)
 			 format_names[a->format]);
 		return ZCAP_EXIT_USAGE;
 	}
-	if (!to_stdout) {
+	if (rotate_wanted(&a->rot)) {
+		rot = rotator_new(a->output, &a->rot);
+		if (!rot)
+			return ZCAP_EXIT_FAIL;
+		rc = rotator_open_first(rot, a->cap.duration);
+		if (rc)
+			goto cleanup;
+		file = rotator_outfile(rot);
+		po.fd = rotator_fd(rot);
+		po.name = rotator_name(rot);
+		po.rot = rot;
+	} else if (!to_stdout) {
 		rc = open_output(a, &of);
 		if (rc)
 			return rc;
@@ -422,8 +497,9 @@ static int record_packets(struct record_args *a)
 	a->cap.hook_ctx = sink;
 	a->cap.out_name = po.name;
 	a->cap.out_fd = po.fd;
-	a->cap.out_file = &of;
-	a->cap.watch_out = true;
+	a->cap.out_file = file;
+	/* a rotated output's fd changes; files have no reader to lose */
+	a->cap.watch_out = !rot;
 	if (a->cap.cmd)
 		a->cap.linger = 0.25;
 	capture_run(&a->cap, &sink, 1, &res);
@@ -431,12 +507,23 @@ static int record_packets(struct record_args *a)
 cleanup:
 	if (sink)
 		sink->ops->destroy(sink);
-	err = outfile_close(&of);
+	err = rot ? outfile_close(rotator_outfile(rot)) : outfile_close(&of);
+	rotator_free(rot);
 	if (err && rc == ZCAP_EXIT_OK) {
 		zcap_err("cannot write '%s': %s", a->output, strerror(-err));
 		rc = ZCAP_EXIT_FAIL;
 	}
 	return rc;
+}
+
+/* -r FILE, -rFILE, --read FILE or --read=FILE before any "--". */
+static bool record_wants_read(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strncmp(argv[i], "-r", 2) || !strcmp(argv[i], "--read") ||
+		    !strncmp(argv[i], "--read=", 7))
+			return true;
+	return false;
 }
 
 int cmd_record(int argc, char **argv)
@@ -451,6 +538,9 @@ int cmd_record(int argc, char **argv)
 	bool share;
 	int rc, err = 0;
 
+	/* tcpdump's habit: -r FILE reads a capture (zcap read) */
+	if (record_wants_read(argc, argv))
+		return cmd_read(argc, argv);
 	rc = record_parse_args(argc, argv, &a);
 	if (rc)
 		return rc;
@@ -496,6 +586,9 @@ int cmd_record(int argc, char **argv)
 		goto cleanup;
 	}
 	sink->share_pipe = share;
+	if (!a.json)
+		sink_text_set_hex(sink, a.hex);
+	a.cap.status = !a.cap.quiet && status_wanted(a.cap.out_fd);
 	a.cap.out_name = name;
 	a.cap.watch_out = true;
 	capture_run(&a.cap, &sink, 1, &res);

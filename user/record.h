@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "capture.h"
+#include "rotate.h"
 
 #define DEFAULT_SNAPLEN	   16384
 #define DEFAULT_BUFFER_KIB 32768
@@ -30,6 +31,8 @@ struct record_args {
 	bool snaplen_set;
 	bool events_set;
 	uint64_t max_packets; /* -c with a packet format: exactly N packets */
+	struct rotate_opts rot; /* -C, -G, -W: packet files in turn (rotate.h) */
+	bool hex;		/* -X: payloads as hex and ASCII (text output) */
 };
 
 /* Packet formats: IP packets from cgroup_skb, not syscall records. */

@@ -47,6 +47,9 @@ struct sink {
 /* Text: one line per record, payload escaped and cut to `width` columns
  * (0: no payload preview). */
 struct sink *sink_text_new(FILE *out, int width);
+/* -X: after each record line its payload as tcpdump -X prints one
+ * (user/hexdump.h). */
+void sink_text_set_hex(struct sink *s, bool on);
 /* JSON Lines with stable field names (docs/event-schema.md). */
 struct sink *sink_json_new(FILE *out);
 

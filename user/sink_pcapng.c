@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,7 +17,9 @@
 #include "pcap_classic.h"
 #include "pcapng.h"
 #include "pktattr.h"
+#include "rotate.h"
 #include "sink_pcapng.h"
+#include "status.h"
 #include "util.h"
 
 #define IFACES_MAX	 256
@@ -31,6 +34,8 @@ struct iface {
 	bool loopback;
 	char name[IF_NAMESIZE];
 	uint64_t seen, written, lost;
+	/* at the start of the current file (-C/-G): its ISB counts from there */
+	uint64_t file_seen, file_written, file_lost;
 };
 
 struct qpkt {
@@ -64,7 +69,8 @@ struct pkt_sink {
 	struct qpkt *lo_egress[LO_BUCKETS];
 	uint64_t written, bytes, filtered, duplicates, kernel_drops;
 	uint64_t drops[ZCAP_DROP_MAX]; /* events lost in the kernel, by cause */
-	uint64_t start_real_ns, last_progress_ns;
+	uint64_t start_real_ns, start_mono_ns, last_progress_ns;
+	uint64_t file_start_ns; /* wall clock at the current file's start */
 	bool progress_shown;
 	bool done;
 	int error;
@@ -262,6 +268,56 @@ static int write_packet(struct pkt_sink *s, const struct qpkt *q, const struct c
 	return pcapng_write_epb(s->ng, &epb);
 }
 
+static int open_writer(struct pkt_sink *s);
+static int write_isbs(struct pkt_sink *s);
+
+/* -C/-G: end this file (its statistics blocks) and start the next, a
+ * whole pcap-ng of its own (SHB, IDBs as packets need them; every packet
+ * carries its owner's comments, so nothing else is repeated). */
+static int rotate(struct pkt_sink *s, time_t now)
+{
+	int rc = s->ng ? write_isbs(s) : 0;
+	int rc2 = s->ng ? pcapng_writer_close(s->ng) : pcap_classic_close(s->classic);
+
+	s->ng = NULL;
+	s->classic = NULL;
+	if (rc || rc2)
+		return rc ? rc : rc2;
+	rc = rotator_next(s->o.rot, now);
+	if (rc)
+		return rc;
+	s->o.fd = rotator_fd(s->o.rot);
+	s->o.name = rotator_name(s->o.rot);
+	for (int i = 0; i < s->nifs; i++) {
+		struct iface *ifc = &s->ifs[i];
+
+		ifc->if_id = -1;
+		ifc->file_seen = ifc->seen;
+		ifc->file_written = ifc->written;
+		ifc->file_lost = ifc->lost;
+	}
+	s->file_start_ns = real_now_ns();
+	return open_writer(s);
+}
+
+/* Before a packet is written, as tcpdump does: the file's size (-C) and
+ * the packet's time (-G) decide whether it goes into a new file. */
+static int maybe_rotate(struct pkt_sink *s, const struct qpkt *q)
+{
+	off_t size = lseek(s->o.fd, 0, SEEK_CUR);
+	time_t when = (q->ts + s->base.mono_to_real_ns) / 1000000000ULL;
+
+	switch (rotator_check(s->o.rot, size > 0 ? (uint64_t)size : 0, when)) {
+	case ROTATE_KEEP:
+		return 0;
+	case ROTATE_STOP:
+		s->done = true;
+		return 0;
+	default:
+		return rotate(s, when);
+	}
+}
+
 /* Attribute and write (or filter out) the oldest queued packet. */
 static void emit(struct pkt_sink *s, struct qpkt *q)
 {
@@ -299,13 +355,17 @@ static void emit(struct pkt_sink *s, struct qpkt *q)
 		if (q->parsed)
 			pktattr_sources(s->attr, &q->pi, add_line, &c);
 	}
-	rc = write_packet(s, q, &c, have_snd ? &snd : have_rcv ? &rcv : NULL);
+	rc = s->o.rot ? maybe_rotate(s, q) : 0;
+	if (!rc && !s->done)
+		rc = write_packet(s, q, &c, have_snd ? &snd : have_rcv ? &rcv : NULL);
 	for (size_t i = 0; i < c.n; i++)
 		free(c.lines[i]);
 	if (rc) {
 		s->error = rc;
 		return;
 	}
+	if (s->done)
+		return; /* -G with -W: the last file is full */
 	q->ifc->written++;
 	s->written++;
 	s->bytes += q->pkt_len;
@@ -411,18 +471,6 @@ static int pkt_record(struct sink *base, const struct zrec *r)
 	return rc ? rc : s->error;
 }
 
-static void fmt_bytes(uint64_t b, char *buf, size_t len)
-{
-	if (b >= 10ULL << 30)
-		snprintf(buf, len, "%.1f GiB", b / (double)(1ULL << 30));
-	else if (b >= 10ULL << 20)
-		snprintf(buf, len, "%.1f MiB", b / (double)(1ULL << 20));
-	else if (b >= 10ULL << 10)
-		snprintf(buf, len, "%.1f KiB", b / 1024.0);
-	else
-		snprintf(buf, len, "%llu bytes", (unsigned long long)b);
-}
-
 static uint64_t lost_total(const struct pkt_sink *s)
 {
 	uint64_t n = 0;
@@ -436,10 +484,11 @@ static void show_progress(struct pkt_sink *s)
 {
 	char b[32];
 
-	fmt_bytes(s->bytes, b, sizeof(b));
-	fprintf(stderr, "\rzcap: %llu packets, %s, %llu packets lost, %llu events lost\033[K",
-		(unsigned long long)s->written, b, (unsigned long long)lost_total(s),
-		(unsigned long long)s->kernel_drops);
+	status_bytes(s->bytes, b, sizeof(b));
+	status_show((mono_now_ns() - s->start_mono_ns) / 1e9,
+		    "%llu packets, %s, %llu packets lost, %llu events lost",
+		    (unsigned long long)s->written, b, (unsigned long long)lost_total(s),
+		    (unsigned long long)s->kernel_drops);
 	s->progress_shown = true;
 }
 
@@ -496,11 +545,11 @@ static int write_isbs(struct pkt_sink *s)
 			.ts_ns = now,
 			.present = PCAPNG_ISB_STARTTIME | PCAPNG_ISB_ENDTIME | PCAPNG_ISB_IFRECV |
 				   PCAPNG_ISB_IFDROP | PCAPNG_ISB_USRDELIV,
-			.starttime_ns = s->start_real_ns,
+			.starttime_ns = s->file_start_ns,
 			.endtime_ns = now,
-			.ifrecv = ifc->seen + ifc->lost,
-			.ifdrop = ifc->lost,
-			.usrdeliv = ifc->written,
+			.ifrecv = ifc->seen - ifc->file_seen + ifc->lost - ifc->file_lost,
+			.ifdrop = ifc->lost - ifc->file_lost,
+			.usrdeliv = ifc->written - ifc->file_written,
 			.comment = lost,
 		};
 
@@ -530,13 +579,21 @@ static int pkt_finish(struct sink *base, const struct zcap_stats *st)
 	s->classic = NULL;
 	if (!s->error)
 		s->error = rc;
+	/* the last counts, as the summary below has them */
 	if (s->progress_shown)
-		fputc('\n', stderr);
+		show_progress(s);
+	status_end(s->progress_shown);
 	if (!s->o.quiet) {
-		fmt_bytes(s->bytes, b, sizeof(b));
-		fprintf(stderr, "zcap: %llu packets (%s) written to %s; %llu packets lost",
-			(unsigned long long)s->written, b, s->o.name,
-			(unsigned long long)lost_total(s));
+		status_bytes(s->bytes, b, sizeof(b));
+		if (s->o.rot && rotator_files(s->o.rot) > 1)
+			fprintf(stderr, "zcap: %llu packets (%s) written to %u files, the last %s; "
+				"%llu packets lost",
+				(unsigned long long)s->written, b, rotator_files(s->o.rot), s->o.name,
+				(unsigned long long)lost_total(s));
+		else
+			fprintf(stderr, "zcap: %llu packets (%s) written to %s; %llu packets lost",
+				(unsigned long long)s->written, b, s->o.name,
+				(unsigned long long)lost_total(s));
 		if (s->filtered)
 			fprintf(stderr, "; %llu of other processes left out",
 				(unsigned long long)s->filtered);
@@ -607,7 +664,9 @@ struct sink *sink_pcapng_new(const struct pkt_sink_opts *o)
 	if (!s->attr)
 		goto nomem;
 	s->start_real_ns = real_now_ns();
+	s->file_start_ns = s->start_real_ns;
 	s->last_progress_ns = mono_now_ns();
+	s->start_mono_ns = s->last_progress_ns;
 	err = open_writer(s);
 	if (err) {
 		zcap_err("cannot write '%s': %s", o->name, strerror(-err));

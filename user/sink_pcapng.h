@@ -15,6 +15,8 @@
 
 #include "sink.h"
 
+struct rotator;
+
 /* How long a packet waits for the records that name its owner. */
 #define PKT_HOLD_NS 500000000ULL
 
@@ -32,6 +34,7 @@ struct pkt_sink_opts {
 	bool owned_only;      /* only packets of sockets a captured process used (-p, --comm) */
 	bool progress;	      /* a one-line summary on stderr every second */
 	bool quiet;	      /* no summary at the end */
+	struct rotator *rot;  /* -C/-G/-W (user/rotate.h): fd is its first file; NULL: none */
 };
 
 /* NULL with a message printed when the output cannot be started. */

@@ -8,6 +8,7 @@
 
 #include "addr.h"
 #include "escape.h"
+#include "hexdump.h"
 #include "names.h"
 #include "sink.h"
 #include "zerocopy.h"
@@ -15,6 +16,7 @@
 struct text_sink {
 	struct sink s;
 	int width; /* payload preview columns; 0 = none */
+	bool hex;  /* -X: the payload as hex and ASCII after the line */
 };
 
 /* A failed call's error text; a value no syscall returns is not negated
@@ -124,6 +126,8 @@ static void print_io(struct text_sink *t, const struct zrec *r)
 	if (r->incomplete)
 		fputs(" [incomplete]", out);
 	fputc('\n', out);
+	if (t->hex)
+		hexdump_x(out, r->data, r->data_len);
 }
 
 static void print_fdev(struct text_sink *t, const struct zrec *r)
@@ -246,6 +250,8 @@ static void print_body(struct text_sink *t, const struct zrec *r)
 	if (r->incomplete)
 		fputs(" [incomplete]", out);
 	fputc('\n', out);
+	if (t->hex && !r->no_content)
+		hexdump_x(out, r->data, r->data_len);
 }
 
 /* "splice(3</f>@0 -> 5<pipe:[7]>, 4096) = 4096" */
@@ -320,6 +326,11 @@ static int text_finish(struct sink *s, const struct zcap_stats *st)
 static void text_destroy(struct sink *s)
 {
 	free(s);
+}
+
+void sink_text_set_hex(struct sink *s, bool on)
+{
+	((struct text_sink *)s)->hex = on;
 }
 
 static const struct sink_ops text_ops = {

@@ -1,0 +1,390 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * zcap read of a JSON Lines capture: each record turned back into the
+ * event zcap captured and printed by the text sink, so `zcap read` shows
+ * what `zcap record` printed live. Every field is untrusted: a missing or
+ * wrongly typed field reads as 0 / empty, a line that is not JSON ends
+ * the read with its line number.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <json-c/json.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "escape.h"
+#include "names.h"
+#include "read.h"
+#include "sink.h"
+#include "stitch.h"
+#include "util.h"
+
+/* One record's event and its bytes, rebuilt. */
+struct rebuilt {
+	union {
+		struct zcap_hdr h;
+		struct zcap_io io;
+		struct zcap_fd_ev fd;
+		struct zcap_proc_ev proc;
+		struct zcap_xfer_ev xfer;
+	};
+	struct zev ev;
+	struct zrec r;
+	uint8_t *data;
+	char *path, *path2;
+};
+
+static json_object *field(json_object *o, const char *k)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, k, &v) ? v : NULL;
+}
+
+static int64_t num(json_object *o, const char *k, int64_t dflt)
+{
+	json_object *v = field(o, k);
+
+	return v && (json_object_is_type(v, json_type_int) ||
+		     json_object_is_type(v, json_type_boolean))
+		       ? json_object_get_int64(v)
+		       : dflt;
+}
+
+static const char *str(json_object *o, const char *k)
+{
+	json_object *v = field(o, k);
+
+	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+/* Standard base64 to bytes (malloc'd, *n set); NULL when malformed. */
+static uint8_t *unbase64(const char *s, size_t *n)
+{
+	size_t len = strlen(s);
+	uint8_t *out = malloc(len / 4 * 3 + 1);
+	int got;
+
+	*n = 0;
+	if (!out || len % 4) {
+		free(out);
+		return NULL;
+	}
+	got = len ? EVP_DecodeBlock(out, (const unsigned char *)s, (int)len) : 0;
+	if (got < 0) {
+		free(out);
+		return NULL;
+	}
+	/* EVP_DecodeBlock counts the padding as zero bytes */
+	while (len && s[len - 1] == '=' && got > 0) {
+		len--;
+		got--;
+	}
+	*n = got;
+	return out;
+}
+
+/* A string field's bytes: K_b64 (the raw bytes, when they were not
+ * UTF-8) or K. malloc'd, NUL-terminated; NULL when absent. */
+static char *bytes_of(json_object *o, const char *k, size_t *n)
+{
+	char kb[64];
+	const char *b64, *s;
+	char *out;
+
+	snprintf(kb, sizeof(kb), "%s_b64", k);
+	b64 = str(o, kb);
+	if (b64) {
+		uint8_t *raw = unbase64(b64, n);
+
+		if (raw) {
+			raw[*n] = '\0';
+			return (char *)raw;
+		}
+	}
+	s = str(o, k);
+	if (!s)
+		return NULL;
+	*n = strlen(s);
+	out = strdup(s);
+	return out;
+}
+
+static int kind_by_name(const char *name)
+{
+	for (int k = 0; name && k < 32; k++)
+		if (!strcmp(fd_kind_name(k), name))
+			return k;
+	return ZCAP_FD_UNKNOWN;
+}
+
+static void addr_of(const char *s, int family, uint8_t out[ZCAP_ADDR_LEN])
+{
+	memset(out, 0, ZCAP_ADDR_LEN);
+	if (s)
+		inet_pton(family, s, out);
+}
+
+static void fdinfo_of(json_object *o, const char *prefix, struct zcap_fdinfo *f, char **path)
+{
+	char k[32];
+	size_t n;
+
+#define KEY(name) (snprintf(k, sizeof(k), "%s%s", prefix, name), k)
+	f->kind = kind_by_name(str(o, KEY("fd_kind")));
+	f->family = str(o, KEY("family")) && !strcmp(str(o, k), "inet6") ? AF_INET6 : AF_INET;
+	addr_of(str(o, KEY("laddr")), f->family, f->laddr);
+	addr_of(str(o, KEY("raddr")), f->family, f->raddr);
+	f->lport = num(o, KEY("lport"), 0);
+	f->rport = num(o, KEY("rport"), 0);
+	f->ino = num(o, KEY("ino"), 0);
+	f->peer_ino = num(o, KEY("peer_ino"), 0);
+	if (path)
+		*path = bytes_of(o, KEY("path"), &n);
+#undef KEY
+}
+
+static void hdr_of(json_object *o, unsigned int type, struct zcap_hdr *h)
+{
+	size_t n = 0;
+	char *comm = bytes_of(o, "comm", &n);
+
+	h->type = type;
+	h->ts_ns = num(o, "ts_ns", 0);
+	h->pid = num(o, "pid", 0);
+	h->tid = num(o, "tid", 0);
+	if (comm)
+		memcpy(h->comm, comm, n < ZCAP_COMM_LEN ? n : ZCAP_COMM_LEN);
+	free(comm);
+}
+
+static void data_of(struct rebuilt *b, json_object *o, const char *k)
+{
+	const char *s = str(o, k);
+
+	b->data = s ? unbase64(s, &b->r.data_len) : NULL;
+	b->r.data = b->data;
+}
+
+static bool rebuild_io(struct rebuilt *b, json_object *o)
+{
+	struct zcap_io *io = &b->io;
+
+	hdr_of(o, ZCAP_EV_IO, &io->h);
+	io->syscall = syscall_by_name(str(o, "syscall") ? str(o, "syscall") : "");
+	io->fd = num(o, "fd", -1);
+	fdinfo_of(o, "", &io->f, &b->path);
+	io->dir = str(o, "dir") && !strcmp(str(o, "dir"), "in") ? ZCAP_DIR_IN : ZCAP_DIR_OUT;
+	io->ret = num(o, "ret", 0);
+	io->msg_idx = num(o, "msg", 0);
+	io->file_off = num(o, "offset", -1);
+	b->r.len = num(o, "len", 0);
+	data_of(b, o, "data");
+	b->r.truncated = num(o, "truncated", 0);
+	b->r.incomplete = num(o, "incomplete", 0);
+	return true;
+}
+
+static bool rebuild_fd(struct rebuilt *b, json_object *o)
+{
+	struct zcap_fd_ev *fd = &b->fd;
+	size_t n;
+
+	hdr_of(o, ZCAP_EV_FD, &fd->h);
+	fd->syscall = syscall_by_name(str(o, "syscall") ? str(o, "syscall") : "");
+	fd->ret = num(o, "ret", 0);
+	fd->fd = num(o, "fd", -1);
+	fd->fd2 = num(o, "fd2", -1);
+	fd->oflags = num(o, "flags", 0);
+	fd->mode = num(o, "mode", 0);
+	fdinfo_of(o, "", &fd->f, &b->path);
+	fdinfo_of(o, "fd2_", &fd->f2, &b->path2);
+	/* open's path string: the one JSON keeps */
+	b->data = (uint8_t *)bytes_of(o, "path", &n);
+	b->r.data = b->data;
+	b->r.data_len = b->data ? n + 1 : 0;
+	return true;
+}
+
+static bool rebuild_proc(struct rebuilt *b, json_object *o)
+{
+	struct zcap_proc_ev *p = &b->proc;
+	json_object *argv = field(o, "argv");
+
+	hdr_of(o, ZCAP_EV_PROC, &p->h);
+	p->syscall = syscall_by_name(str(o, "syscall") ? str(o, "syscall") : "");
+	p->ppid = num(o, "ppid", 0);
+	p->child_pid = num(o, "child_pid", 0);
+	p->child_tid = num(o, "child_tid", 0);
+	p->is_thread = num(o, "thread", 0);
+	if (field(o, "signal"))
+		p->exit_code = num(o, "signal", 0) & 0x7f;
+	else
+		p->exit_code = (num(o, "exit_code", 0) & 0xff) << 8;
+	if (argv && json_object_is_type(argv, json_type_array)) {
+		size_t len = 0, cnt = json_object_array_length(argv);
+
+		for (size_t i = 0; i < cnt; i++) {
+			const char *s = json_object_get_string(json_object_array_get_idx(argv, i));
+
+			len += strlen(s ? s : "") + 1;
+		}
+		b->data = calloc(1, len + 1);
+		if (!b->data)
+			return false;
+		len = 0;
+		for (size_t i = 0; i < cnt; i++) {
+			const char *s = json_object_get_string(json_object_array_get_idx(argv, i));
+
+			strcpy((char *)b->data + len, s ? s : "");
+			len += strlen(s ? s : "") + 1;
+		}
+		p->argv_len = len;
+		b->r.data = b->data;
+		b->r.data_len = len;
+	}
+	return true;
+}
+
+static bool rebuild_xfer(struct rebuilt *b, json_object *o)
+{
+	struct zcap_xfer_ev *x = &b->xfer;
+
+	hdr_of(o, ZCAP_EV_XFER, &x->h);
+	x->syscall = syscall_by_name(str(o, "syscall") ? str(o, "syscall") : "");
+	x->call_id = num(o, "call_id", 0);
+	x->ret = num(o, "ret", 0);
+	x->len = num(o, "len", 0);
+	x->fd_in = num(o, "fd_in", -1);
+	x->fd_out = num(o, "fd_out", -1);
+	x->off_in = num(o, "off_in", -1);
+	x->off_out = num(o, "off_out", -1);
+	fdinfo_of(o, "in_", &x->in, &b->path);
+	fdinfo_of(o, "out_", &x->out, &b->path2);
+	return true;
+}
+
+static bool ports_match(const struct read_opts *o, const struct zcap_fdinfo *f)
+{
+	return (f->kind == ZCAP_FD_TCP || f->kind == ZCAP_FD_UDP) &&
+	       read_port_wanted(o, f->lport, f->rport);
+}
+
+static bool wanted(const struct read_opts *o, const struct rebuilt *b)
+{
+	char comm[ZCAP_COMM_LEN * 4 + 1];
+
+	if (o->npids && !read_pid_wanted(o, b->h.pid))
+		return false;
+	if (o->ncomms) {
+		esc_mem(comm, b->h.comm, strnlen(b->h.comm, ZCAP_COMM_LEN), ESC_WORD);
+		if (!read_comm_wanted(o, comm))
+			return false;
+	}
+	if (!o->nports)
+		return true;
+	switch (b->h.type) {
+	case ZCAP_EV_IO:
+		return ports_match(o, &b->io.f);
+	case ZCAP_EV_FD:
+		return ports_match(o, &b->fd.f) || ports_match(o, &b->fd.f2);
+	case ZCAP_EV_XFER:
+		return ports_match(o, &b->xfer.in) || ports_match(o, &b->xfer.out);
+	default:
+		return false;
+	}
+}
+
+static void drops_of(json_object *o, struct zcap_stats *st)
+{
+	json_object *d = field(o, "drops");
+
+	memset(st, 0, sizeof(*st));
+	for (int i = 0; d && i < ZCAP_DROP_MAX; i++)
+		st->drops[i] = num(d, drop_cause_name(i), 0);
+}
+
+int read_jsonl(FILE *in, FILE *out, const struct read_opts *o)
+{
+	struct sink *sink = sink_text_new(out, o->width);
+	char *line = NULL;
+	size_t cap = 0;
+	uint64_t lineno = 0, shown = 0, bodies = 0;
+	int rc = ZCAP_EXIT_OK;
+	ssize_t len;
+
+	if (!sink) {
+		zcap_err("out of memory");
+		return ZCAP_EXIT_FAIL;
+	}
+	sink_text_set_hex(sink, o->hex);
+	/* ts_ns is CLOCK_MONOTONIC: wall-clock time as on this boot */
+	sink->mono_to_real_ns = mono_to_real_offset();
+	while ((len = getline(&line, &cap, in)) > 0) {
+		struct rebuilt b = { 0 };
+		json_object *obj = json_tokener_parse(line);
+		const char *type = obj ? str(obj, "type") : NULL;
+		bool ok = true;
+
+		lineno++;
+		if (!obj || !json_object_is_type(obj, json_type_object)) {
+			fflush(out);
+			zcap_err("read: '%s' line %llu is not a JSON object", o->file,
+				 (unsigned long long)lineno);
+			json_object_put(obj);
+			rc = ZCAP_EXIT_FAIL;
+			break;
+		}
+		if (!type)
+			ok = false;
+		else if (!strcmp(type, "io"))
+			ok = rebuild_io(&b, obj);
+		else if (!strcmp(type, "fd"))
+			ok = rebuild_fd(&b, obj);
+		else if (!strcmp(type, "proc"))
+			ok = rebuild_proc(&b, obj);
+		else if (!strcmp(type, "xfer"))
+			ok = rebuild_xfer(&b, obj);
+		else if (!strcmp(type, "drop")) {
+			struct zcap_stats st;
+
+			drops_of(obj, &st);
+			sink->ops->drops(sink, &st);
+			ok = false;
+		} else {
+			bodies += !strcmp(type, "body");
+			ok = false; /* summary; body: not rebuilt (docs) */
+		}
+		if (ok && wanted(o, &b)) {
+			b.ev.type = b.h.type;
+			b.ev.h = &b.h;
+			b.ev.raw = &b.h;
+			b.ev.data = b.r.data;
+			b.ev.data_len = b.r.data_len;
+			b.r.ev = &b.ev;
+			b.r.path = b.path;
+			b.r.path2 = b.path2;
+			if (b.h.type != ZCAP_EV_IO)
+				b.r.len = b.r.data_len;
+			if (sink->ops->record(sink, &b.r) < 0)
+				ok = false, len = -1;
+			else
+				shown++;
+		}
+		free(b.data);
+		free(b.path);
+		free(b.path2);
+		json_object_put(obj);
+		if (len < 0 || (o->max && shown >= o->max))
+			break;
+	}
+	free(line);
+	if (bodies)
+		zcap_warn("read: %llu zero-copy body records not shown (their xfer records are)",
+			  (unsigned long long)bodies);
+	sink->ops->finish(sink, NULL);
+	sink->ops->destroy(sink);
+	return rc;
+}
