@@ -380,7 +380,13 @@ int BPF_PROG(rtp_fs_exec, struct task_struct *task, pid_t old_pid, struct linux_
 
 /* ---- ZCAP_FD_NONEMPTY: data discarded inside an open (fs.bpf.h) ------- */
 
-static __always_inline void note_discard(struct inode *inode)
+static __always_inline bool is_open(__u16 sc)
+{
+	return sc == ZCAP_SYS_OPEN || sc == ZCAP_SYS_OPENAT || sc == ZCAP_SYS_OPENAT2 ||
+	       sc == ZCAP_SYS_CREAT;
+}
+
+static __always_inline void note_discard_in(struct inode *inode, bool opens_only)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct inflight *in = bpf_map_lookup_elem(&inflight, &tid);
@@ -389,13 +395,18 @@ static __always_inline void note_discard(struct inode *inode)
 	if (!in || !inode)
 		return;
 	/* opens: O_TRUNC discarded data; renames: the replaced target went */
-	if (in->sc != ZCAP_SYS_OPEN && in->sc != ZCAP_SYS_OPENAT && in->sc != ZCAP_SYS_OPENAT2 &&
-	    in->sc != ZCAP_SYS_CREAT && in->sc != ZCAP_SYS_RENAME && in->sc != ZCAP_SYS_RENAMEAT &&
-	    in->sc != ZCAP_SYS_RENAMEAT2)
+	if (!is_open(in->sc) && (opens_only || (in->sc != ZCAP_SYS_RENAME &&
+						in->sc != ZCAP_SYS_RENAMEAT &&
+						in->sc != ZCAP_SYS_RENAMEAT2)))
 		return;
 	ino = BPF_CORE_READ(inode, i_ino);
 	if (bpf_map_update_elem(&trunc_ino, &tid, &ino, BPF_ANY))
 		count_drop(ZCAP_DROP_MAPFULL);
+}
+
+static __always_inline void note_discard(struct inode *inode)
+{
+	note_discard_in(inode, false);
 }
 
 /* Any filesystem: cached pages thrown away (tmpfs keeps all data there). */
@@ -425,6 +436,34 @@ int BPF_PROG(rtp_ext4_truncate, struct inode *inode)
 {
 	if (BPF_CORE_READ(inode, i_blocks))
 		note_discard(inode);
+	return 0;
+}
+
+/*
+ * ext4: a file that is all hole (no blocks, no pages to discard) still
+ * loses its size to an O_TRUNC. ext4_setattr starts a journal handle for
+ * the inode (6.5+: ext4_journal_start_inode), and before 6.x reordered it
+ * also marks the inode dirty, while i_size is still the old one: a regular
+ * file with a size there, inside an open, is one being cut. Opens only: a
+ * rename dirties the files it moves, which discards nothing.
+ */
+static __always_inline void note_sized(struct inode *inode)
+{
+	if ((BPF_CORE_READ(inode, i_mode) & S_IFMT) == S_IFREG && BPF_CORE_READ(inode, i_size) > 0)
+		note_discard_in(inode, true);
+}
+
+SEC("raw_tp/ext4_mark_inode_dirty")
+int BPF_PROG(rtp_ext4_dirty, struct inode *inode, unsigned long ip)
+{
+	note_sized(inode);
+	return 0;
+}
+
+SEC("raw_tp/ext4_journal_start_inode")
+int BPF_PROG(rtp_ext4_journal_inode, struct inode *inode)
+{
+	note_sized(inode);
 	return 0;
 }
 

@@ -47,6 +47,8 @@ static void skip_missing(struct fs_bpf *skel, char *desc, size_t len)
 		{ "ext4", "ext4_truncate_enter" },
 		{ "ext4", "ext4_da_release_space" },
 		{ "ext4", "ext4_free_inode" },
+		{ "ext4", "ext4_mark_inode_dirty" },
+		{ "ext4", "ext4_journal_start_inode" },
 		{ "filemap", "mm_filemap_delete_from_page_cache" },
 		{ "io_uring", "io_uring_complete" },
 	};
@@ -54,6 +56,8 @@ static void skip_missing(struct fs_bpf *skel, char *desc, size_t len)
 		skel->progs.rtp_ext4_truncate,
 		skel->progs.rtp_ext4_da_release,
 		skel->progs.rtp_ext4_free_inode,
+		skel->progs.rtp_ext4_dirty,
+		skel->progs.rtp_ext4_journal_inode,
 		skel->progs.rtp_folio_deleted,
 		skel->progs.rtp_uring_complete,
 	};
