@@ -12,7 +12,8 @@ import sys
 import jsonschema
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from lineage_helpers import ROOT, ZCAP, Tap, Workdir, run_lineage  # noqa: E402
+from lineage_helpers import (ROOT, ZCAP, Tap, Workdir, facets_of, ol_schemas,  # noqa: E402
+                             ol_validator, run_lineage)
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -45,41 +46,6 @@ def check_json(t, w):
     t.eq((root["argv"], root["exit_code"], rec["exit_code"]), (PIPELINE, 0, 0), "the root process and its exit code")
     t.eq(sorted(p["exit_code"] for p in rec["processes"]), [0, 0, 0, 4], "every exit code, the sub-shell's 4 too")
     t.ok(all(p["ppid"] == root["pid"] for p in rec["processes"][1:]), "children's ppid is the shell")
-
-
-def ol_schemas():
-    """The OpenLineage schemas kept under tests/openlineage/, by $id."""
-    store = {}
-    for dirpath, _, names in os.walk(os.path.join(ROOT, "tests", "openlineage")):
-        for n in names:
-            if n.endswith(".json"):
-                with open(os.path.join(dirpath, n)) as f:
-                    doc = json.load(f)
-                store[doc["$id"]] = doc
-    return store
-
-
-def ol_validator(schema, store):
-    """A draft 2020-12 validator resolving $refs from store only (offline):
-    the `referencing` registry on jsonschema >= 4.18, RefResolver before."""
-    fc = jsonschema.FormatChecker()
-    try:
-        from referencing import Registry, Resource
-    except ImportError:
-        resolver = jsonschema.RefResolver.from_schema(schema, store=store)
-        return jsonschema.Draft202012Validator(schema, resolver=resolver, format_checker=fc)
-    registry = Registry().with_resources((u, Resource.from_contents(d)) for u, d in store.items())
-    return jsonschema.Draft202012Validator(schema, registry=registry, format_checker=fc)
-
-
-def facets_of(ev):
-    """(where, facet) for every facet in a RunEvent."""
-    yield from ((f"run.facets.{k}", v) for k, v in ev["run"].get("facets", {}).items())
-    yield from ((f"job.facets.{k}", v) for k, v in ev["job"].get("facets", {}).items())
-    for side in ("inputs", "outputs"):
-        for d in ev.get(side, []):
-            for group in ("facets", "inputFacets", "outputFacets"):
-                yield from ((f"{side}[{d['name']}].{group}.{k}", v) for k, v in d.get(group, {}).items())
 
 
 def check_openlineage(t, w):

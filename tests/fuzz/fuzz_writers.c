@@ -23,6 +23,7 @@
 
 #include "escape.h"
 #include "lineage.h"
+#include "lineage_out.h"
 #include "sink.h"
 #include "stitch.h"
 
@@ -182,8 +183,15 @@ static void check_ascii(const char *buf, size_t len)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const enum lineage_format fmts[] = { LINEAGE_JSON, LINEAGE_OPENLINEAGE,
-						     LINEAGE_PROV, LINEAGE_DOT };
+	static const struct {
+		int (*write)(struct lineage *lg, FILE *out);
+		bool dot, jsonl;
+	} fmts[] = {
+		{ lineage_write_json, false, false },
+		{ lineage_write_openlineage, false, true },
+		{ lineage_write_prov, false, false },
+		{ lineage_write_dot, true, false },
+	};
 	char *tbuf = NULL, *jbuf = NULL;
 	size_t tlen = 0, jlen = 0;
 	FILE *tf = open_memstream(&tbuf, &tlen), *jf = open_memstream(&jbuf, &jlen);
@@ -218,13 +226,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t len = 0;
 		FILE *f = open_memstream(&buf, &len);
 
-		if (!f || lineage_write(lg, f, fmts[i]))
+		if (!f || fmts[i].write(lg, f))
 			abort();
 		fclose(f);
-		if (fmts[i] == LINEAGE_DOT)
+		if (fmts[i].dot)
 			check_ascii(buf, len);
 		else
-			check_json(buf, len, fmts[i] != LINEAGE_OPENLINEAGE);
+			check_json(buf, len, !fmts[i].jsonl);
 		free(buf);
 	}
 	lineage_free(lg);
