@@ -75,7 +75,8 @@ static const struct argp_option lineage_options[] = {
 	  "Entries of the per-thread and per-process BPF maps, 16 to 16777216 (see zcap record "
 	  "--help)", 0 },
 	{ "verbose", 'v', NULL, 0, "Capture summary and libbpf messages on stderr", 0 },
-	{ NULL, 0, NULL, 0, "Sending OpenLineage RunEvents to a lineage server (docs/lineage.md):", 0 },
+	{ NULL, 0, NULL, 0,
+	  "Sending OpenLineage RunEvents to a lineage server (docs/lineage.md):", 0 },
 	{ "ol-url", OPT_OL_URL, "URL", 0,
 	  "POST every RunEvent to URL + OPENLINEAGE_ENDPOINT (default api/v1/lineage) as the run "
 	  "happens: START, RUNNING with the datasets so far, COMPLETE/FAIL (default "
@@ -108,7 +109,7 @@ static const char lineage_doc[] =
 	"  zcap lineage -o build.json -- make\n"
 	"  zcap lineage --format dot -o g.dot -- sh -c 'cat in.txt | gzip > out.gz'\n"
 	"  zcap lineage --format openlineage --user nobody -o ol.jsonl -- ./etl.sh\n"
-	"  OPENLINEAGE_API_KEY=KEY zcap lineage --ol-url http://marquez:5000 -o run.json -- ./etl.sh\n"
+	"  OPENLINEAGE_API_KEY=KEY zcap lineage --ol-url http://marquez:5000 -- ./etl.sh\n"
 	"  zcap lineage --flush-spool --ol-url http://marquez:5000\n\n"
 	"A lineage server that cannot be reached does not fail the run: each failed POST is "
 	"one line on stderr, the events wait in the spool, and the record's openlineage_http "

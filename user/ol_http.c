@@ -134,7 +134,8 @@ int ol_http_new(struct ol_http **out, const struct ol_http_opts *o)
 	h->tail = &h->head;
 	pthread_mutex_init(&h->mu, NULL);
 	pthread_cond_init(&h->cv, NULL);
-	rc = resolve_url(o->url, o->endpoint ? o->endpoint : OL_DEFAULT_ENDPOINT, &h->url, &h->shown);
+	rc = resolve_url(o->url, o->endpoint ? o->endpoint : OL_DEFAULT_ENDPOINT, &h->url,
+			 &h->shown);
 	if (rc) {
 		ol_http_free(h);
 		return rc;
@@ -258,8 +259,8 @@ static void spool_events(struct ol_http *h, struct ol_event *list)
 		h->c.lost += n;
 		zcap_err("openlineage: %d events lost (the spool cannot keep them)", n);
 	} else if (n) {
-		zcap_warn("openlineage: %d events kept in spool '%s' until the server takes them", n,
-			  h->o.spool);
+		zcap_warn("openlineage: %d events kept in spool '%s' until the server takes them",
+			  n, h->o.spool);
 	}
 	free(v);
 	while (list) {
@@ -286,7 +287,8 @@ static void *sender_main(void *arg)
 		pthread_mutex_lock(&h->mu);
 		while (!h->head && !h->closing)
 			pthread_cond_wait(&h->cv, &h->mu);
-		if (h->offline && (h->closing ? !last_chance : mono_now_s() - h->failed_at >= OL_PROBE_S)) {
+		if (h->offline &&
+		    (h->closing ? !last_chance : mono_now_s() - h->failed_at >= OL_PROBE_S)) {
 			/* the server may be back: the spool goes first */
 			last_chance = h->closing;
 			pthread_mutex_unlock(&h->mu);

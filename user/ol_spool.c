@@ -70,10 +70,12 @@ int ol_spool_check(const char *path)
 {
 	struct stat st;
 
-	if (lstat(path, &st))
-		return errno == ENOENT ? 0 : (zcap_err("openlineage: spool '%s': %s", path,
-						       strerror(errno)),
-					      -errno);
+	if (lstat(path, &st)) {
+		if (errno == ENOENT)
+			return 0;
+		zcap_err("openlineage: spool '%s': %s", path, strerror(errno));
+		return -EPERM;
+	}
 	if (S_ISLNK(st.st_mode)) {
 		zcap_err("openlineage: spool '%s' is a symbolic link: not used", path);
 		return -ELOOP;
