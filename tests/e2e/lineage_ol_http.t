@@ -22,10 +22,12 @@ PIPELINE = ["sh", "-c", "cat in.txt | gzip -n > out.gz; exit 3"]
 ENDPOINT = "/api/v1/lineage"
 SPOOL = "zcap-ol-spool.jsonl"
 # CMD that writes a.txt, waits for the test to create `go`, writes b.txt
-STEPS = ["python3", "-c", "import os, time\n"
+# (this python by its path: a `python3` on PATH may be a pyenv shim script)
+STEPS = [sys.executable, "-c", "import os, time\n"
          "open('a.txt', 'w').write('a')\n"
          "while not os.path.exists('go'):\n    time.sleep(0.02)\n"
          "open('b.txt', 'w').write('b')\n"]
+STEPS_JOB = os.path.basename(sys.executable)
 
 
 def env_without_ol(**extra):
@@ -136,6 +138,27 @@ def scenario_up(t, srv):
     w.cleanup()
 
 
+def scenario_file_agrees(t, srv):
+    """--format openlineage -o FILE with --ol-url: the file holds the events
+    the server got (the same runIds)."""
+    w = Workdir()
+    w.reset({"in.txt": "hello world\n"})
+    out = os.path.join(w.path, "ol.jsonl")
+    p = subprocess.run([ZCAP, "lineage", "--format", "openlineage", "-o", out, "--ol-url", srv.url,
+                        "--ol-interval", "0", "--", *PIPELINE], cwd=w.path, capture_output=True, text=True,
+                       timeout=180, env=env_without_ol())
+    with open(out) as f:
+        in_file = [json.loads(line) for line in f]
+    events = check_stored(t, "file", srv, 6)
+
+    def key(ev):
+        return (ev["run"]["runId"], ev["eventType"], ev["job"]["name"])
+
+    t.eq((p.returncode, sorted(map(key, in_file))), (3, sorted(map(key, events))),
+         "file: --format openlineage holds the 6 events the server got, with the same runIds")
+    w.cleanup()
+
+
 def scenario_down_at_start(t, port):
     """Nothing listens: everything is spooled beside the output; the next
     run sends the spool first, then its own events."""
@@ -194,7 +217,7 @@ def scenario_down_in_middle(t, port):
         srv2.start()
         frc, ferr = flush(spool, url)
         events = check_stored(t, "down in the middle, flushed", srv2, n)
-        check_runs(t, "down in the middle, flushed", events, "python3")
+        check_runs(t, "down in the middle, flushed", events, STEPS_JOB)
         t.eq((frc, post_failures(ferr), os.path.exists(spool)), (0, [], False),
              "down in the middle: --flush-spool exits 0, no failure, spool removed")
         srv2.stop()
@@ -266,10 +289,10 @@ def scenario_running(t, srv):
             p.kill()
     n = rec.get("openlineage_http", {}).get("events")
     events = check_stored(t, "running", srv, n)
-    check_runs(t, "running", [ev for ev in events if ev["eventType"] != "RUNNING"], "python3")
+    check_runs(t, "running", [ev for ev in events if ev["eventType"] != "RUNNING"], STEPS_JOB)
     running = [ev for ev in events if ev["eventType"] == "RUNNING"]
-    root = [ev for ev in events if ev["job"]["name"] == "python3"]
-    t.ok(running and all(ev["job"]["name"] == "python3" and
+    root = [ev for ev in events if ev["job"]["name"] == STEPS_JOB]
+    t.ok(running and all(ev["job"]["name"] == STEPS_JOB and
                          ev["run"]["runId"] == root[0]["run"]["runId"] for ev in running),
          "running: RUNNING events are CMD's, with its runId", [identity(ev) for ev in running])
     t.ok(root[0]["eventType"] == "START" and root[-1]["eventType"] == "COMPLETE" and
@@ -325,6 +348,8 @@ def main():
                        lambda fails: t.eq((srv.abandoned, sum("timed out" in f for f in fails)), (2, 2),
                                           "slow: two POSTs timed out (the server dropped both), two lines"),
                        key="s3cret")
+        srv.stored.clear()
+        scenario_file_agrees(t, srv)
         srv.stored.clear()
         scenario_401(t, srv, port)
         srv.stored.clear()

@@ -1,6 +1,7 @@
 """A lineage server for the tests of `zcap lineage --ol-url`: a real HTTP
 server (python's http.server) in a thread of the test, on 127.0.0.1, that
-stores the body of every POST it answers 2xx and can be told to fail.
+stores the body of every POST it answered 2xx (once the answer is written)
+and can be told to fail.
 
 Faults, each for the next N requests (counted in arrival order):
   fail(n, status)  answer status (500, 401...) and store nothing;
@@ -95,18 +96,20 @@ class OLServer:
                     self.close_connection = True
                     return
                 status = fault[1] if fault else 200
-                if status // 100 == 2:
-                    with server.lock:
-                        server.stored.append((self.path, dict(self.headers.items()), body))
-                else:
-                    with server.lock:
-                        server.answered[status] = server.answered.get(status, 0) + 1
                 reply = b"{}"
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(reply)))
                 self.end_headers()
                 self.wfile.write(reply)
+                self.wfile.flush()
+                # taken once the answer is on its way: a connection cut
+                # before it (stop()) leaves the client to send it again
+                with server.lock:
+                    if status // 100 == 2:
+                        server.stored.append((self.path, dict(self.headers.items()), body))
+                    else:
+                        server.answered[status] = server.answered.get(status, 0) + 1
 
             def _wait_client_gone(self):
                 s = self.connection
