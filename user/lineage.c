@@ -299,15 +299,19 @@ static int ol_emit(void *ctx, const char *json)
 static char *spool_path(const struct lineage_args *a)
 {
 	struct stat st;
-	char *copy, *path = NULL;
+	char *copy, *parent, *dir, *path = NULL;
 
 	if (a->ol_spool)
 		return strdup(a->ol_spool);
 	if (a->output && strcmp(a->output, "-") &&
 	    !(stat(a->output, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)))) {
+		/* absolute: the record names it, a later run may be elsewhere */
 		copy = strdup(a->output);
-		if (copy && asprintf(&path, "%s/%s", dirname(copy), OL_SPOOL_NAME) < 0)
+		parent = copy ? dirname(copy) : NULL;
+		dir = parent ? realpath(parent, NULL) : NULL;
+		if (parent && asprintf(&path, "%s/%s", dir ? dir : parent, OL_SPOOL_NAME) < 0)
 			path = NULL;
+		free(dir);
 		free(copy);
 		return path;
 	}

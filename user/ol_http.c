@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -335,7 +336,18 @@ static void *sender_main(void *arg)
 
 int ol_http_start(struct ol_http *h)
 {
-	int err = pthread_create(&h->thread, NULL, sender_main, h);
+	sigset_t stops, old;
+	int err;
+
+	/* SIGINT/SIGTERM/SIGHUP stop the capture: let them reach its thread,
+	 * whose loop checks for them, not interrupt a POST or a backoff */
+	sigemptyset(&stops);
+	sigaddset(&stops, SIGINT);
+	sigaddset(&stops, SIGTERM);
+	sigaddset(&stops, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &stops, &old);
+	err = pthread_create(&h->thread, NULL, sender_main, h);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 
 	if (err) {
 		zcap_err("lineage: cannot start the OpenLineage sender: %s", strerror(err));

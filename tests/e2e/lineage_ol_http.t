@@ -14,7 +14,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from lineage_helpers import ZCAP, Tap, Workdir, ol_errors  # noqa: E402
+from lineage_helpers import ZCAP, Tap, Workdir, ol_errors, schema_errors  # noqa: E402
 from ol_server import OLServer  # noqa: E402
 from zcaptest import free_port  # noqa: E402
 
@@ -131,8 +131,8 @@ def scenario_up(t, srv):
     check_runs(t, "up", events, "sh")
     t.eq(counts(rec), {"events": 6, "delivered": 6, "failures": 0, "spool_left": 0, "lost": 0},
          "up: the record counts 6 events, 6 delivered, no failure")
-    t.eq((post_failures(err), os.path.exists(os.path.join(w.path, SPOOL))), ([], False),
-         "up: no failure on stderr, no spool")
+    t.eq((post_failures(err), os.path.exists(os.path.join(w.path, SPOOL)), schema_errors(rec)), ([], False, []),
+         "up: no failure on stderr, no spool; the record is valid against docs/lineage.schema.json")
     gz = [d["name"] for ev in events if ev["job"]["name"] == "sh/gzip" for d in ev["outputs"]]
     t.eq(gz, [os.path.join(w.path, "out.gz")], "up: gzip's COMPLETE has out.gz as output")
     w.cleanup()
@@ -177,6 +177,9 @@ def scenario_down_at_start(t, port):
          "the record counts them and 6 events in the spool")
     t.ok(all(f"POST {url}{ENDPOINT}: " in f for f in fails), "down at start: each line names the URL",
          fails)
+    t.eq((schema_errors(rec), rec.get("openlineage_http", {}).get("url"), rec.get("openlineage_http", {}).get("spool")),
+         ([], url + ENDPOINT, spool),
+         "down at start: the record is valid against docs/lineage.schema.json and names the URL and the spool")
     st = os.stat(spool)
     t.eq((stat.S_IMODE(st.st_mode), st.st_uid, len(spool_lines(spool))), (0o600, 0, 6),
          "down at start: the spool beside the output is 0600, holds the 6 events")
