@@ -313,6 +313,32 @@ def scenario_running(t, srv):
     w.cleanup()
 
 
+def scenario_back_before_end(t, port):
+    """Down at the start, back before CMD ends: START waits in the spool and
+    the same run delivers it, then the rest, once the server is back."""
+    w = Workdir()
+    url = f"http://127.0.0.1:{port}"
+    spool = os.path.join(w.path, SPOOL)
+    p = zcap_lineage(w.path, ["--ol-url", url, "--ol-interval", "0", "--ol-retries", "1"], STEPS, wait=False)
+    srv = OLServer(port)
+    try:
+        wait_for(lambda: os.path.exists(spool) and len(spool_lines(spool)) == 1, "START in the spool")
+        srv.start()
+        open(os.path.join(w.path, "go"), "w").close()
+        rc, rec, err = finish(p, w.path)
+        t.eq((rc, counts(rec), len(post_failures(err)), os.path.exists(spool)),
+             (0, {"events": 2, "delivered": 2, "failures": 2, "spool_left": 0, "lost": 0}, 2, False),
+             "back before the end: START failed twice and was spooled; the same run delivered it "
+             "and COMPLETE once the server was back; spool removed")
+        events = check_stored(t, "back before the end", srv, 2)
+        t.eq([ev["eventType"] for ev in events], ["START", "COMPLETE"], "back before the end: in order")
+    finally:
+        srv.stop()
+        if p.poll() is None:
+            p.kill()
+        w.cleanup()
+
+
 def scenario_usage(t, port):
     w = Workdir()
     url = f"http://127.0.0.1:{port}"
@@ -361,6 +387,7 @@ def main():
         srv.stop()
     scenario_down_at_start(t, port)
     scenario_down_in_middle(t, port)
+    scenario_back_before_end(t, port)
     scenario_usage(t, port)
     t.done()
 
