@@ -291,7 +291,7 @@ static int ol_emit(void *ctx, const char *json)
 
 	if (!copy)
 		return -ENOMEM;
-	ol_http_send(st->http, copy);
+	ol_http_send_last(st->http, copy);
 	return 0;
 }
 

@@ -55,6 +55,7 @@ struct ol_http {
 
 	/* the capture thread's */
 	uint64_t handed, unqueued; /* events handed over; lost for want of memory */
+	struct ol_event *last, **last_tail; /* the run's last events, until the end */
 	/* the sender's own (read by others after the join) */
 	bool offline;	    /* the spool holds events: new ones go after them */
 	double failed_at;   /* mono time of the last give-up */
@@ -133,6 +134,7 @@ int ol_http_new(struct ol_http **out, const struct ol_http_opts *o)
 	}
 	h->o = *o;
 	h->tail = &h->head;
+	h->last_tail = &h->last;
 	pthread_mutex_init(&h->mu, NULL);
 	pthread_cond_init(&h->cv, NULL);
 	rc = resolve_url(o->url, o->endpoint ? o->endpoint : OL_DEFAULT_ENDPOINT, &h->url,
@@ -245,6 +247,17 @@ static bool flush_spool(struct ol_http *h)
 	return left == 0;
 }
 
+static void free_events(struct ol_event *list)
+{
+	while (list) {
+		struct ol_event *next = list->next;
+
+		free(list->json);
+		free(list);
+		list = next;
+	}
+}
+
 /* Keep events the server did not take; they are freed. */
 static void spool_events(struct ol_http *h, struct ol_event *list)
 {
@@ -264,13 +277,7 @@ static void spool_events(struct ol_http *h, struct ol_event *list)
 			  n, h->o.spool);
 	}
 	free(v);
-	while (list) {
-		struct ol_event *next = list->next;
-
-		free(list->json);
-		free(list);
-		list = next;
-	}
+	free_events(list);
 }
 
 static void *sender_main(void *arg)
@@ -357,7 +364,7 @@ int ol_http_start(struct ol_http *h)
 	return 0;
 }
 
-void ol_http_send(struct ol_http *h, char *json)
+static struct ol_event *new_event(struct ol_http *h, char *json)
 {
 	struct ol_event *e = calloc(1, sizeof(*e));
 
@@ -366,14 +373,33 @@ void ol_http_send(struct ol_http *h, char *json)
 		free(json);
 		h->unqueued++;
 		zcap_err("openlineage: out of memory: 1 event lost");
-		return;
+		return NULL;
 	}
 	e->json = json;
+	return e;
+}
+
+void ol_http_send(struct ol_http *h, char *json)
+{
+	struct ol_event *e = new_event(h, json);
+
+	if (!e)
+		return;
 	pthread_mutex_lock(&h->mu);
 	*h->tail = e;
 	h->tail = &e->next;
 	pthread_cond_signal(&h->cv);
 	pthread_mutex_unlock(&h->mu);
+}
+
+void ol_http_send_last(struct ol_http *h, char *json)
+{
+	struct ol_event *e = new_event(h, json);
+
+	if (!e)
+		return;
+	*h->last_tail = e;
+	h->last_tail = &e->next;
 }
 
 /* Events in the spool now (a line each). */
@@ -394,7 +420,14 @@ static uint64_t spool_count(const char *path)
 void ol_http_finish(struct ol_http *h, struct ol_counts *c)
 {
 	if (h->running) {
+		/* the last events come with the end, in one step: all of them
+		 * get the server's last chance, none is spooled before it */
 		pthread_mutex_lock(&h->mu);
+		*h->tail = h->last;
+		if (h->last)
+			h->tail = h->last_tail;
+		h->last = NULL;
+		h->last_tail = &h->last;
 		h->closing = true;
 		pthread_cond_signal(&h->cv);
 		pthread_mutex_unlock(&h->mu);
@@ -424,13 +457,8 @@ void ol_http_free(struct ol_http *h)
 
 		ol_http_finish(h, &c);
 	}
-	while (h->head) {
-		struct ol_event *e = h->head;
-
-		h->head = e->next;
-		free(e->json);
-		free(e);
-	}
+	free_events(h->head);
+	free_events(h->last);
 	curl_easy_cleanup(h->curl);
 	curl_slist_free_all(h->headers);
 	curl_free(h->url);

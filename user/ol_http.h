@@ -47,8 +47,12 @@ int ol_http_start(struct ol_http *h);
 /* Queue one event (JSON text, taken over). Never waits for the network. */
 void ol_http_send(struct ol_http *h, char *json);
 
-/* The last event is queued: deliver or spool everything (the server gets
- * another chance if it failed before), stop the thread, count. */
+/* Hold one of the run's last events (taken over) for ol_http_finish. */
+void ol_http_send_last(struct ol_http *h, char *json);
+
+/* The end: queue the held last events, deliver or spool everything (the
+ * server gets one more chance if it failed before: the spool first, then
+ * the last events), stop the thread, count. */
 void ol_http_finish(struct ol_http *h, struct ol_counts *c);
 
 /* Deliver the spool now, in this thread (--flush-spool). */

@@ -339,6 +339,34 @@ def scenario_back_before_end(t, port):
         w.cleanup()
 
 
+def scenario_spool_unwritable(t, port):
+    """Nothing listens and the spool cannot be written: the events are
+    lost, and said so (stderr, the record); the exit status stays CMD's.
+    CMD ends only once START was lost, so the end's last chance is exact."""
+    w = Workdir()
+    p = zcap_lineage(w.path, ["--ol-url", f"http://127.0.0.1:{port}", "--ol-interval", "0",
+                              "--ol-retries", "0", "--ol-spool", "/proc/zcap-no-such-dir/spool"],
+                     STEPS, wait=False)
+    early = []
+    try:
+        for line in p.stderr:
+            early.append(line)
+            if "lost (the spool cannot keep them)" in line:
+                break
+        open(os.path.join(w.path, "go"), "w").close()
+        rc, rec, err = finish(p, w.path)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    err = "".join(early) + err
+    lost = [line for line in err.splitlines() if "lost (the spool cannot keep them)" in line]
+    t.eq((rc, counts(rec), len(post_failures(err)), len(lost)),
+         (0, {"events": 2, "delivered": 0, "failures": 2, "spool_left": 0, "lost": 2}, 2, 2),
+         "spool unwritable: START and COMPLETE each failed once and were lost, each said on stderr "
+         "and counted; exit 0 (CMD's)")
+    w.cleanup()
+
+
 def scenario_usage(t, port):
     w = Workdir()
     url = f"http://127.0.0.1:{port}"
@@ -388,6 +416,7 @@ def main():
     scenario_down_at_start(t, port)
     scenario_down_in_middle(t, port)
     scenario_back_before_end(t, port)
+    scenario_spool_unwritable(t, port)
     scenario_usage(t, port)
     t.done()
 
