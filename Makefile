@@ -31,7 +31,7 @@ WARN	:= -Wall -Wextra -Werror -Wno-unused-parameter
 CFLAGS	?= -O2 -g
 ALL_CFLAGS := $(CFLAGS) $(WARN) $(SANFLAGS) -std=gnu11 -D_GNU_SOURCE -DZCAP_VERSION='"$(VERSION)"' \
 	      -I$(BUILD) -Ikern -Iuser -Ipcap-export $(shell pkg-config --cflags json-c 2>/dev/null)
-LDLIBS	:= -lbpf -lelf -lz -lpcap -ljson-c -lcrypto -lpthread
+LDLIBS	:= -lbpf -lelf -lz -lpcap -ljson-c -lcrypto -lcurl -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Wno-unused-function \
 	      -I$(BUILD) -Ikern
 
@@ -53,7 +53,7 @@ UNITS	   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
 
 DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libpcap-dev libjson-c-dev \
-	    libssl-dev libcmocka-dev liburing-dev pkg-config make gcc libclang-rt-14-dev \
+	    libssl-dev libcurl4-openssl-dev libcmocka-dev liburing-dev pkg-config make gcc libclang-rt-14-dev \
 	    tshark tcpdump nginx-light haproxy wrk curl strace python3 python3-jsonschema \
 	    graphviz hyperfine bc valgrind qemu-system-x86 debootstrap cpio
 

@@ -3,7 +3,7 @@
  * zcap lineage: which files a command and its descendants read, wrote,
  * created, deleted and executed, and how data flowed between them
  * (docs/lineage.md). The model is fed whole records (as a sink), then
- * finished (hashes) and written in one of several formats.
+ * finished (hashes); the writers of lineage_out.h turn it into a record.
  */
 #ifndef ZCAP_LINEAGE_H
 #define ZCAP_LINEAGE_H
@@ -13,13 +13,6 @@
 #include <time.h>
 
 #include "sink.h"
-
-enum lineage_format {
-	LINEAGE_JSON,	     /* native, docs/lineage.schema.json */
-	LINEAGE_OPENLINEAGE, /* OpenLineage 2-0-2 RunEvents, one per line */
-	LINEAGE_PROV,	     /* W3C PROV-JSON */
-	LINEAGE_DOT,	     /* Graphviz */
-};
 
 struct lineage;
 
@@ -51,12 +44,6 @@ void lineage_finish(struct lineage *lg, const struct timespec *start, const stru
  * The record lists them under "drops". */
 void lineage_set_drops(struct lineage *lg, const uint64_t drops[ZCAP_DROP_MAX],
 		       uint64_t bad_records);
-
-/* Write the record; 0 or -errno. */
-int lineage_write(struct lineage *lg, FILE *out, enum lineage_format fmt);
-
-/* "json", "openlineage", "prov", "dot" -> format; -1 if unknown. */
-int lineage_format_by_name(const char *name);
 
 /* Lexically normalize an absolute path ("//", ".", ".."), in place. */
 void lineage_normalize_path(char *path);

@@ -1270,30 +1270,3 @@ struct sink *lineage_sink_new(struct lineage *lg)
 	s->lg = lg;
 	return &s->base;
 }
-
-int lineage_format_by_name(const char *name)
-{
-	if (!strcmp(name, "json"))
-		return LINEAGE_JSON;
-	if (!strcmp(name, "openlineage"))
-		return LINEAGE_OPENLINEAGE;
-	if (!strcmp(name, "prov"))
-		return LINEAGE_PROV;
-	if (!strcmp(name, "dot"))
-		return LINEAGE_DOT;
-	return -1;
-}
-
-int lineage_write(struct lineage *lg, FILE *out, enum lineage_format fmt)
-{
-	switch (fmt) {
-	case LINEAGE_OPENLINEAGE:
-		return lineage_write_openlineage(lg, out);
-	case LINEAGE_PROV:
-		return lineage_write_prov(lg, out);
-	case LINEAGE_DOT:
-		return lineage_write_dot(lg, out);
-	default:
-		return lineage_write_json(lg, out);
-	}
-}

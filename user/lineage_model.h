@@ -117,12 +117,6 @@ void lin_edges_free(struct lin_edge **edges, int n);
 /* The listed file a (possibly absorbed) file's content ended up in. */
 struct lin_file *lin_file_final(struct lin_file *f);
 
-/* Writers (lineage_out.c, lineage_out_ol.c) */
-int lineage_write_json(struct lineage *lg, FILE *out);
-int lineage_write_openlineage(struct lineage *lg, FILE *out);
-int lineage_write_prov(struct lineage *lg, FILE *out);
-int lineage_write_dot(struct lineage *lg, FILE *out);
-
 /* "2024-01-02T03:04:05.678Z" from CLOCK_REALTIME ns. */
 void lin_iso_time(uint64_t real_ns, char *buf, size_t len);
 

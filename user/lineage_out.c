@@ -14,6 +14,7 @@
 #include "escape.h"
 #include "jtext.h"
 #include "lineage_model.h"
+#include "lineage_out.h"
 #include "names.h"
 
 struct lin_file *lin_file_final(struct lin_file *f)
@@ -235,6 +236,11 @@ static json_object *peers_json(const struct lineage *lg)
 
 int lineage_write_json(struct lineage *lg, FILE *out)
 {
+	return lineage_write_json_with(lg, out, NULL);
+}
+
+int lineage_write_json_with(struct lineage *lg, FILE *out, json_object *extra)
+{
 	json_object *root = json_object_new_object(), *procs, *files, *edges;
 	struct lin_edge **ev = NULL;
 	struct lin_file **fv;
@@ -244,6 +250,7 @@ int lineage_write_json(struct lineage *lg, FILE *out)
 	err = lin_edges_resolved(lg, &ev, &ne);
 	if (!root || !fv || err) {
 		json_object_put(root);
+		json_object_put(extra);
 		free(fv);
 		return err ? err : -ENOMEM;
 	}
@@ -260,6 +267,11 @@ int lineage_write_json(struct lineage *lg, FILE *out)
 	json_object_object_add(root, "end_time", time_json(ts_ns(&lg->end)));
 	json_object_object_add(root, "dropped_events", json_object_new_uint64(lg->dropped));
 	json_object_object_add(root, "drops", drops_json(lg));
+	if (extra) {
+		json_object_object_foreach(extra, key, val)
+			json_object_object_add(root, key, json_object_get(val));
+		json_object_put(extra);
+	}
 
 	procs = json_object_new_array();
 	for (int i = 0; i < lg->nprocs; i++) {

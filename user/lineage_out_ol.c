@@ -16,6 +16,7 @@
 #include "escape.h"
 #include "jtext.h"
 #include "lineage_model.h"
+#include "lineage_out.h"
 
 #define OL_SPEC	    "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
 #define OL_PRODUCER "urn:zcap:" ZCAP_VERSION
@@ -134,7 +135,10 @@ static json_object *peer_dataset(const struct lin_peer *pe)
 	return d;
 }
 
-static json_object *dataset(const struct lineage *lg, const struct lin_file *f, bool output)
+/* with_version: the SHA-256 as DatasetVersion (not while the run goes on:
+ * the hasher thread may still be writing it) */
+static json_object *dataset(const struct lineage *lg, const struct lin_file *f, bool output,
+			    bool with_version)
 {
 	json_object *d = json_object_new_object(), *facets = json_object_new_object();
 	const char *sha = output ? f->sha_after : f->sha_before;
@@ -151,7 +155,7 @@ static json_object *dataset(const struct lineage *lg, const struct lin_file *f, 
 		json_object_object_add(z, "path_b64", jtext_base64(f->path, strlen(f->path)));
 		json_object_object_add(facets, "zcap_path", z);
 	}
-	if (*sha) {
+	if (with_version && *sha) {
 		json_object *v = facet(OL_FACET("DatasetVersionDatasetFacet", "1-0-0"));
 
 		json_object_object_add(v, "datasetVersion", json_object_new_string(sha));
@@ -170,14 +174,17 @@ static json_object *dataset(const struct lineage *lg, const struct lin_file *f, 
 	return d;
 }
 
-/* The files process p read (inputs) or wrote (outputs). */
-static json_object *datasets_of(struct ol_ctx *c, const struct lin_proc *p, bool output)
+/* The files process p (NULL: any process of the run) read (inputs) or
+ * wrote (outputs). */
+static json_object *datasets_of(struct ol_ctx *c, const struct lin_proc *p, bool output,
+				bool with_version)
 {
 	json_object *arr = json_object_new_array();
 	struct lmap seen = { 0 };
-	char node[32];
+	char node[32] = "process:";
 
-	lin_proc_node(p, node, sizeof(node));
+	if (p)
+		lin_proc_node(p, node, sizeof(node));
 	for (int i = 0; i < c->ne; i++) {
 		const struct lin_edge *e = c->ev[i];
 		const char *fnode = output ? e->to : e->from;
@@ -185,7 +192,8 @@ static json_object *datasets_of(struct ol_ctx *c, const struct lin_proc *p, bool
 		struct lin_peer *pe;
 		struct lin_file *f;
 
-		if (strcmp(pnode, node) || !strcmp(e->via, "exec") || lmap_get(&seen, fnode))
+		if ((p ? strcmp(pnode, node) : strncmp(pnode, node, strlen(node))) ||
+		    !strcmp(e->via, "exec") || lmap_get(&seen, fnode))
 			continue;
 		if ((pe = lmap_get(&c->lg->peers_by_chan, fnode))) {
 			lmap_put(&seen, fnode, pe);
@@ -198,36 +206,32 @@ static json_object *datasets_of(struct ol_ctx *c, const struct lin_proc *p, bool
 		if (!f || (!output && f->code))
 			continue;
 		lmap_put(&seen, fnode, f);
-		json_object_array_add(arr, dataset(c->lg, f, output));
+		json_object_array_add(arr, dataset(c->lg, f, output, with_version));
 	}
 	lmap_clear(&seen);
 	return arr;
 }
 
-static json_object *run_event(struct ol_ctx *c, int idx, bool start)
+/* A RunEvent of job job_name's run run_id; p is its process (NULL: not
+ * seen yet), parent the index of its parent process (-1: none). */
+static json_object *run_event_of(struct ol_ctx *c, const struct lin_proc *p, int parent,
+				 const char *job_name, const char *run_id, const char *type,
+				 uint64_t t, json_object *inputs, json_object *outputs)
 {
 	struct lineage *lg = c->lg;
-	const struct lin_proc *p = lg->procs[idx];
-	int parent = proc_index(lg, p->ppid, idx);
 	json_object *ev = json_object_new_object(), *run = json_object_new_object(),
 		    *rfacets = json_object_new_object(), *job = json_object_new_object(),
 		    *jfacets = json_object_new_object(), *zf, *jt;
-	uint64_t t = start ? p->start_ns : p->end_ns;
-	const char *type = "START";
+	bool ended = strcmp(type, "START") && strcmp(type, "RUNNING");
 	char when[48];
 
-	if (!t)
-		t = start ? (uint64_t)lg->start.tv_sec * 1000000000ULL + lg->start.tv_nsec
-			  : (uint64_t)lg->end.tv_sec * 1000000000ULL + lg->end.tv_nsec;
-	if (!start)
-		type = !p->exited ? "ABORT" : p->exit_code == 0 ? "COMPLETE" : "FAIL";
 	lin_iso_time(t, when, sizeof(when));
 	json_object_object_add(ev, "eventType", json_object_new_string(type));
 	json_object_object_add(ev, "eventTime", json_object_new_string(when));
 	json_object_object_add(ev, "producer", json_object_new_string(OL_PRODUCER));
 	json_object_object_add(ev, "schemaURL", json_object_new_string(OL_SPEC));
 
-	json_object_object_add(run, "runId", json_object_new_string(p->run_id));
+	json_object_object_add(run, "runId", json_object_new_string(run_id));
 	if (parent >= 0) {
 		json_object *pf = facet(OL_FACET("ParentRunFacet", "1-0-2"));
 		json_object *prun = json_object_new_object(), *pjob = json_object_new_object();
@@ -240,19 +244,21 @@ static json_object *run_event(struct ol_ctx *c, int idx, bool start)
 		json_object_object_add(pf, "job", pjob);
 		json_object_object_add(rfacets, "parent", pf);
 	}
-	zf = facet("urn:zcap:facets:process");
-	json_object_object_add(zf, "pid", json_object_new_int(p->pid));
-	json_object_object_add(zf, "ppid", json_object_new_int(p->ppid));
-	jtext_add_strv(zf, "argv", p->argv);
-	jtext_add_str(zf, "exe", p->exe);
-	if (!start && p->exited)
-		json_object_object_add(zf, "exit_code", json_object_new_int(p->exit_code));
-	json_object_object_add(rfacets, "zcap_process", zf);
+	if (p) {
+		zf = facet("urn:zcap:facets:process");
+		json_object_object_add(zf, "pid", json_object_new_int(p->pid));
+		json_object_object_add(zf, "ppid", json_object_new_int(p->ppid));
+		jtext_add_strv(zf, "argv", p->argv);
+		jtext_add_str(zf, "exe", p->exe);
+		if (ended && p->exited)
+			json_object_object_add(zf, "exit_code", json_object_new_int(p->exit_code));
+		json_object_object_add(rfacets, "zcap_process", zf);
+	}
 	json_object_object_add(run, "facets", rfacets);
 	json_object_object_add(ev, "run", run);
 
 	json_object_object_add(job, "namespace", json_object_new_string(OL_JOB_NS));
-	json_object_object_add(job, "name", json_object_new_string(c->job_names[idx]));
+	json_object_object_add(job, "name", json_object_new_string(job_name));
 	jt = facet(OL_FACET("JobTypeJobFacet", "2-0-2"));
 	json_object_object_add(jt, "processingType", json_object_new_string("BATCH"));
 	json_object_object_add(jt, "integration", json_object_new_string("ZCAP"));
@@ -261,9 +267,30 @@ static json_object *run_event(struct ol_ctx *c, int idx, bool start)
 	json_object_object_add(job, "facets", jfacets);
 	json_object_object_add(ev, "job", job);
 
-	json_object_object_add(ev, "inputs", start ? json_object_new_array() : datasets_of(c, p, false));
-	json_object_object_add(ev, "outputs", start ? json_object_new_array() : datasets_of(c, p, true));
+	json_object_object_add(ev, "inputs", inputs);
+	json_object_object_add(ev, "outputs", outputs);
 	return ev;
+}
+
+static uint64_t ts_ns(const struct timespec *ts)
+{
+	return (uint64_t)ts->tv_sec * 1000000000ULL + ts->tv_nsec;
+}
+
+static json_object *run_event(struct ol_ctx *c, int idx, bool start)
+{
+	struct lineage *lg = c->lg;
+	const struct lin_proc *p = lg->procs[idx];
+	uint64_t t = start ? p->start_ns : p->end_ns;
+	const char *type = "START";
+
+	if (!t)
+		t = start ? ts_ns(&lg->start) : ts_ns(&lg->end);
+	if (!start)
+		type = !p->exited ? "ABORT" : p->exit_code == 0 ? "COMPLETE" : "FAIL";
+	return run_event_of(c, p, proc_index(lg, p->ppid, idx), c->job_names[idx], p->run_id, type,
+			    t, start ? json_object_new_array() : datasets_of(c, p, false, true),
+			    start ? json_object_new_array() : datasets_of(c, p, true, true));
 }
 
 struct ol_item {
@@ -284,12 +311,28 @@ static int cmp_items(const void *a, const void *b)
 	return x->start ? x->idx - y->idx : y->idx - x->idx;
 }
 
-int lineage_write_openlineage(struct lineage *lg, FILE *out)
+static const char *event_text(json_object *ev)
+{
+	return json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN |
+							  JSON_C_TO_STRING_NOSLASHESCAPE);
+}
+
+static void ol_ctx_clear(struct ol_ctx *c)
+{
+	if (c->job_names)
+		for (int i = 0; i < c->lg->nprocs; i++)
+			free(c->job_names[i]);
+	free(c->job_names);
+	if (c->ev)
+		lin_edges_free(c->ev, c->ne);
+}
+
+int lineage_ol_events(struct lineage *lg, const struct ol_run *run, bool unsent_only,
+		      int (*emit)(void *ctx, const char *json), void *ctx)
 {
 	struct ol_ctx c = { .lg = lg };
 	struct ol_item *items = NULL;
-	uint64_t start = (uint64_t)lg->start.tv_sec * 1000000000ULL + lg->start.tv_nsec;
-	uint64_t end = (uint64_t)lg->end.tv_sec * 1000000000ULL + lg->end.tv_nsec;
+	uint64_t start = ts_ns(&lg->start), end = ts_ns(&lg->end);
 	int err, n = 0;
 
 	err = lin_edges_resolved(lg, &c.ev, &c.ne);
@@ -300,28 +343,122 @@ int lineage_write_openlineage(struct lineage *lg, FILE *out)
 	for (int i = 0; !err && i < lg->nprocs; i++) {
 		struct lin_proc *p = lg->procs[i];
 
-		if (!p->run_id[0])
+		if (i == 0 && run && run->run_id[0]) /* CMD: the run announced early */
+			memcpy(p->run_id, run->run_id, sizeof(p->run_id));
+		else if (!p->run_id[0])
 			uuid7(p->start_ns ? p->start_ns : start, p->run_id);
-		items[n++] = (struct ol_item){ p->start_ns ? p->start_ns : start, i, true };
+		if (!(i == 0 && run && unsent_only && run->started))
+			items[n++] = (struct ol_item){ p->start_ns ? p->start_ns : start, i, true };
 		items[n++] = (struct ol_item){ p->end_ns ? p->end_ns : end, i, false };
 	}
 	if (!err)
 		qsort(items, n, sizeof(*items), cmp_items);
 	for (int i = 0; !err && i < n; i++) {
 		json_object *ev = run_event(&c, items[i].idx, items[i].start);
-		const char *s = json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN |
-								       JSON_C_TO_STRING_NOSLASHESCAPE);
+		const char *s = event_text(ev);
 
-		if (!s || fputs(s, out) < 0 || fputc('\n', out) < 0)
-			err = -EIO;
+		err = s ? emit(ctx, s) : -ENOMEM;
 		json_object_put(ev);
 	}
 	free(items);
-	if (c.job_names)
-		for (int i = 0; i < lg->nprocs; i++)
-			free(c.job_names[i]);
-	free(c.job_names);
-	if (c.ev)
-		lin_edges_free(c.ev, c.ne);
+	ol_ctx_clear(&c);
 	return err;
+}
+
+static int emit_line(void *ctx, const char *json)
+{
+	FILE *out = ctx;
+
+	return fputs(json, out) < 0 || fputc('\n', out) < 0 ? -EIO : 0;
+}
+
+int lineage_write_openlineage(struct lineage *lg, FILE *out)
+{
+	return lineage_ol_events(lg, NULL, false, emit_line, out);
+}
+
+int lineage_write_openlineage_run(struct lineage *lg, const struct ol_run *run, FILE *out)
+{
+	return lineage_ol_events(lg, run, false, emit_line, out);
+}
+
+/* ---- while the run happens ------------------------------------------------------ */
+
+/* CMD's event before the model is finished: its process is the first the
+ * model saw (when it saw one), its job name the one name_jobs gives it. */
+static int cmd_event(struct lineage *lg, struct ol_run *run, const char *type, uint64_t t,
+		     bool with_datasets, char **json)
+{
+	struct ol_ctx c = { .lg = lg };
+	const struct lin_proc *p = lg->nprocs ? lg->procs[0] : NULL;
+	const char *prog = base_name(lg->cmd[0]);
+	char *job = utf8_lossy(prog, strlen(prog), NULL), *text = NULL;
+	json_object *ev, *in, *out;
+	int err = 0;
+
+	*json = NULL;
+	if (!job)
+		return -ENOMEM;
+	if (with_datasets)
+		err = lin_edges_resolved(lg, &c.ev, &c.ne);
+	if (err) {
+		free(job);
+		return err;
+	}
+	in = with_datasets ? datasets_of(&c, NULL, false, false) : json_object_new_array();
+	out = with_datasets ? datasets_of(&c, NULL, true, false) : json_object_new_array();
+	if (with_datasets) {
+		/* nothing new since the last RUNNING: nothing to say */
+		json_object *both = json_object_new_array();
+		const char *s;
+
+		json_object_array_add(both, json_object_get(in));
+		json_object_array_add(both, json_object_get(out));
+		s = event_text(both);
+		if (run->last_datasets && s && !strcmp(run->last_datasets, s)) {
+			json_object_put(both);
+			json_object_put(in);
+			json_object_put(out);
+			goto out;
+		}
+		free(run->last_datasets);
+		run->last_datasets = s ? strdup(s) : NULL;
+		json_object_put(both);
+	}
+	ev = run_event_of(&c, p, -1, job, run->run_id, type, t, in, out);
+	text = event_text(ev) ? strdup(event_text(ev)) : NULL;
+	json_object_put(ev);
+	if (!text)
+		err = -ENOMEM;
+	*json = text;
+out:
+	free(job);
+	ol_ctx_clear(&c);
+	return err;
+}
+
+int lineage_ol_start(struct lineage *lg, struct ol_run *run, uint64_t now_ns, char **json)
+{
+	const struct lin_proc *p = lg->nprocs ? lg->procs[0] : NULL;
+	int err;
+
+	if (!run->run_id[0])
+		uuid7(p && p->start_ns ? p->start_ns : now_ns, run->run_id);
+	err = cmd_event(lg, run, "START", p && p->start_ns ? p->start_ns : now_ns, false, json);
+	if (!err)
+		run->started = true;
+	return err;
+}
+
+int lineage_ol_running(struct lineage *lg, struct ol_run *run, uint64_t now_ns, char **json)
+{
+	if (!run->run_id[0])
+		uuid7(now_ns, run->run_id);
+	return cmd_event(lg, run, "RUNNING", now_ns, true, json);
+}
+
+void lineage_ol_run_clear(struct ol_run *run)
+{
+	free(run->last_datasets);
+	memset(run, 0, sizeof(*run));
 }

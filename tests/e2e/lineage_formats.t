@@ -12,7 +12,8 @@ import sys
 import jsonschema
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from lineage_helpers import ROOT, ZCAP, Tap, Workdir, run_lineage  # noqa: E402
+from lineage_helpers import (ROOT, ZCAP, Tap, Workdir, ol_core_errors,  # noqa: E402
+                             ol_facet_errors, ol_schemas, ol_validator, run_lineage)
 import socket  # noqa: E402
 
 FILE_NS = "file://" + socket.gethostname()  # OpenLineage naming: local files are file://HOST
@@ -50,61 +51,16 @@ def check_json(t, w):
     t.ok(all(p["ppid"] == root["pid"] for p in rec["processes"][1:]), "children's ppid is the shell")
 
 
-def ol_schemas():
-    """The OpenLineage schemas kept under tests/openlineage/, by $id."""
-    store = {}
-    for dirpath, _, names in os.walk(os.path.join(ROOT, "tests", "openlineage")):
-        for n in names:
-            if n.endswith(".json"):
-                with open(os.path.join(dirpath, n)) as f:
-                    doc = json.load(f)
-                store[doc["$id"]] = doc
-    return store
-
-
-def ol_validator(schema, store):
-    """A draft 2020-12 validator resolving $refs from store only (offline):
-    the `referencing` registry on jsonschema >= 4.18, RefResolver before."""
-    fc = jsonschema.FormatChecker()
-    try:
-        from referencing import Registry, Resource
-    except ImportError:
-        resolver = jsonschema.RefResolver.from_schema(schema, store=store)
-        return jsonschema.Draft202012Validator(schema, resolver=resolver, format_checker=fc)
-    registry = Registry().with_resources((u, Resource.from_contents(d)) for u, d in store.items())
-    return jsonschema.Draft202012Validator(schema, registry=registry, format_checker=fc)
-
-
-def facets_of(ev):
-    """(where, facet) for every facet in a RunEvent."""
-    yield from ((f"run.facets.{k}", v) for k, v in ev["run"].get("facets", {}).items())
-    yield from ((f"job.facets.{k}", v) for k, v in ev["job"].get("facets", {}).items())
-    for side in ("inputs", "outputs"):
-        for d in ev.get(side, []):
-            for group in ("facets", "inputFacets", "outputFacets"):
-                yield from ((f"{side}[{d['name']}].{group}.{k}", v) for k, v in d.get(group, {}).items())
-
-
 def check_openlineage(t, w):
     rc, text, err, _ = run_lineage(PIPELINE, w.path, fmt="openlineage")
     store = ol_schemas()
     core = store["https://openlineage.io/spec/2-0-2/OpenLineage.json"]
     validator = ol_validator(core, store)
     events = [json.loads(line) for line in text.splitlines()]
-    errs = [f"{i}: {e.message}" for i, ev in enumerate(events) for e in validator.iter_errors(ev)]
-    t.eq(errs, [], f"{len(events)} OpenLineage RunEvents valid against the 2-0-2 schema")
+    t.eq(ol_core_errors(events, store), [], f"{len(events)} OpenLineage RunEvents valid against the 2-0-2 schema")
     # every standard facet against its own published schema, named by its _schemaURL
-    ferrs, used = [], set()
-    for i, ev in enumerate(events):
-        for where, fc in facets_of(ev):
-            url = fc.get("_schemaURL", "")
-            if url.startswith("urn:zcap:"):
-                continue  # zcap's own facet: no published schema
-            if url.split("#")[0] not in store:
-                ferrs.append(f"{i} {where}: schema {url} not kept under tests/openlineage/")
-                continue
-            used.add(url)
-            ferrs += [f"{i} {where}: {e.message}" for e in ol_validator({"$ref": url}, store).iter_errors(fc)]
+    used = set()
+    ferrs = ol_facet_errors(events, store, used)
     t.eq(ferrs, [], "every standard facet valid against its own schema")
     t.eq(sorted(u.split("#")[0].split("/")[-1] for u in used),
          ["DatasetVersionDatasetFacet.json", "JobTypeJobFacet.json",

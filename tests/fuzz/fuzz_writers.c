@@ -2,7 +2,9 @@
 /*
  * libFuzzer target: hostile strings (comm, paths, argv) through every
  * line-oriented writer: the text and JSON Lines sinks and the lineage
- * JSON, OpenLineage, PROV and DOT writers. Each output must parse: JSON
+ * JSON, OpenLineage, PROV and DOT writers, and the OpenLineage events
+ * made while a run goes on (START, RUNNING, the rest at the end). Each
+ * output must parse: JSON
  * with json-c's strict tokenizer validating UTF-8, text and DOT as
  * printable ASCII lines (no byte of a name may act on a terminal or end a
  * line or a DOT string). pcap-ng comments are fuzzed by fuzz_decode.c;
@@ -23,6 +25,7 @@
 
 #include "escape.h"
 #include "lineage.h"
+#include "lineage_out.h"
 #include "sink.h"
 #include "stitch.h"
 
@@ -180,10 +183,47 @@ static void check_ascii(const char *buf, size_t len)
 		abort();
 }
 
+/* One OpenLineage event as the HTTP transport gets it: one JSON text. */
+static int check_event(void *ctx, const char *json)
+{
+	check_json(json, strlen(json), true);
+	if (strchr(json, '\n'))
+		abort(); /* the spool keeps one event per line */
+	(*(int *)ctx)++;
+	return 0;
+}
+
+/* START and RUNNING on the model as fed so far, as --ol-url makes them. */
+static void check_streamed(struct lineage *lg, struct ol_run *run)
+{
+	char *json = NULL;
+	int n = 0;
+
+	if (lineage_ol_start(lg, run, 1000000000ULL, &json) || !json)
+		abort();
+	check_event(&n, json);
+	free(json);
+	if (lineage_ol_running(lg, run, 2000000000ULL, &json))
+		abort();
+	if (json)
+		check_event(&n, json);
+	free(json);
+	/* the same datasets again: nothing new to say */
+	if (lineage_ol_running(lg, run, 3000000000ULL, &json) || json)
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const enum lineage_format fmts[] = { LINEAGE_JSON, LINEAGE_OPENLINEAGE,
-						     LINEAGE_PROV, LINEAGE_DOT };
+	static const struct {
+		int (*write)(struct lineage *lg, FILE *out);
+		bool dot, jsonl;
+	} fmts[] = {
+		{ lineage_write_json, false, false },
+		{ lineage_write_openlineage, false, true },
+		{ lineage_write_prov, false, false },
+		{ lineage_write_dot, true, false },
+	};
 	char *tbuf = NULL, *jbuf = NULL;
 	size_t tlen = 0, jlen = 0;
 	FILE *tf = open_memstream(&tbuf, &tlen), *jf = open_memstream(&jbuf, &jlen);
@@ -192,6 +232,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct input in;
 	struct lineage *lg;
 	struct out o = { 0 };
+	struct ol_run run = { 0 };
+	int nev = 0;
 
 	split(data, size, &in);
 	lg = lineage_new(in.strs);
@@ -201,6 +243,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!tf || !jf || !lg || !o.sinks[0] || !o.sinks[1] || !o.sinks[2])
 		abort();
 	feed(&o, &in);
+	check_streamed(lg, &run);
 	for (int i = 0; i < o.n; i++) {
 		o.sinks[i]->ops->finish(o.sinks[i], &st);
 		o.sinks[i]->ops->destroy(o.sinks[i]);
@@ -213,18 +256,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(jbuf);
 
 	lineage_finish(lg, &ts, &ts, 0, 0);
+	if (lineage_ol_events(lg, &run, true, check_event, &nev))
+		abort();
+	lineage_ol_run_clear(&run);
 	for (size_t i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
 		char *buf = NULL;
 		size_t len = 0;
 		FILE *f = open_memstream(&buf, &len);
 
-		if (!f || lineage_write(lg, f, fmts[i]))
+		if (!f || fmts[i].write(lg, f))
 			abort();
 		fclose(f);
-		if (fmts[i] == LINEAGE_DOT)
+		if (fmts[i].dot)
 			check_ascii(buf, len);
 		else
-			check_json(buf, len, fmts[i] != LINEAGE_OPENLINEAGE);
+			check_json(buf, len, !fmts[i].jsonl);
 		free(buf);
 	}
 	lineage_free(lg);

@@ -49,7 +49,8 @@ kernel_pkg() {
 
 # What the guest root holds beyond minbase: zcap's runtime libraries, the
 # peers and oracles of the in-guest checks (guest-run's selection), and the
-# tools those scripts call (pgrep, setpriv, bpftool, tcpdump).
+# tools those scripts call (pgrep, setpriv, bpftool, tcpdump). zcap's
+# libcurl4 comes with curl.
 ROOT_PKGS="libbpf1 libelf1 zlib1g libpcap0.8 libjson-c5 libssl3 liburing2
 	python3 python3-jsonschema curl nginx-light haproxy tshark tcpdump strace
 	iproute2 coreutils gzip procps util-linux bpftool"

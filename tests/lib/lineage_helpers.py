@@ -361,3 +361,72 @@ def file_sizes(root):
             if os.path.isfile(p):
                 out[p] = os.path.getsize(p)
     return out
+
+
+# ---- OpenLineage: the schemas kept under tests/openlineage/ -------------------
+
+def ol_schemas():
+    """The OpenLineage schemas kept under tests/openlineage/, by $id."""
+    store = {}
+    for dirpath, _, names in os.walk(os.path.join(ROOT, "tests", "openlineage")):
+        for n in names:
+            if n.endswith(".json"):
+                with open(os.path.join(dirpath, n)) as f:
+                    doc = json.load(f)
+                store[doc["$id"]] = doc
+    return store
+
+
+def ol_validator(schema, store):
+    """A draft 2020-12 validator resolving $refs from store only (offline):
+    the `referencing` registry on jsonschema >= 4.18, RefResolver before."""
+    import jsonschema
+    fc = jsonschema.FormatChecker()
+    try:
+        from referencing import Registry, Resource
+    except ImportError:
+        resolver = jsonschema.RefResolver.from_schema(schema, store=store)
+        return jsonschema.Draft202012Validator(schema, resolver=resolver, format_checker=fc)
+    registry = Registry().with_resources((u, Resource.from_contents(d)) for u, d in store.items())
+    return jsonschema.Draft202012Validator(schema, registry=registry, format_checker=fc)
+
+
+def facets_of(ev):
+    """(where, facet) for every facet in a RunEvent."""
+    yield from ((f"run.facets.{k}", v) for k, v in ev["run"].get("facets", {}).items())
+    yield from ((f"job.facets.{k}", v) for k, v in ev["job"].get("facets", {}).items())
+    for side in ("inputs", "outputs"):
+        for d in ev.get(side, []):
+            for group in ("facets", "inputFacets", "outputFacets"):
+                yield from ((f"{side}[{d['name']}].{group}.{k}", v) for k, v in d.get(group, {}).items())
+
+
+def ol_core_errors(events, store):
+    """How the RunEvents break the OpenLineage 2-0-2 schema ([] if not)."""
+    core = ol_validator(store["https://openlineage.io/spec/2-0-2/OpenLineage.json"], store)
+    return [f"{i}: {e.message}" for i, ev in enumerate(events) for e in core.iter_errors(ev)]
+
+
+def ol_facet_errors(events, store, used=None):
+    """How the standard facets break their own published schemas, named by
+    their _schemaURL ([] if not); the URLs checked are added to used."""
+    errs = []
+    for i, ev in enumerate(events):
+        for where, fc in facets_of(ev):
+            url = fc.get("_schemaURL", "")
+            if url.startswith("urn:zcap:"):
+                continue  # zcap's own facet: no published schema
+            if url.split("#")[0] not in store:
+                errs.append(f"{i} {where}: schema {url} not kept under tests/openlineage/")
+                continue
+            if used is not None:
+                used.add(url)
+            errs += [f"{i} {where}: {e.message}" for e in ol_validator({"$ref": url}, store).iter_errors(fc)]
+    return errs
+
+
+def ol_errors(events):
+    """Every way the RunEvents break the OpenLineage schemas; [] when all
+    are valid."""
+    store = ol_schemas()
+    return ol_core_errors(events, store) + ol_facet_errors(events, store)
