@@ -15,6 +15,7 @@
 #include "linefile.h"
 #include "outfile.h"
 #include "privs.h"
+#include "procstat.h"
 #include "record.h"
 #include "sink_pcapng.h"
 #include "spawn.h"
@@ -152,6 +153,7 @@ static error_t record_parse(int key, char *arg, struct argp_state *state)
 {
 	struct record_args *a = state->input;
 	struct capture_opts *c = &a->cap;
+	struct procstat ps;
 	uint64_t v;
 
 	switch (key) {
@@ -162,6 +164,10 @@ static error_t record_parse(int key, char *arg, struct argp_state *state)
 			CLI_FAIL("at most %d -p options", CAPTURE_MAX_PIDS);
 		else if (kill((pid_t)v, 0) && errno == ESRCH)
 			CLI_FAIL("no such process: %s", arg);
+		/* as strace -p refuses one: nothing would ever be captured */
+		else if (!procstat_read(v, &ps) && ps.kernel_thread)
+			CLI_FAIL("pid %s (%s) is a kernel thread: it has no user I/O to capture",
+				 arg, ps.comm);
 		else
 			c->pids[c->npids++] = v;
 		break;
