@@ -9,7 +9,9 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "account.h"
 #include "capture.h"
+#include "cgroups.h"
 #include "cli.h"
 #include "commands.h"
 #include "linefile.h"
@@ -32,6 +34,7 @@ enum {
 	OPT_SEND_HOOK,
 	OPT_NO_SEND_PATH,
 	OPT_TEST_BAD_PAGE_BASE,
+	OPT_CGROUP,
 };
 
 static const struct argp_option record_options[] = {
@@ -39,6 +42,10 @@ static const struct argp_option record_options[] = {
 	{ "pid", 'p', "PID", 0, "Capture PID and the processes it forks from now on (repeatable)", 1 },
 	{ "comm", OPT_COMM, "NAME", 0, "Capture only tasks whose command name is NAME", 1 },
 	{ "port", OPT_PORT, "PORT", 0, "Capture only TCP/UDP sockets with local or remote port PORT", 1 },
+	{ "cgroup", OPT_CGROUP, "PATH", 0,
+	  "Capture only tasks in the cgroup v2 PATH or below it, and packets of their sockets "
+	  "(a container: /sys/fs/cgroup/system.slice/docker-ID.scope, or the same relative to "
+	  "the cgroup2 root as /proc/PID/cgroup shows it); filtered in the kernel", 1 },
 	{ "events", 'e', "LIST", 0,
 	  "Record types to show: io (with zero-copy bodies), body, xfer, fd, proc "
 	  "(default: all)", 1 },
@@ -74,6 +81,10 @@ static const struct argp_option record_options[] = {
 	  "Payload preview width in text output (default: terminal width, 100 otherwise; 0 = none)",
 	  3 },
 	{ "quiet", 'q', NULL, 0, "No start line or summary on stderr", 3 },
+	{ "relinquish-privileges", 'Z', "USER", 0,
+	  "Once everything is attached and the output opened, drop root and run as USER (a "
+	  "name or numeric uid: its groups, gid and uid, no capabilities) for the rest of the "
+	  "capture, as tcpdump -Z does", 3 },
 	{ "verbose", 'v', NULL, 0, "libbpf messages on stderr (twice: debug)", 3 },
 	{ 0 },
 };
@@ -155,6 +166,7 @@ static error_t record_parse(int key, char *arg, struct argp_state *state)
 	struct capture_opts *c = &a->cap;
 	struct procstat ps;
 	uint64_t v;
+	int err;
 
 	switch (key) {
 	case 'p':
@@ -226,6 +238,18 @@ static error_t record_parse(int key, char *arg, struct argp_state *state)
 		    strcmp(arg, "tracepoint"))
 			CLI_FAIL("invalid --send-hook '%s' (auto, kprobe, fentry, tracepoint)", arg);
 		c->lo.send_hook = arg;
+		break;
+	case OPT_CGROUP:
+		err = cgroup_resolve(arg, &c->lo.cgroup_id, &c->lo.cgroup_level);
+		if (err)
+			CLI_FAIL("no such cgroup '%s': %s (a directory of the cgroup2 mount)", arg,
+				 strerror(-err));
+		c->lo.filter_cgroup = true;
+		break;
+	case 'Z':
+		if (account_lookup(arg, &a->drop_to))
+			CLI_FAIL("unknown user '%s' for -Z (a name or a numeric uid)", arg);
+		c->drop_to = &a->drop_to;
 		break;
 	case OPT_NO_SEND_PATH:
 		c->lo.no_send_path = true;
@@ -398,6 +422,7 @@ static int record_packets(struct record_args *a)
 		.quiet = a->cap.quiet,
 	};
 	struct outfile of = { .fd = -1 };
+	struct cgroupmap *cgroups = NULL;
 	struct capture_result res;
 	struct sink *sink = NULL;
 	int rc, err;
@@ -419,6 +444,8 @@ static int record_packets(struct record_args *a)
 		rc = ZCAP_EXIT_FAIL;
 		goto cleanup;
 	}
+	/* packets' cgroups in their comments (NULL when out of memory: none) */
+	sink->cgroups = cgroups = cgroupmap_new();
 	a->cap.tick = tick_hook;
 	a->cap.pkt_lost = lost_hook;
 	a->cap.hook_ctx = sink;
@@ -433,6 +460,7 @@ static int record_packets(struct record_args *a)
 cleanup:
 	if (sink)
 		sink->ops->destroy(sink);
+	cgroupmap_free(cgroups);
 	err = outfile_close(&of);
 	if (err && rc == ZCAP_EXIT_OK) {
 		zcap_err("cannot write '%s': %s", a->output, strerror(-err));
@@ -444,6 +472,7 @@ cleanup:
 int cmd_record(int argc, char **argv)
 {
 	struct record_args a;
+	struct cgroupmap *cgroups = NULL;
 	struct outfile of = { .fd = -1 };
 	struct capture_result res;
 	struct sink *sink = NULL;
@@ -490,6 +519,9 @@ int cmd_record(int argc, char **argv)
 		rc = ZCAP_EXIT_FAIL;
 		goto cleanup;
 	}
+	/* records' cgroups by path in JSON (NULL when out of memory: ids only) */
+	if (a.json)
+		sink->cgroups = cgroups = cgroupmap_new();
 	a.cap.out_name = name;
 	a.cap.watch_out = true;
 	capture_run(&a.cap, &sink, 1, &res);
@@ -498,6 +530,7 @@ int cmd_record(int argc, char **argv)
 cleanup:
 	if (sink)
 		sink->ops->destroy(sink);
+	cgroupmap_free(cgroups);
 	/* the sink flushed; a failure here (close on a network fs) is news */
 	if (out && fclose(out))
 		err = -errno;

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "account.h"
 #include "capture.h"
 
 #define DEFAULT_SNAPLEN	   16384
@@ -30,6 +31,7 @@ struct record_args {
 	bool snaplen_set;
 	bool events_set;
 	uint64_t max_packets; /* -c with a packet format: exactly N packets */
+	struct account drop_to; /* -Z USER (cap.drop_to points here when given) */
 };
 
 /* Packet formats: IP packets from cgroup_skb, not syscall records. */

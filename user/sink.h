@@ -23,6 +23,7 @@ struct zcap_stats {
 };
 
 struct sink;
+struct cgroupmap;
 
 struct sink_ops {
 	/* 0, or a negative errno: the capture stops (e.g. EPIPE) */
@@ -38,6 +39,9 @@ struct sink {
 	const struct sink_ops *ops;
 	FILE *out;
 	uint64_t mono_to_real_ns; /* add to ts_ns for wall-clock time */
+	/* names the cgroup ids of records (user/cgroups.h); NULL: JSON
+	 * carries the bare "cgroup_id", pcap-ng no cgroup comment */
+	struct cgroupmap *cgroups;
 };
 
 /* Text: one line per record, payload escaped and cut to `width` columns

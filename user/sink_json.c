@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include "addr.h"
+#include "cgroups.h"
 #include "jtext.h"
 #include "names.h"
 #include "sink.h"
@@ -254,22 +255,53 @@ static int emit(struct sink *s, json_object *o)
 	return rc;
 }
 
+/* The task's cgroup and the container its path names (user/cgroups.h). */
+static void add_cgroup(struct sink *s, json_object *o, const struct zcap_hdr *h)
+{
+	const struct cgroup_info *cg = cgroupmap_get(s->cgroups, h->cgroup_id);
+
+	if (!h->cgroup_id)
+		return;
+	add_u64(o, "cgroup_id", h->cgroup_id);
+	if (!cg || !cg->path)
+		return;
+	jtext_add_str(o, "cgroup", cg->path);
+	if (cg->ct.id[0])
+		add_str(o, "container_id", cg->ct.id);
+	if (cg->ct.runtime)
+		add_str(o, "container_runtime", cg->ct.runtime);
+	if (cg->ct.pod_uid[0])
+		add_str(o, "pod_uid", cg->ct.pod_uid);
+}
+
 static int json_record(struct sink *s, const struct zrec *r)
 {
+	json_object *o;
+
 	switch (r->ev->type) {
 	case ZCAP_EV_IO:
-		return emit(s, io_obj(r));
+		o = io_obj(r);
+		break;
 	case ZCAP_EV_FD:
-		return emit(s, fd_obj(r));
+		o = fd_obj(r);
+		break;
 	case ZCAP_EV_PROC:
-		return emit(s, proc_obj(r));
+		o = proc_obj(r);
+		break;
 	case ZCAP_EV_SEND:
-		return zc_body_of(r) ? emit(s, body_obj(r)) : 0;
+		if (!zc_body_of(r))
+			return 0;
+		o = body_obj(r);
+		break;
 	case ZCAP_EV_XFER:
-		return emit(s, xfer_obj(r));
+		o = xfer_obj(r);
+		break;
 	default:
 		return 0;
 	}
+	if (o)
+		add_cgroup(s, o, r->ev->h);
+	return emit(s, o);
 }
 
 static json_object *drops_obj(const struct zcap_stats *st)
