@@ -56,7 +56,9 @@ static const struct argp_option record_options[] = {
 	  "No zero-copy bodies (sendfile/splice metadata only)", 1 },
 	{ "test-bad-page-base", OPT_TEST_BAD_PAGE_BASE, NULL, OPTION_HIDDEN,
 	  "Test only: make the page-translation self-test fail", 1 },
-	{ "user", CLI_OPT_USER, "USER", 0, "Run CMD as USER (with -- CMD)", 1 },
+	{ "user", CLI_OPT_USER, "USER", 0,
+	  "Run CMD as USER (a name or numeric uid) with HOME, USER, LOGNAME and SHELL set as "
+	  "runuser -u does (with -- CMD)", 1 },
 	{ NULL, 0, NULL, 0, "How much:", 2 },
 	{ "snaplen", 's', "BYTES", 0,
 	  "Payload bytes captured per call (default 16384; 0 = everything)", 2 },
@@ -104,7 +106,16 @@ static const char record_doc[] =
 	"  zcap record -o web.pcapng -- curl -s http://x/\n"
 	"      curl's packets, for Wireshark\n"
 	"  zcap record -o - --port 80 | wireshark -k -i -\n"
-	"      live packets into Wireshark\n\n"
+	"      live packets into Wireshark\n"
+	"  zcap record --json --cgroup /system.slice/docker-ID.scope\n"
+	"      what one container does, filtered in the kernel\n"
+	"  zcap record -Z nobody -o web.pcapng --port 80\n"
+	"      drop root once the capture runs\n\n"
+	"Containers: every JSON record carries the cgroup_id of its task and, resolved, its "
+	"\"cgroup\" path (as /proc/PID/cgroup shows it), with \"container_id\", "
+	"\"container_runtime\" and \"pod_uid\" when the path names them (docker, podman, "
+	"containerd, CRI-O, Kubernetes layouts); pcap-ng packets carry \"cgroup PATH\" and "
+	"\"container RUNTIME ID\" comments for their socket.\n\n"
 	"At the end a summary on stderr counts records, payload bytes and lost events "
 	"by cause (ring full, map full, read fault); --json ends with a \"summary\" "
 	"record and reports losses as \"drop\" records.\n\n"
