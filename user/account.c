@@ -30,7 +30,6 @@ int account_lookup(const char *spec, struct account *a)
 			a->gid = uid;
 			snprintf(a->name, sizeof(a->name), "%llu", (unsigned long long)uid);
 			strcpy(a->home, "/");
-			strcpy(a->shell, "/bin/sh");
 			return 0;
 		}
 	}
@@ -40,9 +39,7 @@ int account_lookup(const char *spec, struct account *a)
 	a->gid = pw->pw_gid;
 	a->in_passwd = true;
 	if (copy(a->name, sizeof(a->name), pw->pw_name) ||
-	    copy(a->home, sizeof(a->home), pw->pw_dir) ||
-	    copy(a->shell, sizeof(a->shell),
-		 pw->pw_shell && *pw->pw_shell ? pw->pw_shell : "/bin/sh"))
+	    copy(a->home, sizeof(a->home), pw->pw_dir))
 		return -ENAMETOOLONG;
 	return 0;
 }
@@ -87,8 +84,9 @@ int account_become(const struct account *a)
 
 int account_set_env(const struct account *a)
 {
-	if (setenv("HOME", a->home, 1) || setenv("USER", a->name, 1) ||
-	    setenv("LOGNAME", a->name, 1) || setenv("SHELL", a->shell, 1))
+	if (setenv("HOME", a->home, 1))
+		return -errno;
+	if (a->uid != 0 && (setenv("USER", a->name, 1) || setenv("LOGNAME", a->name, 1)))
 		return -errno;
 	return 0;
 }

@@ -8,7 +8,7 @@
  * decimal number is a uid. A uid with a passwd entry is that entry. A uid
  * without one is what `setpriv --reuid=N --regid=N --clear-groups` makes:
  * uid N, gid N, no supplementary groups, and (runuser would refuse it)
- * HOME=/, USER=LOGNAME=N, SHELL=/bin/sh.
+ * HOME=/, USER=LOGNAME=N.
  */
 #ifndef ZCAP_ACCOUNT_H
 #define ZCAP_ACCOUNT_H
@@ -23,7 +23,6 @@ struct account {
 	bool in_passwd;	      /* false: a bare numeric uid */
 	char name[64];	      /* the passwd name, or the number */
 	char home[PATH_MAX];  /* pw_dir, or "/" */
-	char shell[PATH_MAX]; /* pw_shell, or "/bin/sh" when empty or unknown */
 };
 
 /* Fill `a` for a name or a numeric uid. 0, or -ENOENT (no such user),
@@ -40,7 +39,9 @@ int account_groups(const struct account *a, gid_t **groups, int *n);
  * changed that matters: the caller exits on failure). */
 int account_become(const struct account *a);
 
-/* HOME, USER, LOGNAME and SHELL of the account, as runuser -u sets them. */
+/* The environment runuser -u (util-linux) gives: HOME of the account,
+ * USER and LOGNAME too unless it is root; SHELL stays as it was (runuser
+ * -u runs no shell and leaves it, even for a user whose shell differs). */
 int account_set_env(const struct account *a);
 
 #endif

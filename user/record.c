@@ -57,8 +57,8 @@ static const struct argp_option record_options[] = {
 	{ "test-bad-page-base", OPT_TEST_BAD_PAGE_BASE, NULL, OPTION_HIDDEN,
 	  "Test only: make the page-translation self-test fail", 1 },
 	{ "user", CLI_OPT_USER, "USER", 0,
-	  "Run CMD as USER (a name or numeric uid) with HOME, USER, LOGNAME and SHELL set as "
-	  "runuser -u does (with -- CMD)", 1 },
+	  "Run CMD as USER (a name or numeric uid) with HOME, USER and LOGNAME set as runuser "
+	  "-u sets them (SHELL left as runuser -u leaves it) (with -- CMD)", 1 },
 	{ NULL, 0, NULL, 0, "How much:", 2 },
 	{ "snaplen", 's', "BYTES", 0,
 	  "Payload bytes captured per call (default 16384; 0 = everything)", 2 },
