@@ -20,9 +20,9 @@
 struct account {
 	uid_t uid;
 	gid_t gid;
-	bool in_passwd;	      /* false: a bare numeric uid */
-	char name[64];	      /* the passwd name, or the number */
-	char home[PATH_MAX];  /* pw_dir, or "/" */
+	bool in_passwd;	     /* false: a bare numeric uid */
+	char name[64];	     /* the passwd name, or the number */
+	char home[PATH_MAX]; /* pw_dir, or "/" */
 };
 
 /* Fill `a` for a name or a numeric uid. 0, or -ENOENT (no such user),

@@ -53,7 +53,7 @@ static int handle_id(int dirfd, const char *name, uint64_t *id)
 	union {
 		struct file_handle fh;
 		char space[sizeof(struct file_handle) + 64];
-	} h = { .fh.handle_bytes = 64 };
+	} h = {.fh.handle_bytes = 64};
 	int mount_id;
 
 	if (name_to_handle_at(dirfd, name, &h.fh, &mount_id, 0))

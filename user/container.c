@@ -17,8 +17,7 @@ static bool hex_id(const char *s, size_t n)
 }
 
 /* "<prefix><64hex><suffix>" exactly: the id is copied out */
-static bool id_between(const char *comp, size_t n, const char *prefix, const char *suffix,
-		       char *id)
+static bool id_between(const char *comp, size_t n, const char *prefix, const char *suffix, char *id)
 {
 	size_t p = strlen(prefix), s = strlen(suffix);
 

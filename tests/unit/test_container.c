@@ -9,8 +9,8 @@
 
 #include "container.h"
 
-#define ID "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-#define UID "5a9c3b1e-7d2f-4c8a-9e6b-0f1d2c3b4a59"
+#define ID   "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define UID  "5a9c3b1e-7d2f-4c8a-9e6b-0f1d2c3b4a59"
 #define UID_ "5a9c3b1e_7d2f_4c8a_9e6b_0f1d2c3b4a59"
 
 static void expect(const char *path, const char *runtime, const char *id, const char *pod)
@@ -51,13 +51,19 @@ static void test_not_containers(void **state)
 	/* a bare 64-hex name outside docker and pods is no container */
 	expect("/x/" ID, NULL, "", "");
 	/* one digit short, upper case, a suffix too many */
-	expect("/system.slice/docker-" "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde"
-	       ".scope", NULL, "", "");
-	expect("/system.slice/docker-" "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef"
-	       ".scope", NULL, "", "");
+	expect("/system.slice/docker-"
+	       "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde"
+	       ".scope",
+	       NULL, "", "");
+	expect("/system.slice/docker-"
+	       "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef"
+	       ".scope",
+	       NULL, "", "");
 	expect("/system.slice/docker-" ID ".scope.x", NULL, "", "");
 	expect("/libpod-conmon-" ID ".scope", NULL, "", "");
-	expect("/kubepods/besteffort/pod" "5a9c3b1e-7d2f-4c8a-9e6b", NULL, "", "");
+	expect("/kubepods/besteffort/pod"
+	       "5a9c3b1e-7d2f-4c8a-9e6b",
+	       NULL, "", "");
 }
 
 int main(void)
