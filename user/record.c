@@ -386,6 +386,12 @@ int record_parse_args(int argc, char **argv, struct record_args *a)
 			zcap_err("record: -p and -- CMD exclude each other");
 			return ZCAP_EXIT_USAGE;
 		}
+		/* packet capture moves CMD into a cgroup of zcap's own */
+		if (a->cap.lo.filter_cgroup && record_format_packets(a->format)) {
+			zcap_err("record: --cgroup and -- CMD exclude each other in packet output "
+				 "(CMD's packets are captured in a cgroup of its own)");
+			return ZCAP_EXIT_USAGE;
+		}
 	} else if (a->cap.user) {
 		zcap_err("record: --user needs a command after --");
 		return ZCAP_EXIT_USAGE;

@@ -100,7 +100,7 @@ def main():
     if not mnt:
         tap.plan(skip_all="no cgroup2 mount")
         return tap.done()
-    tap.plan(16)
+    tap.plan(17)
     base = os.path.join(mnt, "zcaptest-%d" % os.getpid())
     ids = [HEX % (0xc0ffee00 + i) for i in range(5)]
     pod = UID % 0x42
@@ -175,6 +175,12 @@ def main():
         tap.ok(p.returncode == 2 and p.stderr.count("\n") == 1 and
                p.stderr.startswith("zcap: ") and "no such cgroup" in p.stderr,
                "--cgroup that does not exist: exit 2, one line", p.stderr)
+        p = subprocess.run([zt.ZCAP, "record", "--cgroup", "/", "-o",
+                            os.path.join(work, "no.pcapng"), "--", "true"],
+                           capture_output=True, text=True)
+        tap.ok(p.returncode == 2 and p.stderr.count("\n") == 1 and
+               not os.path.exists(os.path.join(work, "no.pcapng")),
+               "--cgroup with -o FILE.pcapng -- CMD: exit 2, one line, no file", p.stderr)
         p = subprocess.run([zt.ZCAP, "record", "--cgroup", work], capture_output=True, text=True)
         tap.ok(p.returncode == 2 and p.stderr.count("\n") == 1 and "cgroup" in p.stderr,
                "--cgroup of a directory that is no cgroup: exit 2, one line", p.stderr)
