@@ -7,7 +7,9 @@
 #   make bench     benchmarks (traced vs untraced, zcap vs tcpdump/strace)
 #   make fuzz      libFuzzer targets, FUZZ_TIME seconds each (default 300)
 #   make soak      zcap under load for 10 minutes, RSS must stay bounded
-#   make install   install zcap into $(PREFIX)/sbin (DESTDIR honoured)
+#   make install   install zcap into $(PREFIX)/sbin, its manual pages into
+#                  $(PREFIX)/share/man/man8 and its bash completion into
+#                  $(PREFIX)/share/bash-completion/completions (DESTDIR honoured)
 #
 # SANITIZE=1 builds an ASan+UBSan variant into build-asan/.
 
@@ -55,7 +57,7 @@ FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
 DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libpcap-dev libjson-c-dev \
 	    libssl-dev libcurl4-openssl-dev libcmocka-dev liburing-dev pkg-config make gcc libclang-rt-14-dev \
 	    tshark tcpdump nginx-light haproxy wrk curl strace python3 python3-jsonschema \
-	    graphviz hyperfine bc valgrind qemu-system-x86 debootstrap cpio
+	    graphviz hyperfine bc valgrind qemu-system-x86 debootstrap cpio groff-base
 
 .PHONY: all deps test unit e2e demo bench install clean fuzz fuzz-build soak asan
 .DELETE_ON_ERROR:
@@ -123,7 +125,8 @@ FUZZ_SAN   := address,undefined
 FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=undefined $(WARN) \
 	       -std=gnu11 -D_GNU_SOURCE -DZCAP_VERSION='"$(VERSION)"' -Ikern -Iuser -Ipcap-export \
 	       $(shell pkg-config --cflags json-c 2>/dev/null)
-FUZZ_LIB_SRCS := user/decode.c user/stitch.c user/zerocopy.c user/pathcache.c user/names.c \
+FUZZ_LIB_SRCS := user/account.c user/cgroups.c user/container.c user/decode.c user/stitch.c \
+		 user/zerocopy.c user/pathcache.c user/names.c \
 		 user/addr.c user/util.c user/sink_text.c user/sink_json.c user/jsonw.c user/sink_pcapng.c \
 		 user/sink_util.c user/pktattr.c user/escape.c user/jtext.c user/lineage_model.c \
 		 user/lineage_out.c user/lineage_out_ol.c user/lineage_hash.c user/lineage_map.c \
@@ -178,8 +181,14 @@ soak: deps
 	@$(MAKE) --no-print-directory all
 	@./tests/soak.sh $(BUILD)
 
+MAN_PAGES := $(wildcard docs/man/*.8)
+
 install: $(BUILD)/zcap
 	install -D -m 0755 $(BUILD)/zcap $(DESTDIR)$(PREFIX)/sbin/zcap
+	install -d $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 0644 $(MAN_PAGES) $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -D -m 0644 completion/zcap.bash \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/zcap
 
 clean:
 	rm -rf build build-asan

@@ -324,6 +324,11 @@ static __always_inline bool want_current(void)
 		return false;
 	if (cfg.filter_comm && !comm_matches())
 		return false;
+	/* --cgroup: the task's ancestor at the filter's depth is that cgroup
+	 * (the cgroup itself or one below it): one helper call, no map */
+	if (cfg.filter_cgroup &&
+	    bpf_get_current_ancestor_cgroup_id(cfg.cgroup_level) != cfg.cgroup_id)
+		return false;
 	return true;
 }
 
@@ -392,6 +397,7 @@ static __always_inline void fill_hdr(struct zcap_hdr *h, __u16 type, __u16 hdr_l
 	h->pid = pid_tgid >> 32;
 	h->tid = (__u32)pid_tgid;
 	bpf_get_current_comm(h->comm, sizeof(h->comm));
+	h->cgroup_id = bpf_get_current_cgroup_id();
 }
 
 /*

@@ -114,6 +114,10 @@ static __always_inline int capture(struct __sk_buff *skb, __u8 dir)
 
 	if (!port_wanted(skb))
 		return 1;
+	/* --cgroup: the packet's socket is in that cgroup or below it */
+	if (cfg.filter_cgroup &&
+	    bpf_skb_ancestor_cgroup_id(skb, cfg.cgroup_level) != cfg.cgroup_id)
+		return 1;
 	s = pkt_slot_get();
 	if (!s) {
 		count_lost(ifindex, ZCAP_DROP_MAPFULL);
@@ -128,6 +132,8 @@ static __always_inline int capture(struct __sk_buff *skb, __u8 dir)
 	s->ev.h.type = ZCAP_EV_PKT;
 	s->ev.h.hdr_len = sizeof(s->ev);
 	s->ev.h.ts_ns = bpf_ktime_get_ns();
+	/* the socket's cgroup (the current task is often not its owner here) */
+	s->ev.h.cgroup_id = bpf_skb_cgroup_id(skb);
 	s->ev.pkt_len = len;
 	s->ev.ifindex = ifindex;
 	s->ev.dir = dir;

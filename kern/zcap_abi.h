@@ -16,7 +16,7 @@
 #include <linux/types.h> /* BPF programs get these types from vmlinux.h */
 #endif
 
-#define ZCAP_ABI_VERSION 2
+#define ZCAP_ABI_VERSION 3
 
 #define ZCAP_COMM_LEN	 16
 #define ZCAP_ADDR_LEN	 16 /* IPv6-sized; IPv4 uses the first 4 bytes */
@@ -185,6 +185,10 @@ struct zcap_hdr {
 	__u32 pid;	/* thread group id */
 	__u32 tid;
 	char comm[ZCAP_COMM_LEN];
+	/* cgroup v2 id (the cgroup directory's inode number and file handle)
+	 * of the task (bpf_get_current_cgroup_id), for packets of the socket
+	 * (bpf_skb_cgroup_id; 0 when the packet has no full socket) */
+	__u64 cgroup_id;
 };
 
 /*
@@ -363,7 +367,10 @@ struct zcap_config {
 	__u64 page_offset_base;
 	__u64 vmemmap_base;
 	__u8 bodies_ok; /* 0: self-test failed, sizes only */
-	__u8 _pad2[7];
+	__u8 filter_cgroup; /* --cgroup: only tasks (sockets) in cgroup_id or below it */
+	__u8 _pad2[2];
+	__u32 cgroup_level; /* depth of cgroup_id below the cgroup2 root (root = 0) */
+	__u64 cgroup_id;
 };
 
 #endif /* ZCAP_ABI_H */

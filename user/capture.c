@@ -14,6 +14,7 @@
 #include "decode.h"
 #include "outfile.h"
 #include "pathcache.h"
+#include "privdrop.h"
 #include "privs.h"
 #include "spawn.h"
 #include "status.h"
@@ -267,6 +268,10 @@ int capture_run(const struct capture_opts *o, struct sink **sinks, int nsinks,
 			goto cleanup;
 	if (cmd_pid > 0 && (err = loader_trace_pid(l, cmd_pid)))
 		goto cleanup;
+	/* -Z: what USER will not be able to do is found out before the
+	 * output exists */
+	if (o->drop_to && (err = privdrop_check(o->drop_to, loader_drops_fd(l))))
+		goto cleanup;
 	/* the capture starts: only now does the output replace -o FILE */
 	if (o->out_file && (err = outfile_commit(o->out_file))) {
 		output_error(o, err);
@@ -276,6 +281,10 @@ int capture_run(const struct capture_opts *o, struct sink **sinks, int nsinks,
 	if (!o->quiet)
 		fprintf(stderr, "zcap: capturing (%s)%s\n", loader_hooks(l),
 			o->cmd ? "" : ", Ctrl-C to stop");
+	/* everything is attached and the output open: root is no longer
+	 * needed (stopped already: stay root to kill CMD below) */
+	if (o->drop_to && !stop_signal && (err = privdrop_now(o->drop_to)))
+		goto cleanup;
 	/* stopped while setting up: CMD never starts (it is killed below) */
 	if (cmd_pid > 0 && !stop_signal) {
 		spawn_resume(cmd_pid);

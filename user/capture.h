@@ -14,6 +14,7 @@
 #include "loader.h"
 #include "sink.h"
 
+struct account;
 struct outfile;
 
 #define CAPTURE_MAX_PIDS 64
@@ -24,6 +25,8 @@ struct capture_opts {
 	int npids;
 	char **cmd;		/* NULL-terminated argv, or NULL */
 	const char *user;	/* run cmd as this user */
+	/* -Z: become this user once the capture has started (privdrop.h) */
+	const struct account *drop_to;
 	uint64_t max_records;	/* 0: no limit */
 	double duration;	/* seconds; 0: no limit */
 	bool quiet;		/* no "capturing" line or summary */

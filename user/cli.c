@@ -4,8 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <pwd.h>
-
+#include "account.h"
 #include "capture.h"
 #include "cli.h"
 #include "util.h"
@@ -97,6 +96,7 @@ int cli_split_command(int argc, char **argv)
 
 int cli_capture_opt(int key, const char *arg, struct capture_opts *c)
 {
+	struct account acct;
 	uint64_t v;
 
 	switch (key) {
@@ -112,8 +112,8 @@ int cli_capture_opt(int key, const char *arg, struct capture_opts *c)
 		c->lo.map_entries = v;
 		return 0;
 	case CLI_OPT_USER:
-		if (!getpwnam(arg))
-			CLI_FAIL("unknown user '%s'", arg);
+		if (account_lookup(arg, &acct))
+			CLI_FAIL("unknown user '%s' (a name or a numeric uid)", arg);
 		c->user = arg;
 		return 0;
 	default:

@@ -1,37 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <sys/syscall.h>
 
+#include "account.h"
 #include "fscreds.h"
 
 int fscreds_of_user(struct fscreds *c, const char *user)
 {
-	struct passwd *pw = getpwnam(user);
-	int n = 0;
+	struct account a;
+	int err;
 
 	c->groups = NULL;
 	c->ngroups = 0;
-	if (!pw)
-		return -ENOENT;
-	c->uid = pw->pw_uid;
-	c->gid = pw->pw_gid;
-	/* the groups initgroups(3) gives CMD (spawn.c) */
-	getgrouplist(pw->pw_name, pw->pw_gid, NULL, &n);
-	c->groups = calloc(n ? n : 1, sizeof(gid_t));
-	if (!c->groups)
-		return -ENOMEM;
-	if (getgrouplist(pw->pw_name, pw->pw_gid, c->groups, &n) < 0) {
-		free(c->groups);
-		c->groups = NULL;
-		return -EIO;
-	}
-	c->ngroups = n;
-	return 0;
+	err = account_lookup(user, &a);
+	if (err)
+		return err;
+	c->uid = a.uid;
+	c->gid = a.gid;
+	/* the groups CMD gets (spawn.c) */
+	return account_groups(&a, &c->groups, &c->ngroups);
 }
 
 void fscreds_free(struct fscreds *c)

@@ -70,7 +70,9 @@ static const struct argp_option lineage_options[] = {
 	  "json (default, docs/lineage.schema.json), openlineage (RunEvents, one per line), "
 	  "prov (W3C PROV-JSON), dot (Graphviz)",
 	  0 },
-	{ "user", CLI_OPT_USER, "USER", 0, "Run CMD as USER", 0 },
+	{ "user", CLI_OPT_USER, "USER", 0,
+	  "Run CMD as USER (a name or numeric uid) with HOME, USER and LOGNAME set as runuser "
+	  "-u sets them (SHELL left as runuser -u leaves it)", 0 },
 	{ "buffer-size", 'B', "KIB", 0, "Ring buffer size in KiB (default 32768)", 0 },
 	{ "map-entries", CLI_OPT_MAP_ENTRIES, "N", 0,
 	  "Entries of the per-thread and per-process BPF maps, 16 to 16777216 (see zcap record "

@@ -188,6 +188,9 @@ static void set_config(struct zcap_config *cfg, const struct loader_opts *o)
 		cfg->port = o->port;
 	}
 	cfg->bodies_ok = 1;
+	cfg->filter_cgroup = o->filter_cgroup;
+	cfg->cgroup_id = o->cgroup_id;
+	cfg->cgroup_level = o->cgroup_level;
 }
 
 static struct bpf_map *map_of(struct bpf_object *obj, const char *name)
@@ -519,6 +522,11 @@ void loader_drops(const struct loader *l, uint64_t out[ZCAP_DROP_MAX])
 			out[k] += vals[c];
 	}
 	free(vals);
+}
+
+int loader_drops_fd(const struct loader *l)
+{
+	return bpf_map__fd(map_of(l->first, "drops"));
 }
 
 void loader_pkt_lost(const struct loader *l, loader_pkt_lost_fn fn, void *ctx)

@@ -22,6 +22,9 @@ struct loader_opts {
 	bool filter_pids;	/* only pids added with loader_trace_pid */
 	const char *comm;	/* NULL: any */
 	int port;		/* -1: any */
+	bool filter_cgroup;	/* --cgroup: tasks and sockets in cgroup_id or below */
+	uint64_t cgroup_id;
+	uint32_t cgroup_level;	/* cgroup_id's depth below the cgroup2 root */
 	uint64_t ringbuf_bytes; /* rounded up to a power of two */
 	uint32_t map_entries;	/* per-thread/per-process maps; 0: their defaults */
 	/* zero-copy send path (user/part_zerocopy.c) */
@@ -57,6 +60,8 @@ int loader_poll(struct loader *l, int timeout_ms);
 /* Deliver whatever is in the ring now. */
 int loader_drain(struct loader *l);
 void loader_drops(const struct loader *l, uint64_t out[ZCAP_DROP_MAX]);
+/* The loss counters' map fd (for -Z: can another user still read it?). */
+int loader_drops_fd(const struct loader *l);
 /* Packets lost per interface so far (packet part): fn(ctx, ifindex, lost). */
 typedef void (*loader_pkt_lost_fn)(void *ctx, uint32_t ifindex, uint64_t lost);
 void loader_pkt_lost(const struct loader *l, loader_pkt_lost_fn fn, void *ctx);

@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <mntent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +18,7 @@
 #include <bpf/bpf.h>
 
 #include "bpf_part.h"
+#include "cgroups.h"
 #include "skb.skel.h"
 #include "skb_bounded.skel.h"
 #include "util.h"
@@ -34,26 +34,6 @@ struct skb_part {
 };
 
 PART_SKEL_OPENER(skb)
-
-/* The cgroup2 mount point, from /proc/mounts (never assumed). */
-static int cgroup2_mount(char *out, size_t len)
-{
-	FILE *f = setmntent("/proc/mounts", "r");
-	struct mntent *m;
-	int err = -ENOENT;
-
-	if (!f)
-		return -errno;
-	while ((m = getmntent(f))) {
-		if (!strcmp(m->mnt_type, "cgroup2")) {
-			snprintf(out, len, "%s", m->mnt_dir);
-			err = 0;
-			break;
-		}
-	}
-	endmntent(f);
-	return err;
-}
 
 static bool skb_wanted(const struct loader_opts *o)
 {
@@ -267,6 +247,10 @@ static void remove_child_cgroup(struct skb_part *p)
 	snprintf(procs, sizeof(procs), "%s/cgroup.procs", p->child);
 	for (int round = 0; round < 10; round++) {
 		if (!rmdir(p->child) || errno == ENOENT)
+			return;
+		/* -Z dropped root: the reaper, still root, removes it once we
+		 * are gone (start_cgroup_reaper) */
+		if (errno == EACCES || errno == EPERM)
 			return;
 		f = fopen(procs, "r");
 		if (!f)

@@ -9,12 +9,15 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "account.h"
 #include "capture.h"
+#include "cgroups.h"
 #include "cli.h"
 #include "commands.h"
 #include "linefile.h"
 #include "outfile.h"
 #include "privs.h"
+#include "procstat.h"
 #include "record.h"
 #include "rotate.h"
 #include "sink_pcapng.h"
@@ -37,6 +40,7 @@ enum {
 	OPT_SEND_HOOK,
 	OPT_NO_SEND_PATH,
 	OPT_TEST_BAD_PAGE_BASE,
+	OPT_CGROUP,
 };
 
 static const struct argp_option record_options[] = {
@@ -44,6 +48,10 @@ static const struct argp_option record_options[] = {
 	{ "pid", 'p', "PID", 0, "Capture PID and the processes it forks from now on (repeatable)", 1 },
 	{ "comm", OPT_COMM, "NAME", 0, "Capture only tasks whose command name is NAME", 1 },
 	{ "port", OPT_PORT, "PORT", 0, "Capture only TCP/UDP sockets with local or remote port PORT", 1 },
+	{ "cgroup", OPT_CGROUP, "PATH", 0,
+	  "Capture only tasks in the cgroup v2 PATH or below it, and packets of their sockets "
+	  "(a container: /sys/fs/cgroup/system.slice/docker-ID.scope, or the same relative to "
+	  "the cgroup2 root as /proc/PID/cgroup shows it); filtered in the kernel", 1 },
 	{ "events", 'e', "LIST", 0,
 	  "Record types to show: io (with zero-copy bodies), body, xfer, fd, proc "
 	  "(default: all)", 1 },
@@ -54,7 +62,9 @@ static const struct argp_option record_options[] = {
 	  "No zero-copy bodies (sendfile/splice metadata only)", 1 },
 	{ "test-bad-page-base", OPT_TEST_BAD_PAGE_BASE, NULL, OPTION_HIDDEN,
 	  "Test only: make the page-translation self-test fail", 1 },
-	{ "user", CLI_OPT_USER, "USER", 0, "Run CMD as USER (with -- CMD)", 1 },
+	{ "user", CLI_OPT_USER, "USER", 0,
+	  "Run CMD as USER (a name or numeric uid) with HOME, USER and LOGNAME set as runuser "
+	  "-u sets them (SHELL left as runuser -u leaves it) (with -- CMD)", 1 },
 	{ NULL, 0, NULL, 0, "How much:", 2 },
 	{ "snaplen", 's', "BYTES", 0,
 	  "Payload bytes captured per call (default 16384; 0 = everything)", 2 },
@@ -83,6 +93,10 @@ static const struct argp_option record_options[] = {
 	{ "quiet", 'q', NULL, 0,
 	  "No start line, live status line or summary on stderr (the status line is shown "
 	  "only when stderr is a terminal the records do not go to)", 3 },
+	{ "relinquish-privileges", 'Z', "USER", 0,
+	  "Once everything is attached and the output opened, drop root and run as USER (a "
+	  "name or numeric uid: its groups, gid and uid, no capabilities) for the rest of the "
+	  "capture, as tcpdump -Z does", 3 },
 	{ "read", 'r', "FILE", 0, "Read a saved capture instead: the same as 'zcap read FILE'", 3 },
 	{ NULL, 0, NULL, 0, "Long captures (packet output, tcpdump's options and file names):", 4 },
 	{ "file-size", 'C', "MB", 0,
@@ -121,6 +135,15 @@ static const char record_doc[] =
 	"      one file a day, named by its date\n\n"
 	"On a terminal a status line on stderr counts records (packets), bytes and lost "
 	"events once a second with the time elapsed.\n\n"
+	"  zcap record --json --cgroup /system.slice/docker-ID.scope\n"
+	"      what one container does, filtered in the kernel\n"
+	"  zcap record -Z nobody -o web.pcapng --port 80\n"
+	"      drop root once the capture runs\n\n"
+	"Containers: every JSON record carries the cgroup_id of its task and, resolved, its "
+	"\"cgroup\" path (as /proc/PID/cgroup shows it), with \"container_id\", "
+	"\"container_runtime\" and \"pod_uid\" when the path names them (docker, podman, "
+	"containerd, CRI-O, Kubernetes layouts); pcap-ng packets carry \"cgroup PATH\" and "
+	"\"container RUNTIME ID\" comments for their socket.\n\n"
 	"At the end a summary on stderr counts records, payload bytes and lost events "
 	"by cause (ring full, map full, read fault); --json ends with a \"summary\" "
 	"record and reports losses as \"drop\" records.\n\n"
@@ -180,7 +203,9 @@ static error_t record_parse(int key, char *arg, struct argp_state *state)
 {
 	struct record_args *a = state->input;
 	struct capture_opts *c = &a->cap;
+	struct procstat ps;
 	uint64_t v;
+	int err;
 
 	switch (key) {
 	case 'p':
@@ -190,6 +215,10 @@ static error_t record_parse(int key, char *arg, struct argp_state *state)
 			CLI_FAIL("at most %d -p options", CAPTURE_MAX_PIDS);
 		else if (kill((pid_t)v, 0) && errno == ESRCH)
 			CLI_FAIL("no such process: %s", arg);
+		/* as strace -p refuses one: nothing would ever be captured */
+		else if (!procstat_read(v, &ps) && ps.kernel_thread)
+			CLI_FAIL("pid %s (%s) is a kernel thread: it has no user I/O to capture",
+				 arg, ps.comm);
 		else
 			c->pids[c->npids++] = v;
 		break;
@@ -248,6 +277,18 @@ static error_t record_parse(int key, char *arg, struct argp_state *state)
 		    strcmp(arg, "tracepoint"))
 			CLI_FAIL("invalid --send-hook '%s' (auto, kprobe, fentry, tracepoint)", arg);
 		c->lo.send_hook = arg;
+		break;
+	case OPT_CGROUP:
+		err = cgroup_resolve(arg, &c->lo.cgroup_id, &c->lo.cgroup_level);
+		if (err)
+			CLI_FAIL("no such cgroup '%s': %s (a directory of the cgroup2 mount)", arg,
+				 strerror(-err));
+		c->lo.filter_cgroup = true;
+		break;
+	case 'Z':
+		if (account_lookup(arg, &a->drop_to))
+			CLI_FAIL("unknown user '%s' for -Z (a name or a numeric uid)", arg);
+		c->drop_to = &a->drop_to;
 		break;
 	case OPT_NO_SEND_PATH:
 		c->lo.no_send_path = true;
@@ -412,6 +453,12 @@ int record_parse_args(int argc, char **argv, struct record_args *a)
 			zcap_err("record: -p and -- CMD exclude each other");
 			return ZCAP_EXIT_USAGE;
 		}
+		/* packet capture moves CMD into a cgroup of zcap's own */
+		if (a->cap.lo.filter_cgroup && record_format_packets(a->format)) {
+			zcap_err("record: --cgroup and -- CMD exclude each other in packet output "
+				 "(CMD's packets are captured in a cgroup of its own)");
+			return ZCAP_EXIT_USAGE;
+		}
 	} else if (a->cap.user) {
 		zcap_err("record: --user needs a command after --");
 		return ZCAP_EXIT_USAGE;
@@ -460,6 +507,7 @@ static int record_packets(struct record_args *a)
 	};
 	struct outfile of = { .fd = -1 }, *file = &of;
 	struct rotator *rot = NULL;
+	struct cgroupmap *cgroups = NULL;
 	struct capture_result res;
 	struct sink *sink = NULL;
 	int rc, err;
@@ -492,6 +540,8 @@ static int record_packets(struct record_args *a)
 		rc = ZCAP_EXIT_FAIL;
 		goto cleanup;
 	}
+	/* packets' cgroups in their comments (NULL when out of memory: none) */
+	sink->cgroups = cgroups = cgroupmap_new();
 	a->cap.tick = tick_hook;
 	a->cap.pkt_lost = lost_hook;
 	a->cap.hook_ctx = sink;
@@ -507,6 +557,7 @@ static int record_packets(struct record_args *a)
 cleanup:
 	if (sink)
 		sink->ops->destroy(sink);
+	cgroupmap_free(cgroups);
 	err = rot ? outfile_close(rotator_outfile(rot)) : outfile_close(&of);
 	rotator_free(rot);
 	if (err && rc == ZCAP_EXIT_OK) {
@@ -529,6 +580,7 @@ static bool record_wants_read(int argc, char **argv)
 int cmd_record(int argc, char **argv)
 {
 	struct record_args a;
+	struct cgroupmap *cgroups = NULL;
 	struct outfile of = { .fd = -1 };
 	struct capture_result res;
 	struct sink *sink = NULL;
@@ -589,6 +641,9 @@ int cmd_record(int argc, char **argv)
 	if (!a.json)
 		sink_text_set_hex(sink, a.hex);
 	a.cap.status = !a.cap.quiet && status_wanted(a.cap.out_fd);
+	/* records' cgroups by path in JSON (NULL when out of memory: ids only) */
+	if (a.json)
+		sink->cgroups = cgroups = cgroupmap_new();
 	a.cap.out_name = name;
 	a.cap.watch_out = true;
 	capture_run(&a.cap, &sink, 1, &res);
@@ -597,6 +652,7 @@ int cmd_record(int argc, char **argv)
 cleanup:
 	if (sink)
 		sink->ops->destroy(sink);
+	cgroupmap_free(cgroups);
 	/* the sink flushed; a failure here (close on a network fs) is news */
 	if (out && fclose(out))
 		err = -errno;

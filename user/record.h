@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "account.h"
 #include "capture.h"
 #include "rotate.h"
 
@@ -33,6 +34,7 @@ struct record_args {
 	uint64_t max_packets; /* -c with a packet format: exactly N packets */
 	struct rotate_opts rot; /* -C, -G, -W: packet files in turn (rotate.h) */
 	bool hex;		/* -X: payloads as hex and ASCII (text output) */
+	struct account drop_to; /* -Z USER (cap.drop_to points here when given) */
 };
 
 /* Packet formats: IP packets from cgroup_skb, not syscall records. */

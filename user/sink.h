@@ -24,6 +24,7 @@ struct zcap_stats {
 };
 
 struct sink;
+struct cgroupmap;
 
 struct sink_ops {
 	/* 0, or a negative errno: the capture stops (e.g. EPIPE) */
@@ -42,6 +43,9 @@ struct sink {
 	/* out is a pipe CMD writes to as well: keep each write(2) to whole
 	 * lines within PIPE_BUF, so they cannot interleave with CMD's */
 	bool share_pipe;
+	/* names the cgroup ids of records (user/cgroups.h); NULL: JSON
+	 * carries the bare "cgroup_id", pcap-ng no cgroup comment */
+	struct cgroupmap *cgroups;
 };
 
 /* Text: one line per record, payload escaped and cut to `width` columns

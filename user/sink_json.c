@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include "addr.h"
+#include "cgroups.h"
 #include "escape.h"
 #include "jsonw.h"
 #include "names.h"
@@ -79,7 +80,7 @@ static void add_strings(struct jw *o, const char *key, const char *buf, size_t n
 	jw_arr_close(o);
 }
 
-/* Opens the record's object: the caller closes it. */
+/* Opens the record's object: json_record closes it (after the cgroup). */
 static void hdr_obj(struct jw *o, const char *type, const struct zcap_hdr *h)
 {
 	jw_obj_open(o);
@@ -146,7 +147,6 @@ static void io_obj(struct jw *o, const struct zrec *r)
 		add_bool(o, "iov_limit", true);
 	if (r->incomplete)
 		add_bool(o, "incomplete", true);
-	jw_obj_close(o);
 }
 
 static void fd_obj(struct jw *o, const struct zrec *r)
@@ -179,7 +179,6 @@ static void fd_obj(struct jw *o, const struct zrec *r)
 		if (fd->oflags)
 			add_int(o, "flags", fd->oflags);
 	}
-	jw_obj_close(o);
 }
 
 static void proc_obj(struct jw *o, const struct zrec *r)
@@ -204,7 +203,6 @@ static void proc_obj(struct jw *o, const struct zrec *r)
 	} else {
 		add_int(o, "exit_code", (p->exit_code >> 8) & 0xff);
 	}
-	jw_obj_close(o);
 }
 
 /* Zero-copy body (user/zerocopy.c; docs/zerocopy.md). */
@@ -248,7 +246,6 @@ static void body_obj(struct jw *o, const struct zrec *r)
 		add_str(o, "content", "not captured");
 	if (r->incomplete)
 		add_bool(o, "incomplete", true);
-	jw_obj_close(o);
 }
 
 /* Zero-copy syscall metadata: both ends and the result. */
@@ -274,7 +271,6 @@ static void xfer_obj(struct jw *o, const struct zrec *r)
 		add_bool(o, "off_in_from_pos", true);
 	if (x->xflags & ZCAP_XF_OUT_POS)
 		add_bool(o, "off_out_from_pos", true);
-	jw_obj_close(o);
 }
 
 /* The record in w as one line. */
@@ -297,6 +293,25 @@ static int emit(struct sink *s, struct jw *w)
 	if (!rc && fwrite(w->buf, 1, w->len, s->out) != w->len)
 		rc = -errno;
 	return rc;
+}
+
+/* The task's cgroup and the container its path names (user/cgroups.h). */
+static void add_cgroup(struct sink *s, struct jw *o, const struct zcap_hdr *h)
+{
+	const struct cgroup_info *cg = cgroupmap_get(s->cgroups, h->cgroup_id);
+
+	if (!h->cgroup_id)
+		return;
+	add_u64(o, "cgroup_id", h->cgroup_id);
+	if (!cg || !cg->path)
+		return;
+	jw_ktext(o, "cgroup", cg->path, strlen(cg->path));
+	if (cg->ct.id[0])
+		add_str(o, "container_id", cg->ct.id);
+	if (cg->ct.runtime)
+		add_str(o, "container_runtime", cg->ct.runtime);
+	if (cg->ct.pod_uid[0])
+		add_str(o, "pod_uid", cg->ct.pod_uid);
 }
 
 static struct jw *writer(struct sink *s)
@@ -332,6 +347,9 @@ static int json_record(struct sink *s, const struct zrec *r)
 	default:
 		return 0;
 	}
+	/* the record's object is still open: its cgroup ends it */
+	add_cgroup(s, w, r->ev->h);
+	jw_obj_close(w);
 	return emit(s, w);
 }
 

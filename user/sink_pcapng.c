@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgroups.h"
 #include "escape.h"
 #include "pcap_classic.h"
 #include "pcapng.h"
@@ -50,6 +51,7 @@ struct qpkt {
 	bool copied; /* loopback egress packet whose ingress copies were captured */
 	uint32_t copied_bytes; /* of its TCP payload, seen at ingress */
 	uint64_t hash;	       /* of the whole captured packet */
+	uint64_t cgroup_id;    /* of the socket it was seen at, 0 if none */
 	struct pkt_info pi;
 	uint8_t data[];
 };
@@ -238,6 +240,31 @@ static void owner_line(struct comments *c, const char *prefix, const struct pkt_
 	add_line(c, line);
 }
 
+/* "cgroup PATH" of the socket the packet was seen at (the sender's at
+ * egress, the receiver's at ingress), and "container RUNTIME ID" and
+ * "pod UID" when the path names them. */
+static void cgroup_lines(struct comments *c, const struct cgroup_info *cg)
+{
+	char *path, line[128];
+
+	if (!cg || !cg->path)
+		return;
+	/* any byte but '/' can be in a cgroup's name */
+	path = esc_strdup(cg->path, 0);
+	if (path && c->n < COMMENTS_MAX && asprintf(&c->lines[c->n], "cgroup %s", path) > 0)
+		c->n++;
+	free(path);
+	if (cg->ct.id[0]) {
+		snprintf(line, sizeof(line), "container %s %s",
+			 cg->ct.runtime ? cg->ct.runtime : "unknown", cg->ct.id);
+		add_line(c, line);
+	}
+	if (cg->ct.pod_uid[0]) {
+		snprintf(line, sizeof(line), "pod %s", cg->ct.pod_uid);
+		add_line(c, line);
+	}
+}
+
 static int write_packet(struct pkt_sink *s, const struct qpkt *q, const struct comments *c,
 			const struct pkt_owner *owner)
 {
@@ -354,6 +381,7 @@ static void emit(struct pkt_sink *s, struct qpkt *q)
 			owner_line(&c, "to ", &rcv);
 		if (q->parsed)
 			pktattr_sources(s->attr, &q->pi, add_line, &c);
+		cgroup_lines(&c, cgroupmap_get(s->base.cgroups, q->cgroup_id));
 	}
 	rc = s->o.rot ? maybe_rotate(s, q) : 0;
 	if (!rc && !s->done)
@@ -431,6 +459,7 @@ static int enqueue(struct pkt_sink *s, const struct zrec *r)
 	q->pkt_len = pe->pkt_len;
 	q->caplen = r->data_len;
 	q->dir = pe->dir;
+	q->cgroup_id = pe->h.cgroup_id;
 	memcpy(q->data, r->data, r->data_len);
 	q->parsed = !pkt_parse(q->data, q->caplen, q->pkt_len, &q->pi);
 	if (ifc->loopback && q->parsed) {

@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
-#include <grp.h>
 #include <limits.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "account.h"
 #include "spawn.h"
 #include "util.h"
 
@@ -47,16 +46,15 @@ bool command_runnable(const char *cmd)
 	return false;
 }
 
-static int drop_privileges(const char *user)
+/* As runuser -u USER: USER's ids and groups, HOME, USER, LOGNAME, SHELL. */
+static int become_user(const struct account *a)
 {
-	struct passwd *pw = getpwnam(user);
+	int err = account_become(a);
 
-	if (!pw) {
-		zcap_err("unknown user '%s'", user);
-		return -1;
-	}
-	if (initgroups(pw->pw_name, pw->pw_gid) || setgid(pw->pw_gid) || setuid(pw->pw_uid)) {
-		zcap_err("cannot switch to user '%s': %s", user, strerror(errno));
+	if (!err)
+		err = account_set_env(a);
+	if (err) {
+		zcap_err("cannot switch to user '%s': %s", a->name, strerror(-err));
 		return -1;
 	}
 	return 0;
@@ -64,10 +62,11 @@ static int drop_privileges(const char *user)
 
 pid_t spawn_stopped(char *const argv[], const char *user)
 {
+	struct account acct;
 	pid_t pid;
 	int status;
 
-	if (user && !getpwnam(user)) {
+	if (user && account_lookup(user, &acct)) {
 		zcap_err("unknown user '%s'", user);
 		return -1;
 	}
@@ -81,7 +80,7 @@ pid_t spawn_stopped(char *const argv[], const char *user)
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGPIPE, SIG_DFL);
-		if (user && drop_privileges(user))
+		if (user && become_user(&acct))
 			_exit(126);
 		raise(SIGSTOP);
 		execvp(argv[0], argv);

@@ -74,7 +74,7 @@ def main():
         cl = curl_pid[int(stream)]
         curl_line = "pid %d tid %d comm curl fd " % (cl, cl)
         srv_line = "pid %d tid " % srv.pid
-        lines = ph.comments(comment)
+        lines = ph.owner_comments(comment)
         to_server = int(dport) == port
         first, second = (curl_line, srv_line) if to_server else (srv_line, curl_line)
         if not (len(lines) == 2 and lines[0].startswith(first) and lines[1].startswith("to " + second)

@@ -110,8 +110,8 @@ def main():
                 for m in [re.match(r"pid (\d+) tid \d+ comm curl fd \d+$", c)] if m}
     tap.is_(len(curl_pid), 1, "-- curl: one curl process named")
     cp = next(iter(curl_pid or {0}))
-    tap.is_([(r[0] == str(port), r[2]) for r in rows if len(ph.comments(r[1])) != 1 or
-             not ph.comments(r[1])[0].startswith(("pid %d " if r[0] == str(port) else "to pid %d ") % cp)
+    tap.is_([(r[0] == str(port), r[2]) for r in rows if len(ph.owner_comments(r[1])) != 1 or
+             not ph.owner_comments(r[1])[0].startswith(("pid %d " if r[0] == str(port) else "to pid %d ") % cp)
              or r[2] != ("0x00000002" if r[0] == str(port) else "0x00000001")], [],
             "-- curl: each packet names curl, as sender (to nginx, outbound) "
             "or receiver (to curl, inbound)")

@@ -249,6 +249,12 @@ def comments(value):
     return [c for c in value.split("\x1e") if c] if value else []
 
 
+def owner_comments(value):
+    """comments(value) without the socket's cgroup, container and pod lines
+    (every packet of a socket with a cgroup has them; containers.t checks them)."""
+    return [c for c in comments(value) if not c.startswith(("cgroup ", "container ", "pod "))]
+
+
 def tcp_streams(path):
     """{stream index: (bytes node 0 -> 1, bytes node 1 -> 0)} from tshark's follow."""
     idx = sorted({int(f[0]) for f in fields(path, ["tcp.stream"]) if f[0]})

@@ -136,10 +136,10 @@ static void test_fd_path_bound(void **state)
 /* The ABI's layout is what docs/event-schema.md documents. */
 static void test_abi_sizes(void **state)
 {
-	assert_int_equal(sizeof(struct zcap_hdr), 40);
+	assert_int_equal(sizeof(struct zcap_hdr), 48);
 	assert_int_equal(sizeof(struct zcap_fdinfo), 64);
-	assert_int_equal(sizeof(struct zcap_io), 160);
-	assert_int_equal(offsetof(struct zcap_io, call_id), 104);
+	assert_int_equal(sizeof(struct zcap_io), 168);
+	assert_int_equal(offsetof(struct zcap_io, call_id), 112);
 	assert_int_equal(sizeof(struct zcap_io) % 8, 0);
 	assert_int_equal(sizeof(struct zcap_fd_ev) % 8, 0);
 	assert_int_equal(sizeof(struct zcap_proc_ev) % 8, 0);
