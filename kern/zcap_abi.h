@@ -180,8 +180,9 @@ struct zcap_fdinfo {
 	__u8 raddr[ZCAP_ADDR_LEN];
 };
 
-/* struct zcap_fdinfo.fi_flags */
-#define ZCAP_FI_DELETED 0x01 /* the file's name is gone (unlinked, O_TMPFILE): /proc's "(deleted)" */
+/* struct zcap_fdinfo.fi_flags. DELETED: the file's name is gone (unlinked,
+ * or O_TMPFILE), where /proc/PID/fd says "(deleted)". */
+#define ZCAP_FI_DELETED 0x01
 
 struct zcap_hdr {
 	__u16 type;	/* enum zcap_ev_type */

@@ -23,14 +23,14 @@
  * The op moved payload[O, O+L). pos is the offset argument of positional
  * calls; rport comes from the call's address where it has one (UDP).
  *
- * fdops (mode fdlife) lists every fd life-cycle call, in order, as zcap's
+ * fdops (mode fdlife) lists every fd life-cycle call (listen too), in order, as zcap's
  * "fd" records describe it:
  *
  *   FDOP = {"syscall":S,"pid":P,"tid":T,"ret":R,"fd":F [,"fd2":F2],"kind":K
  *           [,"path":P] [,"lport":N] [,"rport":N] [,"kind2":K2] [,"created":B]}
  *
  * fd/fd2 as in docs/event-schema.md (dup*: new, old; pipe/socketpair: both
- * ends; accept: new, listener; close_range: first, last; connect, bind,
+ * ends; accept: new, listener; close_range: first, last; connect, bind, listen,
  * socket: fd2 -1; open and close have no fd2); kind/path/ports/inodes
  * describe fd after the call (close: before it; "unknown" once closed),
  * kind2 what fd2 refers to.
@@ -1202,11 +1202,13 @@ static int mode_fdlife(const struct payload *p, const struct options *o)
 	r = syscall(SYS_bind, ep[L].fd, &addr, sizeof(addr));
 	if (fdop("bind", r, ep[L].fd, -1, "tcp", NULL, NULL) < 0)
 		goto cleanup;
-	if (listen(ep[L].fd, 2) || getsockname(ep[L].fd, (struct sockaddr *)&addr, &alen)) {
-		errmsg("listen: %s", strerror(errno));
+	describe(&ep[L], ep[L].fd, "tcp", NULL);
+	if (fdop("listen", syscall(SYS_listen, ep[L].fd, 2), ep[L].fd, -1, "tcp", NULL, NULL) < 0)
+		goto cleanup;
+	if (getsockname(ep[L].fd, (struct sockaddr *)&addr, &alen)) {
+		errmsg("getsockname: %s", strerror(errno));
 		goto cleanup;
 	}
-	describe(&ep[L], ep[L].fd, "tcp", NULL);
 	if (fdlife_tcp(&ep[L], &addr, &ep[C], &ep[S], false) ||
 	    fdlife_hop(p, back, off, len, 11, &ep[C], CALL_WRITE, &ep[S], CALL_READ) ||
 	    fdlife_tcp(&ep[L], &addr, &ep[C2], &ep[S2], true) ||
