@@ -32,6 +32,7 @@ import tempfile
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import tap  # noqa: E402
 import zcaptest as zt  # noqa: E402
+from lineage_helpers import split_args  # noqa: E402  (strace's argument list, split)
 
 TRACED = ("connect", "bind", "listen", "accept", "accept4", "openat", "write")
 
@@ -55,41 +56,6 @@ def c_string(s):
             out.append(simple[s[i + 1]])
             i += 2
     return bytes(out)
-
-
-def split_args(s):
-    """Top-level comma-separated arguments (braces, brackets, parentheses,
-    quotes and fd decorations nest)."""
-    args, depth, cur, quoted, angle, i = [], 0, "", False, False, 0
-    while i < len(s):
-        ch = s[i]
-        if angle:  # an fd's decoration, "3</path>": anything up to '>'
-            cur += ch
-            angle = ch != ">"
-        elif ch == "<" and cur[-1:].isdigit():
-            angle, cur = True, cur + ch
-        elif quoted:
-            cur += ch
-            if ch == "\\":
-                cur += s[i + 1]
-                i += 1
-            elif ch == '"':
-                quoted = False
-        elif ch == '"':
-            quoted, cur = True, cur + ch
-        elif ch in "{[(":
-            depth, cur = depth + 1, cur + ch
-        elif ch in "}])":
-            depth, cur = depth - 1, cur + ch
-        elif ch == "," and depth == 0:
-            args.append(cur.strip())
-            cur = ""
-        else:
-            cur += ch
-        i += 1
-    if cur.strip():
-        args.append(cur.strip())
-    return args
 
 
 def strace_sockaddr(s):
