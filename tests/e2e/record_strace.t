@@ -15,7 +15,7 @@ flags (and mode) exactly as strace spells them, and the fd decoration of
 files and unix sockets (`5</tmp/x>(deleted)`, `socket:[INO]`). The unix
 peers' pids are the real ones (the forked client's, iogen's, and what
 SO_PEERCRED told iogen). The text output spells the same flags and
-`(deleted)`. Then JSON's wall-clock `time`: RFC 3339 with nanoseconds, one
+`(deleted)`. `--port P` keeps a refused connect to P. Then JSON's wall-clock `time`: RFC 3339 with nanoseconds, one
 offset from `ts_ns` for every record, and between the CLOCK_REALTIME reads
 a process made just before and just after the call.
 """
@@ -345,11 +345,27 @@ def check_time():
             "the write, as the writer read them" % len(bounds))
 
 
+def check_port():
+    """--port P keeps a refused connect to P: its socket has no peer left,
+    the address argument still names P."""
+    port = zt.free_port()
+    code = ("import socket\n"
+            "s = socket.socket()\n"
+            "s.connect_ex(('127.0.0.1', %d))\n" % port)
+    res = zt.run_record(["-e", "fd", "--port", port], ["python3", "-c", code])
+    got = [(r["syscall"], r["ret"], r.get("sockaddr")) for r in res.records
+           if r.get("type") == "fd" and r.get("comm") == "python3"]
+    tap.is_(got, [("connect", -errno.ECONNREFUSED,
+                   {"family": "inet", "addr": "127.0.0.1", "port": port})],
+            "--port %d: the refused connect to it, by its address argument, and nothing else"
+            % port)
+
+
 def main():
     if not shutil.which("strace"):
         tap.plan(skip_all="strace is not installed (make deps installs it)")
         return 0
-    tap.plan(14)
+    tap.plan(15)
     with tempfile.TemporaryDirectory(prefix="zcap-strace-") as work:
         log = os.path.join(work, "strace.log")
         with zt.Iogen("sockets", 4000, seed=13) as run:
@@ -364,6 +380,10 @@ def main():
                 check_text(run, log)
             except (zt.ZcapError, KeyError, IndexError) as e:
                 tap.diag("text run: %s: %s" % (type(e).__name__, e))
+    try:
+        check_port()
+    except (zt.ZcapError, KeyError) as e:
+        tap.diag("port run: %s: %s" % (type(e).__name__, e))
     try:
         check_time()
     except (zt.ZcapError, OSError, KeyError) as e:
