@@ -536,9 +536,18 @@ static __always_inline void fill_file_info(struct zcap_fdinfo *fi, struct file *
 		break;
 	case S_IFSOCK:
 		fill_sock_info(fi, file);
-		break;
+		return;
 	default:
 		fi->kind = ZCAP_FD_OTHER;
+	}
+	/* d_unlinked(), the test d_path() (so /proc/PID/fd) uses for
+	 * " (deleted)": an unhashed dentry that is not a root. Pipes and
+	 * anonymous inodes have pseudo dentries that are their own root. */
+	{
+		struct dentry *d = BPF_CORE_READ(file, f_path.dentry);
+
+		if (!BPF_CORE_READ(d, d_hash.pprev) && BPF_CORE_READ(d, d_parent) != d)
+			fi->fi_flags |= ZCAP_FI_DELETED;
 	}
 }
 

@@ -298,15 +298,81 @@ static __always_inline struct zcap_fd_ev *fd_begin(struct scratch_slot *s, __u16
 	ev->fd2 = fd2;
 	ev->oflags = 0;
 	ev->mode = 0;
+	ev->peer_pid = 0;
+	ev->backlog = 0;
+	ev->addr_len = 0;
+	ev->lname_len = 0;
+	ev->pname_len = 0;
 	ev->_pad = 0;
+	ev->_pad2 = 0;
 	return ev;
+}
+
+/* arg_port: the port of the call's own sockaddr (connect/bind), which
+ * --port matches too: a refused connect's socket has no peer left. */
+static __always_inline void fd_submit_port(struct zcap_fd_ev *ev, __u16 arg_port)
+{
+	if (!port_matches(&ev->f) && !port_matches(&ev->f2) &&
+	    !(cfg.filter_port && arg_port && arg_port == cfg.port))
+		return;
+	submit(ev, sizeof(*ev) + (ev->h.data_len & (ZCAP_PATH_MAX - 1)));
 }
 
 static __always_inline void fd_submit(struct zcap_fd_ev *ev)
 {
-	if (!port_matches(&ev->f) && !port_matches(&ev->f2))
+	fd_submit_port(ev, 0);
+}
+
+/* The sun_path bytes of a unix socket's bound name (an abstract name
+ * starts with a NUL; a path keeps the kernel's trailing NUL), at most
+ * ZCAP_SOCKSTR_MAX, to dst; their count. */
+static __always_inline __u32 unix_name(struct sock *sk, char *dst)
+{
+	struct unix_address *ua = BPF_CORE_READ((struct unix_sock *)sk, addr);
+	int len;
+
+	if (!ua)
+		return 0;
+	len = BPF_CORE_READ(ua, len) - 2; /* the address's sun_family */
+	if (len <= 0)
+		return 0;
+	if (len > ZCAP_SOCKSTR_MAX)
+		len = ZCAP_SOCKSTR_MAX;
+	barrier_var(len);
+	len &= 2 * ZCAP_SOCKSTR_MAX - 1;
+	if (bpf_probe_read_kernel(dst, len,
+				  (char *)ua + bpf_core_field_offset(struct unix_address, name) + 2))
+		return 0;
+	return len;
+}
+
+/*
+ * Unix socket facts of an fd record's socket f (file): its name, its
+ * peer's name (after the call's sockaddr, at data + ev->addr_len) and the
+ * pid SO_PEERCRED would give (sk_peer_pid, set by connect, accept and
+ * socketpair; a listener's own is no peer and not reported).
+ */
+static __always_inline void unix_facts(struct zcap_fd_ev *ev, struct file *file)
+{
+	struct socket *sock = BPF_CORE_READ(file, private_data);
+	struct sock *sk = BPF_CORE_READ(sock, sk);
+	struct sock *peer;
+	char *data = (char *)(ev + 1);
+	__u32 off = ev->addr_len & (ZCAP_SOCKSTR_MAX - 1);
+
+	if (!sk)
 		return;
-	submit(ev, sizeof(*ev) + (ev->h.data_len & (ZCAP_PATH_MAX - 1)));
+	ev->lname_len = unix_name(sk, data + off);
+	off += ev->lname_len & (2 * ZCAP_SOCKSTR_MAX - 1);
+	peer = BPF_CORE_READ((struct unix_sock *)sk, peer);
+	if (peer) {
+		struct pid *pid = BPF_CORE_READ(sk, sk_peer_pid);
+
+		ev->pname_len = unix_name(peer, data + (off & (4 * ZCAP_SOCKSTR_MAX - 1)));
+		if (pid)
+			ev->peer_pid = BPF_CORE_READ(pid, numbers[0].nr);
+	}
+	ev->h.data_len = ev->addr_len + ev->lname_len + ev->pname_len;
 }
 
 static __always_inline int open_exit(struct bpf_raw_tracepoint_args *ctx, __u16 sc)
@@ -381,6 +447,22 @@ static __always_inline int open_exit(struct bpf_raw_tracepoint_args *ctx, __u16 
 	return 0;
 }
 
+/* A sockaddr from user memory to the start of the record's data: its
+ * length (at most ZCAP_SOCKSTR_MAX - 1: sockaddr_un is 110 bytes,
+ * sockaddr_in6 28), 0 when unreadable. */
+static __always_inline __u16 read_sockaddr(struct zcap_fd_ev *ev, __u64 uaddr, __u32 alen)
+{
+	if (!uaddr)
+		return 0;
+	if (alen > ZCAP_SOCKSTR_MAX - 1)
+		alen = ZCAP_SOCKSTR_MAX - 1;
+	barrier_var(alen); /* keep the mask: the verifier checks a copy otherwise */
+	alen &= ZCAP_SOCKSTR_MAX - 1;
+	if (!alen || bpf_probe_read_user(ev + 1, alen, (void *)uaddr))
+		return 0;
+	return alen;
+}
+
 /* Calls whose result is described by fd, fd2 and the fd table after it. */
 static __always_inline int fd_exit(struct bpf_raw_tracepoint_args *ctx, __u16 sc)
 {
@@ -389,6 +471,8 @@ static __always_inline int fd_exit(struct bpf_raw_tracepoint_args *ctx, __u16 sc
 	struct zcap_fd_ev *ev;
 	__s64 ret = ctx->args[1];
 	int fds[2] = { -1, -1 };
+	struct file *file = NULL;
+	__u16 arg_port = 0;
 
 	if (!take_inflight(sc, &in))
 		return 0;
@@ -431,37 +515,53 @@ static __always_inline int fd_exit(struct bpf_raw_tracepoint_args *ctx, __u16 sc
 		ev->oflags = in.args[1];
 		break;
 	case ZCAP_SYS_ACCEPT:
-	case ZCAP_SYS_ACCEPT4:
+	case ZCAP_SYS_ACCEPT4: {
+		int alen = 0;
+
 		ev->fd = ret;
 		ev->fd2 = in.args[0];
 		ev->oflags = sc == ZCAP_SYS_ACCEPT4 ? in.args[3] : 0;
-		break;
-	case ZCAP_SYS_CONNECT:
-	case ZCAP_SYS_BIND: {
-		__u32 alen = in.args[2];
-		char *data = (char *)(ev + 1);
-
-		ev->fd = in.args[0];
-		if (alen > 127) /* sockaddr_un is 110 bytes, sockaddr_in6 28 */
-			alen = 127;
-		alen &= 127;
-		if (alen && bpf_probe_read_user(data, alen, (void *)in.args[1]) == 0)
-			ev->h.data_len = alen;
+		/* the peer's address as the kernel returned it, when asked for */
+		if (ret >= 0 && in.args[1] && in.args[2] &&
+		    bpf_probe_read_user(&alen, sizeof(alen), (void *)in.args[2]) == 0 && alen > 0)
+			ev->addr_len = read_sockaddr(ev, in.args[1], alen);
 		break;
 	}
+	case ZCAP_SYS_CONNECT:
+	case ZCAP_SYS_BIND:
+		ev->fd = in.args[0];
+		ev->addr_len = read_sockaddr(ev, in.args[1], in.args[2]);
+		/* sin_port and sin6_port are both at offset 2 */
+		if (ev->addr_len >= 4) {
+			__u8 *sa = (__u8 *)(ev + 1);
+			__u16 family = sa[0] | sa[1] << 8;
+
+			if (family == AF_INET || family == AF_INET6)
+				arg_port = sa[2] << 8 | sa[3];
+		}
+		break;
+	case ZCAP_SYS_LISTEN:
+		ev->fd = in.args[0];
+		ev->backlog = in.args[1];
+		break;
 	case ZCAP_SYS_CLOSE_RANGE:
 		ev->fd = in.args[0];
 		ev->fd2 = in.args[1];
 		ev->oflags = in.args[2];
 		break;
 	}
-	if (ev->fd >= 0 && ret >= 0)
-		fill_fd_info(&ev->f, ev->fd);
+	ev->h.data_len = ev->addr_len;
+	/* a failed connect, bind or listen leaves its socket as it was */
+	if (ev->fd >= 0 && (ret >= 0 || sc == ZCAP_SYS_CONNECT || sc == ZCAP_SYS_BIND ||
+			    sc == ZCAP_SYS_LISTEN))
+		file = fill_fd_info(&ev->f, ev->fd);
 	else
 		__builtin_memset(&ev->f, 0, sizeof(ev->f));
-	if (ev->fd2 >= 0 && sc != ZCAP_SYS_CLOSE_RANGE)
+	if (file && ev->f.kind == ZCAP_FD_UNIX)
+		unix_facts(ev, file);
+	if (ev->fd2 >= 0 && sc != ZCAP_SYS_CLOSE_RANGE && sc != ZCAP_SYS_LISTEN)
 		fill_fd_info(&ev->f2, ev->fd2);
-	fd_submit(ev);
+	fd_submit_port(ev, arg_port);
 	slot_put(s);
 	return 0;
 }
@@ -543,6 +643,7 @@ FD_SYSCALL(accept, ZCAP_SYS_ACCEPT, fd_exit)
 FD_SYSCALL(accept4, ZCAP_SYS_ACCEPT4, fd_exit)
 FD_SYSCALL(connect, ZCAP_SYS_CONNECT, fd_exit)
 FD_SYSCALL(bind, ZCAP_SYS_BIND, fd_exit)
+FD_SYSCALL(listen, ZCAP_SYS_LISTEN, fd_exit)
 
 /* ---- dispatch --------------------------------------------------------- */
 

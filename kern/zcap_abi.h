@@ -117,6 +117,8 @@ enum zcap_syscall {
 	ZCAP_SYS_FORK,
 	ZCAP_SYS_EXEC,
 	ZCAP_SYS_EXIT,
+	/* added in ABI 3, at the end so that earlier numbers stay */
+	ZCAP_SYS_LISTEN,
 	ZCAP_SYS_MAX,
 };
 
@@ -168,7 +170,8 @@ struct zcap_fdinfo {
 	__u8 family; /* AF_INET, AF_INET6, AF_UNIX, ... for sockets */
 	__u16 lport; /* host byte order */
 	__u16 rport; /* host byte order */
-	__u16 sock_type;
+	__u8 sock_type; /* SOCK_STREAM, SOCK_DGRAM, ... */
+	__u8 fi_flags;	/* ZCAP_FI_* */
 	__u32 dev;	/* st_dev in kernel encoding (MAJOR<<20 | MINOR) */
 	__u32 flags;	/* f_flags of the open file (O_ACCMODE, O_APPEND, ...) */
 	__u64 ino;	/* inode number; pipes and sockets have one too */
@@ -176,6 +179,10 @@ struct zcap_fdinfo {
 	__u8 laddr[ZCAP_ADDR_LEN];
 	__u8 raddr[ZCAP_ADDR_LEN];
 };
+
+/* struct zcap_fdinfo.fi_flags. DELETED: the file's name is gone (unlinked,
+ * or O_TMPFILE), where /proc/PID/fd says "(deleted)". */
+#define ZCAP_FI_DELETED 0x01
 
 struct zcap_hdr {
 	__u16 type;	/* enum zcap_ev_type */
@@ -236,9 +243,22 @@ struct zcap_fd_ev {
 	__s32 fd2;
 	__u32 oflags; /* open flags, socket type, dup3/pipe2/accept4 flags */
 	__u32 mode;   /* open mode; socket domain for socket/socketpair */
-	__u32 _pad;
-	/* path or sockaddr (connect/bind) follows */
+	/* Sockets (connect, bind, listen, accept, accept4, socketpair). Their
+	 * data is three byte strings, one after the other: the call's sockaddr
+	 * (addr_len bytes), then, for a unix socket f, its own name and its
+	 * peer's name (sun_path bytes as the kernel holds them; an abstract
+	 * name starts with a NUL). */
+	__u32 peer_pid;	 /* unix: the peer's pid as SO_PEERCRED gives it, 0 none */
+	__s32 backlog;	 /* listen: the backlog argument */
+	__u16 addr_len;	 /* connect/bind: the address argument; accept: the peer as returned */
+	__u16 lname_len; /* f's own unix name (bind path, or the listener's for accepted ones) */
+	__u16 pname_len; /* the unix peer's name */
+	__u16 _pad;
+	__u32 _pad2;
+	/* path (open family), or the socket strings above, follows */
 };
+
+#define ZCAP_SOCKSTR_MAX 128 /* bytes per socket string (sockaddr_un is 110) */
 
 #define ZCAP_FD_PATH_ABS 0x01 /* data is the kernel-resolved absolute path */
 #define ZCAP_FD_CREATED	 0x02 /* open created the file (O_CREAT and it did not exist) */

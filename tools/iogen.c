@@ -23,14 +23,14 @@
  * The op moved payload[O, O+L). pos is the offset argument of positional
  * calls; rport comes from the call's address where it has one (UDP).
  *
- * fdops (mode fdlife) lists every fd life-cycle call, in order, as zcap's
+ * fdops (mode fdlife) lists every fd life-cycle call (listen too), in order, as zcap's
  * "fd" records describe it:
  *
  *   FDOP = {"syscall":S,"pid":P,"tid":T,"ret":R,"fd":F [,"fd2":F2],"kind":K
  *           [,"path":P] [,"lport":N] [,"rport":N] [,"kind2":K2] [,"created":B]}
  *
  * fd/fd2 as in docs/event-schema.md (dup*: new, old; pipe/socketpair: both
- * ends; accept: new, listener; close_range: first, last; connect, bind,
+ * ends; accept: new, listener; close_range: first, last; connect, bind, listen,
  * socket: fd2 -1; open and close have no fd2); kind/path/ports/inodes
  * describe fd after the call (close: before it; "unknown" once closed),
  * kind2 what fd2 refers to.
@@ -53,6 +53,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +63,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1200,11 +1202,13 @@ static int mode_fdlife(const struct payload *p, const struct options *o)
 	r = syscall(SYS_bind, ep[L].fd, &addr, sizeof(addr));
 	if (fdop("bind", r, ep[L].fd, -1, "tcp", NULL, NULL) < 0)
 		goto cleanup;
-	if (listen(ep[L].fd, 2) || getsockname(ep[L].fd, (struct sockaddr *)&addr, &alen)) {
-		errmsg("listen: %s", strerror(errno));
+	describe(&ep[L], ep[L].fd, "tcp", NULL);
+	if (fdop("listen", syscall(SYS_listen, ep[L].fd, 2), ep[L].fd, -1, "tcp", NULL, NULL) < 0)
+		goto cleanup;
+	if (getsockname(ep[L].fd, (struct sockaddr *)&addr, &alen)) {
+		errmsg("getsockname: %s", strerror(errno));
 		goto cleanup;
 	}
-	describe(&ep[L], ep[L].fd, "tcp", NULL);
 	if (fdlife_tcp(&ep[L], &addr, &ep[C], &ep[S], false) ||
 	    fdlife_hop(p, back, off, len, 11, &ep[C], CALL_WRITE, &ep[S], CALL_READ) ||
 	    fdlife_tcp(&ep[L], &addr, &ep[C2], &ep[S2], true) ||
@@ -1275,6 +1279,211 @@ cleanup:
 	return rc;
 }
 
+/* ---- mode sockets: addresses, unix names and peers, open flags -------- */
+
+/* Mode-specific facts for the report (mode sockets), a JSON fragment that
+ * starts with a comma. */
+static char report_extra[256];
+
+/* A port on 127.0.0.1 with nothing bound to it now (a connect is refused). */
+static int closed_port(void)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+	if (fd >= 0 && !bind(fd, (struct sockaddr *)&sin, sizeof(sin)) &&
+	    !getsockname(fd, (struct sockaddr *)&sin, &alen))
+		port = ntohs(sin.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+/* A connect that must fail with want (errno), on a new socket of family. */
+static int connect_fails(int family, const void *sa, socklen_t len, int want, const char *what)
+{
+	int fd = socket(family, SOCK_STREAM, 0);
+
+	if (fd < 0) {
+		errmsg("socket for %s: %s", what, strerror(errno));
+		return -1;
+	}
+	if (connect(fd, sa, len) == 0 || errno != want) {
+		errmsg("connect to %s: %s, not %s", what, strerror(errno), strerror(want));
+		close(fd);
+		return -1;
+	}
+	return fd; /* left open: fd numbers stay unique in the run */
+}
+
+static pid_t peercred_pid(int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) ? -1 : cred.pid;
+}
+
+/* A unix stream listener at sun (len bytes: a path or an abstract name). */
+static int unix_listener(const struct sockaddr_un *sun, socklen_t len, int backlog)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	if (fd < 0 || bind(fd, (const struct sockaddr *)sun, len) ||
+	    (backlog >= 0 && listen(fd, backlog))) {
+		errmsg("unix listener: %s", strerror(errno));
+		return -1;
+	}
+	return fd;
+}
+
+/* The child of the unix path pair: connect, check SO_PEERCRED names the
+ * parent, then one byte each way. Its exit status says how it went. */
+static int unix_client(const struct sockaddr_un *sun, socklen_t len)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	char c = 'c';
+
+	if (fd < 0 || connect(fd, (const struct sockaddr *)sun, len))
+		return 3;
+	if (peercred_pid(fd) != getppid())
+		return 4;
+	return write(fd, &c, 1) == 1 && read(fd, &c, 1) == 1 ? 0 : 5;
+}
+
+static int mode_sockets(const struct payload *p, const struct options *o)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	struct sockaddr_un sun = { .sun_family = AF_UNIX }, abs = { .sun_family = AF_UNIX }, got;
+	static const char abs_name[] = "iogen-%d-abs\001\"q\377 x";
+	char path_a[PATH_MAX], path_b[PATH_MAX], dir[PATH_MAX];
+	socklen_t alen = sizeof(sin), ulen, abs_len;
+	int lis, c1, c2, ul, ua, al, ac, aa, fd, port, status, rc = -1;
+	pid_t accepted_cred;
+	char c;
+
+	if (fdlife_temp(path_a, "sockets-a") || fdlife_temp(path_b, "sockets-b") ||
+	    fdlife_temp(sun.sun_path, "sockets-sock") || fdlife_temp(dir, "") ||
+	    strlen(sun.sun_path) >= sizeof(sun.sun_path)) {
+		errmsg("temporary names do not fit");
+		return -1;
+	}
+	*strrchr(dir, '/') = 0;
+	ulen = offsetof(struct sockaddr_un, sun_path) + strlen(sun.sun_path) + 1;
+	abs_len = offsetof(struct sockaddr_un, sun_path) + 1 +
+		  snprintf(abs.sun_path + 1, sizeof(abs.sun_path) - 1, abs_name, getpid());
+
+	/* refused connects: TCP over IPv4 and IPv6, a unix socket nobody listens on */
+	port = closed_port();
+	sin.sin_port = htons(port);
+	sin6.sin6_port = htons(port);
+	if (port < 0 ||
+	    connect_fails(AF_INET, &sin, sizeof(sin), ECONNREFUSED, "a closed IPv4 port") < 0)
+		return -1;
+	fd = socket(AF_INET6, SOCK_STREAM, 0);
+	if (fd >= 0) { /* whatever the result (no IPv6 on lo): strace sees the same */
+		connect(fd, (struct sockaddr *)&sin6, sizeof(sin6));
+	}
+
+	/* TCP: listen; a non-blocking connect (EINPROGRESS or done), accept4
+	 * with the peer's address, a blocking one and accept without */
+	lis = socket(AF_INET, SOCK_STREAM, 0);
+	sin.sin_port = htons(o->port);
+	if (lis < 0 || bind(lis, (struct sockaddr *)&sin, sizeof(sin)) || listen(lis, 7) ||
+	    getsockname(lis, (struct sockaddr *)&sin, &alen)) {
+		errmsg("tcp listener: %s", strerror(errno));
+		return -1;
+	}
+	c1 = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	if (c1 < 0 || (connect(c1, (struct sockaddr *)&sin, sizeof(sin)) && errno != EINPROGRESS)) {
+		errmsg("non-blocking connect: %s", strerror(errno));
+		return -1;
+	}
+	alen = sizeof(sin6);
+	if (accept4(lis, (struct sockaddr *)&sin6, &alen, SOCK_CLOEXEC | SOCK_NONBLOCK) < 0) {
+		errmsg("accept4: %s", strerror(errno));
+		return -1;
+	}
+	c2 = socket(AF_INET, SOCK_STREAM, 0);
+	if (c2 < 0 || connect(c2, (struct sockaddr *)&sin, sizeof(sin)) ||
+	    accept(lis, NULL, NULL) < 0) {
+		errmsg("connect/accept: %s", strerror(errno));
+		return -1;
+	}
+
+	/* unix, a path: a forked client; each side's peer is the other's pid */
+	unlink(sun.sun_path);
+	ul = unix_listener(&sun, ulen, 3);
+	if (ul < 0)
+		return -1;
+	child_pid = fork();
+	if (child_pid < 0) {
+		errmsg("fork: %s", strerror(errno));
+		return -1;
+	}
+	if (child_pid == 0)
+		_exit(unix_client(&sun, ulen));
+	alen = sizeof(got);
+	ua = accept4(ul, (struct sockaddr *)&got, &alen, 0);
+	accepted_cred = ua < 0 ? -1 : peercred_pid(ua);
+	if (ua < 0 || read(ua, &c, 1) != 1 || write(ua, &c, 1) != 1) {
+		errmsg("unix accept: %s", strerror(errno));
+		return -1;
+	}
+	while (waitpid(child_pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) || accepted_cred != child_pid) {
+		errmsg("unix client: status 0x%x, accepted peer %d", status, accepted_cred);
+		return -1;
+	}
+	unlink(sun.sun_path);
+
+	/* unix, an abstract name with bytes that need escaping */
+	al = unix_listener(&abs, abs_len, 1);
+	ac = socket(AF_UNIX, SOCK_STREAM, 0);
+	alen = sizeof(got);
+	if (al < 0 || ac < 0 || connect(ac, (struct sockaddr *)&abs, abs_len) ||
+	    (aa = accept(al, (struct sockaddr *)&got, &alen)) < 0) {
+		errmsg("abstract unix socket: %s", strerror(errno));
+		return -1;
+	}
+	/* bound, not listening: refused */
+	unlink(path_b);
+	memcpy(sun.sun_path, path_b, strlen(path_b) + 1);
+	ulen = offsetof(struct sockaddr_un, sun_path) + strlen(path_b) + 1;
+	if (unix_listener(&sun, ulen, -1) < 0 ||
+	    connect_fails(AF_UNIX, &sun, ulen, ECONNREFUSED, "a unix socket without listen") < 0)
+		return -1;
+	unlink(path_b);
+
+	/* opens with strace's favourite flags; two files lose their names */
+	if (open(p->path, O_RDONLY | O_CLOEXEC) < 0 ||
+	    open(path_a, O_WRONLY | O_CREAT | O_TRUNC, 0640) < 0 ||
+	    (fd = open(path_a, O_RDWR | O_APPEND | O_NONBLOCK)) < 0 || write(fd, p->data, 1) != 1 ||
+	    open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) < 0 ||
+	    open(p->path, O_PATH | O_NOFOLLOW) < 0) {
+		errmsg("open: %s", strerror(errno));
+		return -1;
+	}
+	fd = open(dir, O_RDWR | O_TMPFILE, 0600);
+	if (fd >= 0 && write(fd, p->data, 1) != 1)
+		return -1;
+	fd = open(path_b, O_WRONLY | O_CREAT | O_EXCL | O_SYNC, 0600);
+	if (fd < 0 || unlink(path_b) || write(fd, p->data, 1) != 1) {
+		errmsg("deleted file: %s", strerror(errno));
+		return -1;
+	}
+	/* fails, but strace still names every flag (and the unknown bit) */
+	open("/nonexistent-iogen/x", O_RDONLY | O_NOATIME | O_DSYNC | FASYNC | 0x1000000);
+	unlink(path_a);
+	snprintf(report_extra, sizeof(report_extra),
+		 ",\"refused_port\":%d,\"unix_accepted_peercred\":%d", port, accepted_cred);
+	rc = 0;
+	return rc;
+}
+
 static const struct mode modes[] = {
 	{ "pipe-rw", mode_pipe_rw, 1, PIPE_FITS, "write() into a pipe, read() it back" },
 	{ "file-rw", mode_file_rw, 2, PAYLOAD_MAX,
@@ -1296,6 +1505,9 @@ static const struct mode modes[] = {
 	{ "fdlife", mode_fdlife, FDLIFE_PARTS, PIPE_FITS,
 	  "a slice through each of open/dup/dup2/dup3/F_DUPFD fds, pipe, pipe2, socketpair, "
 	  "TCP accept/accept4, UDP connect, close_range; fds reused (reports fdops)" },
+	{ "sockets", mode_sockets, 1, PAYLOAD_MAX,
+	  "refused connects (TCP v4/v6, unix), TCP listen/accept4/accept, unix path with a "
+	  "forked peer, abstract name, opens with many flags, two deleted files written" },
 };
 
 /* A growing string for the report. */
@@ -1457,7 +1669,7 @@ static int write_report(int fd, const struct mode *m, const struct payload *p, i
 		}
 		sb_printf(&sb, "]");
 	}
-	sb_printf(&sb, "}\n");
+	sb_printf(&sb, "%s}\n", report_extra);
 	if (sb.failed) {
 		errmsg("report: out of memory");
 		goto cleanup;

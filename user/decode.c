@@ -33,6 +33,12 @@ static int fail(const char **why, const char *msg, int err)
 	return err;
 }
 
+bool fd_has_sockstrs(unsigned int syscall)
+{
+	return syscall != ZCAP_SYS_OPEN && syscall != ZCAP_SYS_OPENAT &&
+	       syscall != ZCAP_SYS_OPENAT2 && syscall != ZCAP_SYS_CREAT;
+}
+
 static int check_fdinfo(const struct zcap_fdinfo *f)
 {
 	return f->kind < ZCAP_FD_KIND_MAX;
@@ -74,6 +80,16 @@ int zev_decode(const void *buf, size_t len, struct zev *out, const char **why)
 			return fail(why, "fd record out of range", -EINVAL);
 		if (h->data_len >= ZCAP_PATH_MAX)
 			return fail(why, "fd record path too long", -EINVAL);
+		if (!fd_has_sockstrs(out->fd->syscall)) {
+			if (out->fd->addr_len || out->fd->lname_len || out->fd->pname_len)
+				return fail(why, "socket strings in an open record", -EINVAL);
+		} else if (out->fd->addr_len >= ZCAP_SOCKSTR_MAX ||
+			   out->fd->lname_len > ZCAP_SOCKSTR_MAX ||
+			   out->fd->pname_len > ZCAP_SOCKSTR_MAX ||
+			   (uint32_t)out->fd->addr_len + out->fd->lname_len + out->fd->pname_len !=
+				   h->data_len) {
+			return fail(why, "fd record socket strings do not add up", -EINVAL);
+		}
 		break;
 	case ZCAP_EV_PROC:
 		if (out->proc->syscall != ZCAP_SYS_FORK && out->proc->syscall != ZCAP_SYS_EXEC &&

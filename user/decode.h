@@ -7,6 +7,7 @@
 #ifndef ZCAP_DECODE_H
 #define ZCAP_DECODE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <linux/types.h>
@@ -33,6 +34,10 @@ struct zev {
 /* 0 and *out filled, or a negative errno (-EINVAL malformed, -EPROTO
  * unknown type or ABI size); *why, when non-NULL, says what was wrong. */
 int zev_decode(const void *buf, size_t len, struct zev *out, const char **why);
+
+/* Is an fd record of this syscall's data the socket strings (sockaddr,
+ * unix names), rather than a path (the open family)? */
+bool fd_has_sockstrs(unsigned int syscall);
 
 /* The fixed size each event type must have (0 for unknown types). */
 size_t zev_fixed_size(unsigned int type);

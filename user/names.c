@@ -64,6 +64,7 @@ static const char *const syscall_names[ZCAP_SYS_MAX] = {
 	[ZCAP_SYS_FORK] = "fork",
 	[ZCAP_SYS_EXEC] = "exec",
 	[ZCAP_SYS_EXIT] = "exit",
+	[ZCAP_SYS_LISTEN] = "listen",
 };
 
 const char *syscall_name(unsigned int sc)

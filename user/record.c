@@ -54,7 +54,10 @@ static const struct argp_option record_options[] = {
 	  "the cgroup2 root as /proc/PID/cgroup shows it); filtered in the kernel", 1 },
 	{ "events", 'e', "LIST", 0,
 	  "Record types to show: io (with zero-copy bodies), body, xfer, fd, proc "
-	  "(default: all)", 1 },
+	  "(default: all). fd records read like strace -y: open flags by name "
+	  "(O_RDONLY|O_CLOEXEC), connect/bind/listen/accept with their addresses (a refused "
+	  "connect too), unix socket names and the peer's pid, files whose name is gone "
+	  "marked (deleted)", 1 },
 	{ "send-hook", OPT_SEND_HOOK, "HOOK", 0,
 	  "Zero-copy bodies from this TCP send-path hook: auto, kprobe, fentry, tracepoint "
 	  "(default auto: the first that attaches; docs/zerocopy.md)", 1 },
@@ -78,7 +81,9 @@ static const struct argp_option record_options[] = {
 	{ "count", 'c', "N", 0, "Stop after N records", 2 },
 	{ "duration", OPT_DURATION, "SECONDS", 0, "Stop after SECONDS", 2 },
 	{ NULL, 0, NULL, 0, "Output:", 3 },
-	{ "json", OPT_JSON, NULL, 0, "JSON Lines, one object per record (docs/event-schema.md)", 3 },
+	{ "json", OPT_JSON, NULL, 0,
+	  "JSON Lines, one object per record, each with ts_ns (monotonic) and time (UTC, RFC 3339 "
+	  "with nanoseconds) (docs/event-schema.md)", 3 },
 	{ "output", 'o', "FILE", 0,
 	  "Write to FILE (created 0600) instead of stdout. FILE.pcapng, FILE.pcap and - (stdout, "
 	  "pcap-ng) capture IP packets with the process that sent or received each (docs/pcapng.md)",
@@ -123,6 +128,8 @@ static const char record_doc[] =
 	"      what curl sent and received\n"
 	"  zcap record --json -p 1234 -s 0\n"
 	"      pid 1234 and its children from now on, whole payloads, JSON Lines\n"
+	"  zcap record -e fd -- python3 app.py\n"
+	"      its opens, connects, binds, listens and accepts, as strace -y would name them\n"
 	"  zcap record --port 443 -c 100\n"
 	"      100 records of sockets with port 443\n"
 	"  zcap record -o web.pcapng -- curl -s http://x/\n"

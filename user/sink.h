@@ -57,7 +57,13 @@ void sink_text_set_hex(struct sink *s, bool on);
 /* JSON Lines with stable field names (docs/event-schema.md). */
 struct sink *sink_json_new(FILE *out);
 
-/* CLOCK_REALTIME - CLOCK_MONOTONIC now, in ns. */
+/* CLOCK_REALTIME - CLOCK_MONOTONIC now, in ns (ts_ns is CLOCK_MONOTONIC:
+ * bpf_ktime_get_ns). Taken once per capture, so every record of it is on
+ * one time line with its packets' pcap-ng timestamps. */
 uint64_t mono_to_real_offset(void);
+
+/* "2026-12-04T17:40:01.123456789Z": UTC, RFC 3339 with nanoseconds. */
+#define RFC3339_NS_LEN 64
+char *rfc3339_ns(uint64_t real_ns, char buf[RFC3339_NS_LEN]);
 
 #endif

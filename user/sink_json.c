@@ -13,9 +13,11 @@
 #include "addr.h"
 #include "cgroups.h"
 #include "escape.h"
+#include "flagnames.h"
 #include "jsonw.h"
 #include "names.h"
 #include "sink.h"
+#include "sockaddr.h"
 #include "zerocopy.h"
 
 struct json_sink {
@@ -80,12 +82,16 @@ static void add_strings(struct jw *o, const char *key, const char *buf, size_t n
 	jw_arr_close(o);
 }
 
-/* Opens the record's object: json_record closes it (after the cgroup). */
-static void hdr_obj(struct jw *o, const char *type, const struct zcap_hdr *h)
+/* Opens the record's object: json_record closes it (after the cgroup).
+ * real_off: the sink's CLOCK_REALTIME - CLOCK_MONOTONIC, for "time". */
+static void hdr_obj(struct jw *o, uint64_t real_off, const char *type, const struct zcap_hdr *h)
 {
+	char t[RFC3339_NS_LEN];
+
 	jw_obj_open(o);
 	add_str(o, "type", type);
 	add_u64(o, "ts_ns", h->ts_ns);
+	add_str(o, "time", rfc3339_ns(h->ts_ns + real_off, t));
 	add_int(o, "pid", h->pid);
 	add_int(o, "tid", h->tid);
 	jw_ktext(o, "comm", h->comm, strnlen(h->comm, ZCAP_COMM_LEN));
@@ -124,12 +130,47 @@ static void add_fdinfo(struct jw *o, const struct zcap_fdinfo *f, const char *pa
 		add_u64(o, pkey(k, prefix, "ino"), f->ino);
 	if (f->peer_ino)
 		add_u64(o, pkey(k, prefix, "peer_ino"), f->peer_ino);
+	if (f->fi_flags & ZCAP_FI_DELETED)
+		add_bool(o, pkey(k, prefix, "deleted"), true);
 }
 
-static void io_obj(struct jw *o, const struct zrec *r)
+/* "O_RDONLY|O_CLOEXEC" as the array ["O_RDONLY","O_CLOEXEC"] */
+static void add_flag_names(struct jw *o, const char *names)
+{
+	jw_key(o, "flag_names");
+	jw_arr_open(o);
+	for (const char *p = names; *p;) {
+		size_t n = strcspn(p, "|");
+
+		jw_strn(o, p, n);
+		p += n + (p[n] == '|');
+	}
+	jw_arr_close(o);
+}
+
+/* connect/bind/accept's address, listen's backlog, unix names and peer */
+static void add_sock_facts(struct jw *o, const struct zrec *r)
+{
+	const struct zcap_fd_ev *fd = r->ev->fd;
+	char names[FLAGNAMES_MAX];
+	struct fd_sockstrs ss;
+
+	fd_sockstrs(fd, r->data, &ss);
+	sockaddr_jw(o, "sockaddr", &ss.addr);
+	sockaddr_jw(o, "unix_local", &ss.local);
+	sockaddr_jw(o, "unix_peer", &ss.peer);
+	if (fd->peer_pid)
+		add_int(o, "peer_pid", fd->peer_pid);
+	if (fd->syscall == ZCAP_SYS_LISTEN)
+		add_int(o, "backlog", fd->backlog);
+	if (fd->syscall == ZCAP_SYS_ACCEPT4 && fd->oflags)
+		add_flag_names(o, sock_flags_format(fd->oflags, names));
+}
+
+static void io_obj(struct jw *o, uint64_t real_off, const struct zrec *r)
 {
 	const struct zcap_io *io = r->ev->io;
-	hdr_obj(o, "io", &io->h);
+	hdr_obj(o, real_off, "io", &io->h);
 
 	add_str(o, "syscall", syscall_name(io->syscall));
 	add_int(o, "fd", io->fd);
@@ -149,10 +190,12 @@ static void io_obj(struct jw *o, const struct zrec *r)
 		add_bool(o, "incomplete", true);
 }
 
-static void fd_obj(struct jw *o, const struct zrec *r)
+static void fd_obj(struct jw *o, uint64_t real_off, const struct zrec *r)
 {
 	const struct zcap_fd_ev *fd = r->ev->fd;
-	hdr_obj(o, "fd", &fd->h);
+	char names[FLAGNAMES_MAX];
+
+	hdr_obj(o, real_off, "fd", &fd->h);
 
 	add_str(o, "syscall", syscall_name(fd->syscall));
 	add_int(o, "ret", fd->ret);
@@ -167,6 +210,7 @@ static void fd_obj(struct jw *o, const struct zrec *r)
 			jw_ktext(o, "path", (const char *)r->data,
 				 strnlen((const char *)r->data, r->data_len));
 		add_int(o, "flags", fd->oflags);
+		add_flag_names(o, open_flags_format(fd->oflags, names));
 		add_int(o, "mode", fd->mode);
 		add_bool(o, "created", fd->ev_flags & ZCAP_FD_CREATED);
 		break;
@@ -178,13 +222,14 @@ static void fd_obj(struct jw *o, const struct zrec *r)
 			add_fdinfo(o, &fd->f2, r->path2, "fd2_");
 		if (fd->oflags)
 			add_int(o, "flags", fd->oflags);
+		add_sock_facts(o, r);
 	}
 }
 
-static void proc_obj(struct jw *o, const struct zrec *r)
+static void proc_obj(struct jw *o, uint64_t real_off, const struct zrec *r)
 {
 	const struct zcap_proc_ev *p = r->ev->proc;
-	hdr_obj(o, "proc", &p->h);
+	hdr_obj(o, real_off, "proc", &p->h);
 
 	add_str(o, "syscall", syscall_name(p->syscall));
 	add_int(o, "ppid", p->ppid);
@@ -206,13 +251,13 @@ static void proc_obj(struct jw *o, const struct zrec *r)
 }
 
 /* Zero-copy body (user/zerocopy.c; docs/zerocopy.md). */
-static void body_obj(struct jw *o, const struct zrec *r)
+static void body_obj(struct jw *o, uint64_t real_off, const struct zrec *r)
 {
 	const struct zc_body *b = zc_body_of(r);
 	const struct zcap_send_ev *sv = r->ev->send;
 	static const char *const kinds[] = { "unknown", "file", "socket", "memory" };
 
-	hdr_obj(o, "body", &sv->h);
+	hdr_obj(o, real_off, "body", &sv->h);
 	add_str(o, "via", r->via);
 	add_u64(o, "call_id", b->call_id);
 	if (b->fd >= 0)
@@ -249,10 +294,10 @@ static void body_obj(struct jw *o, const struct zrec *r)
 }
 
 /* Zero-copy syscall metadata: both ends and the result. */
-static void xfer_obj(struct jw *o, const struct zrec *r)
+static void xfer_obj(struct jw *o, uint64_t real_off, const struct zrec *r)
 {
 	const struct zcap_xfer_ev *x = r->ev->xfer;
-	hdr_obj(o, "xfer", &x->h);
+	hdr_obj(o, real_off, "xfer", &x->h);
 
 	add_str(o, "syscall", syscall_name(x->syscall));
 	add_u64(o, "call_id", x->call_id);
@@ -328,21 +373,21 @@ static int json_record(struct sink *s, const struct zrec *r)
 
 	switch (r->ev->type) {
 	case ZCAP_EV_IO:
-		io_obj(w, r);
+		io_obj(w, s->mono_to_real_ns, r);
 		break;
 	case ZCAP_EV_FD:
-		fd_obj(w, r);
+		fd_obj(w, s->mono_to_real_ns, r);
 		break;
 	case ZCAP_EV_PROC:
-		proc_obj(w, r);
+		proc_obj(w, s->mono_to_real_ns, r);
 		break;
 	case ZCAP_EV_SEND:
 		if (!zc_body_of(r))
 			return 0;
-		body_obj(w, r);
+		body_obj(w, s->mono_to_real_ns, r);
 		break;
 	case ZCAP_EV_XFER:
-		xfer_obj(w, r);
+		xfer_obj(w, s->mono_to_real_ns, r);
 		break;
 	default:
 		return 0;
@@ -415,6 +460,7 @@ struct sink *sink_json_new(FILE *out)
 		return NULL;
 	js->s.ops = &json_ops;
 	js->s.out = out;
+	js->s.mono_to_real_ns = mono_to_real_offset();
 	jw_init(&js->w);
 	return &js->s;
 }

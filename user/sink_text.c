@@ -8,9 +8,11 @@
 
 #include "addr.h"
 #include "escape.h"
+#include "flagnames.h"
 #include "hexdump.h"
 #include "names.h"
 #include "sink.h"
+#include "sockaddr.h"
 #include "zerocopy.h"
 
 struct text_sink {
@@ -43,8 +45,35 @@ static void print_prefix(struct sink *s, const struct zcap_hdr *h)
 	fputs("] ", s->out);
 }
 
-/* "3<tcp 10.0.0.1:5000->10.0.0.2:80>" */
-static void print_fd(FILE *out, int fd, const struct zcap_fdinfo *f, const char *path)
+/* A unix socket of an fd record: its names and its peer's pid. */
+struct unix_facts {
+	const struct sockaddr_view *local, *peer;
+	uint32_t peer_pid;
+};
+
+/* "unix:[INO->PEER_INO] NAME peer NAME peer pid N", each part where known */
+static void print_unix(FILE *out, const struct zcap_fdinfo *f, const struct unix_facts *u)
+{
+	fprintf(out, "unix:[%llu", (unsigned long long)f->ino);
+	if (f->peer_ino)
+		fprintf(out, "->%llu", (unsigned long long)f->peer_ino);
+	fputc(']', out);
+	if (u->local->family == AF_UNIX) {
+		fputc(' ', out);
+		sockaddr_fprint(out, u->local);
+	}
+	if (u->peer->family == AF_UNIX) {
+		fputs(" peer ", out);
+		sockaddr_fprint(out, u->peer);
+	}
+	if (u->peer_pid)
+		fprintf(out, " peer pid %u", u->peer_pid);
+}
+
+/* "3<tcp 10.0.0.1:5000->10.0.0.2:80>"; "3</tmp/f>(deleted)" for a file
+ * whose name is gone, as strace -y prints it. u: unix facts, or NULL. */
+static void print_fd_unix(FILE *out, int fd, const struct zcap_fdinfo *f, const char *path,
+			  const struct unix_facts *u)
 {
 	char l[64], r[64];
 
@@ -58,7 +87,9 @@ static void print_fd(FILE *out, int fd, const struct zcap_fdinfo *f, const char 
 		break;
 	case ZCAP_FD_PIPE:
 	case ZCAP_FD_UNIX:
-		if (path) {
+		if (f->kind == ZCAP_FD_UNIX && u) {
+			print_unix(out, f, u);
+		} else if (path) {
 			fprintf(out, "%s ", fd_kind_name(f->kind));
 			esc_fputs(out, path, 0);
 		} else
@@ -71,6 +102,13 @@ static void print_fd(FILE *out, int fd, const struct zcap_fdinfo *f, const char 
 			fputs(fd_kind_name(f->kind), out);
 	}
 	fputc('>', out);
+	if (f->fi_flags & ZCAP_FI_DELETED)
+		fputs("(deleted)", out);
+}
+
+static void print_fd(FILE *out, int fd, const struct zcap_fdinfo *f, const char *path)
+{
+	print_fd_unix(out, fd, f, path, NULL);
 }
 
 /* C-style escaped preview of at most `width` output columns. */
@@ -134,7 +172,14 @@ static void print_fdev(struct text_sink *t, const struct zrec *r)
 {
 	const struct zcap_fd_ev *fd = r->ev->fd;
 	FILE *out = t->s.out;
+	char names[FLAGNAMES_MAX];
+	struct fd_sockstrs ss;
+	struct unix_facts u = { &ss.local, &ss.peer, fd->peer_pid };
 
+	if (fd_has_sockstrs(fd->syscall))
+		fd_sockstrs(fd, r->data, &ss);
+	else
+		fd_sockstrs(&(struct zcap_fd_ev){ 0 }, NULL, &ss);
 	fprintf(out, "%s(", syscall_name(fd->syscall));
 	switch (fd->syscall) {
 	case ZCAP_SYS_OPEN:
@@ -143,7 +188,10 @@ static void print_fdev(struct text_sink *t, const struct zrec *r)
 	case ZCAP_SYS_CREAT:
 		fputc('"', out);
 		esc_fwrite(out, r->data, strnlen((const char *)r->data, r->data_len), 0);
-		fprintf(out, "\", 0%o) = ", fd->oflags);
+		fprintf(out, "\", %s", open_flags_format(fd->oflags, names));
+		if (open_flags_take_mode(fd->oflags))
+			fprintf(out, ", %#03o", fd->mode);
+		fputs(") = ", out);
 		if (fd->ret >= 0)
 			print_fd(out, fd->fd, &fd->f, r->path);
 		else
@@ -156,6 +204,35 @@ static void print_fdev(struct text_sink *t, const struct zrec *r)
 	case ZCAP_SYS_CLOSE_RANGE:
 		fprintf(out, "%d, %u) = %lld", fd->fd, (unsigned int)fd->fd2, (long long)fd->ret);
 		break;
+	case ZCAP_SYS_CONNECT:
+	case ZCAP_SYS_BIND:
+	case ZCAP_SYS_LISTEN:
+		/* "connect(3<tcp ...>, 127.0.0.1:9) = -1 (Connection refused)" */
+		print_fd_unix(out, fd->fd, &fd->f, r->path, &u);
+		if (fd->syscall == ZCAP_SYS_LISTEN) {
+			fprintf(out, ", %d", fd->backlog);
+		} else if (ss.addr.family >= 0) {
+			fputs(", ", out);
+			sockaddr_fprint(out, &ss.addr);
+		}
+		fprintf(out, ") = %lld", (long long)fd->ret);
+		break;
+	case ZCAP_SYS_ACCEPT:
+	case ZCAP_SYS_ACCEPT4:
+		/* "accept4(3<tcp ...>, 127.0.0.1:41234, SOCK_CLOEXEC) = 4<tcp ...>" */
+		print_fd(out, fd->fd2, &fd->f2, r->path2);
+		if (ss.addr.family >= 0) {
+			fputs(", ", out);
+			sockaddr_fprint(out, &ss.addr);
+		}
+		if (fd->syscall == ZCAP_SYS_ACCEPT4)
+			fprintf(out, ", %s", sock_flags_format(fd->oflags, names));
+		fputs(") = ", out);
+		if (fd->ret >= 0)
+			print_fd_unix(out, fd->fd, &fd->f, r->path, &u);
+		else
+			fprintf(out, "%lld", (long long)fd->ret);
+		break;
 	default:
 		if (fd->fd2 >= 0 && fd->f2.kind != ZCAP_FD_UNKNOWN) {
 			print_fd(out, fd->fd2, &fd->f2, r->path2);
@@ -165,7 +242,7 @@ static void print_fdev(struct text_sink *t, const struct zrec *r)
 		}
 		fputs("= ", out);
 		if (fd->fd >= 0 && fd->ret >= 0 && fd->f.kind != ZCAP_FD_UNKNOWN)
-			print_fd(out, fd->fd, &fd->f, r->path);
+			print_fd_unix(out, fd->fd, &fd->f, r->path, &u);
 		else
 			fprintf(out, "%lld", (long long)fd->ret);
 	}

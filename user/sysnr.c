@@ -56,6 +56,7 @@ static const struct sysnr table[] = {
 	S(accept4, ZCAP_SYS_ACCEPT4)
 	S(connect, ZCAP_SYS_CONNECT)
 	S(bind, ZCAP_SYS_BIND)
+	S(listen, ZCAP_SYS_LISTEN)
 	S(sendfile, ZCAP_SYS_SENDFILE64)
 	S(splice, ZCAP_SYS_SPLICE)
 	S(tee, ZCAP_SYS_TEE)

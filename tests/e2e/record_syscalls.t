@@ -198,7 +198,7 @@ def test_fdlife():
                     "fdlife: every slice exact, each record naming what its fd was then")
             tap.is_(fd_records_as_fdops(res, rep), rep["fdops"],
                     "fdlife: %d fd records = iogen's open, dup, dup2, dup3, fcntl, close, pipe, "
-                    "pipe2, socketpair, socket, bind, connect, accept, accept4, close_range"
+                    "pipe2, socketpair, socket, bind, listen, connect, accept, accept4, close_range"
                     % len(rep["fdops"]))
             path_a = next(op["path"] for op in rep["fdops"] if op["syscall"] == "openat")
             a_writes = [r for r in zt.io_records(res.records, pid=rep["pid"], syscall="write")

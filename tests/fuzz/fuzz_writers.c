@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <json-c/json.h>
 
 #include "escape.h"
@@ -84,7 +85,37 @@ static void deliver(struct out *o, const struct zev *ev, const void *data, size_
 		o->sinks[i]->ops->record(o->sinks[i], &r);
 }
 
-/* exec with argv, then for each name: open, write, read, close. */
+/* A unix socket bound to name as an abstract name (the bytes as they
+ * come, NULs aside) with the path form as its peer's name: the socket
+ * strings of an fd record (sockaddr, own name, peer's name). */
+static void bind_unix(struct out *o, const struct input *in, const char *name)
+{
+	uint8_t data[3 * ZCAP_SOCKSTR_MAX];
+	size_t n = strnlen(name, ZCAP_SOCKSTR_MAX - 4);
+	struct zcap_fd_ev f;
+	struct zev ev;
+
+	hdr(&f.h, ZCAP_EV_FD, sizeof(f), in);
+	f.f.kind = ZCAP_FD_UNIX;
+	f.syscall = ZCAP_SYS_BIND;
+	f.fd = 4;
+	f.fd2 = -1;
+	f.peer_pid = PID;
+	memcpy(data, &(sa_family_t){ AF_UNIX }, 2);
+	data[2] = 0;
+	memcpy(data + 3, name, n);
+	f.addr_len = n + 3;
+	memcpy(data + f.addr_len, data + 2, n + 1); /* own name: the same, abstract */
+	f.lname_len = n + 1;
+	memcpy(data + f.addr_len + f.lname_len, name, n); /* peer: as a path */
+	f.pname_len = n;
+	f.h.data_len = f.addr_len + f.lname_len + f.pname_len;
+	ev = (struct zev){ .type = ZCAP_EV_FD, .raw = &f, .h = &f.h };
+	deliver(o, &ev, data, f.h.data_len, NULL);
+}
+
+/* exec with argv, then for each name: open, write, read, close, and a
+ * unix socket bound to it. */
 static void feed(struct out *o, const struct input *in)
 {
 	char argv[8192], path[4200];
@@ -144,6 +175,7 @@ static void feed(struct out *o, const struct input *in)
 		f.ret = 0;
 		ev = (struct zev){ .type = ZCAP_EV_FD, .raw = &f, .h = &f.h };
 		deliver(o, &ev, NULL, 0, path);
+		bind_unix(o, in, in->strs[i]);
 	}
 }
 
