@@ -18,32 +18,10 @@
 #include "privs.h"
 #include "spawn.h"
 #include "status.h"
+#include "stopsig.h"
 #include "stitch.h"
 #include "util.h"
 #include "zerocopy.h"
-
-static volatile sig_atomic_t stop_signal;
-
-static void on_signal(int sig)
-{
-	stop_signal = sig;
-}
-
-int capture_stop_signal(void)
-{
-	return stop_signal;
-}
-
-void capture_catch_signals(void)
-{
-	struct sigaction sa = { .sa_handler = on_signal };
-
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	/* a closed output pipe is an error return (EPIPE), not death */
-	signal(SIGPIPE, SIG_IGN);
-}
 
 /* The reader of our output pipe went away (`| head`): stop now rather
  * than at the next write, which may never come. */
@@ -144,7 +122,7 @@ static int on_ring_record(void *ctx, void *data, size_t len)
 		return 0;
 	if (!p->yield_at)
 		p->yield_at = mono_now_s() + p->yield_s;
-	else if (stop_signal || mono_now_s() >= p->yield_at)
+	else if (stop_signal_caught() || mono_now_s() >= p->yield_at)
 		return -EINTR;
 	return 0;
 }
@@ -235,8 +213,8 @@ int capture_run(const struct capture_opts *o, struct sink **sinks, int nsinks,
 	int err = 0;
 
 	memset(res, 0, sizeof(*res));
-	/* stop_signal is not reset: a signal during setup still stops us */
-	capture_catch_signals();
+	/* the caught signal is not reset: a signal during setup still stops us */
+	stop_signals_catch();
 
 	pc = pathcache_new(0);
 	p.st = stitcher_new(pc, to_sinks, &p);
@@ -283,16 +261,16 @@ int capture_run(const struct capture_opts *o, struct sink **sinks, int nsinks,
 			o->cmd ? "" : ", Ctrl-C to stop");
 	/* everything is attached and the output open: root is no longer
 	 * needed (stopped already: stay root to kill CMD below) */
-	if (o->drop_to && !stop_signal && (err = privdrop_now(o->drop_to)))
+	if (o->drop_to && !stop_signal_caught() && (err = privdrop_now(o->drop_to)))
 		goto cleanup;
 	/* stopped while setting up: CMD never starts (it is killed below) */
-	if (cmd_pid > 0 && !stop_signal) {
+	if (cmd_pid > 0 && !stop_signal_caught()) {
 		spawn_resume(cmd_pid);
 		res->cmd_ran = true;
 	}
 
 	start = last_check = last_flush = mono_now_s();
-	while (!stop_signal && !p.done && !p.error) {
+	while (!stop_signal_caught() && !p.done && !p.error) {
 		int n;
 
 		p.yield_s = 0.1;
@@ -338,7 +316,7 @@ int capture_run(const struct capture_opts *o, struct sink **sinks, int nsinks,
 	if (o->linger > 0 && res->cmd_exited) {
 		double until = mono_now_s() + o->linger;
 
-		while (!stop_signal && !p.done && !p.error && mono_now_s() < until) {
+		while (!stop_signal_caught() && !p.done && !p.error && mono_now_s() < until) {
 			p.yield_s = 0.05;
 			p.yield_at = 0;
 			if (loader_poll(l, 50) < 0 || tick(o))
@@ -362,7 +340,7 @@ int capture_run(const struct capture_opts *o, struct sink **sinks, int nsinks,
 		err = p.error;
 	}
 	res->error = p.error;
-	res->stop_signal = stop_signal;
+	res->stop_signal = stop_signal_caught();
 	/* the reader left: like a pipeline member killed by SIGPIPE */
 	if (p.error == -EPIPE && !res->stop_signal)
 		res->stop_signal = SIGPIPE;

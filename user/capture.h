@@ -59,13 +59,6 @@ struct capture_result {
 	int error;	 /* negative errno of a sink/loader failure, 0 if none */
 };
 
-/* Catch SIGINT/SIGTERM/SIGHUP (they end the capture cleanly; a signal
- * caught before capture_run still does) and ignore SIGPIPE. Call it before
- * creating any output, so no signal leaves a half-started file. */
-void capture_catch_signals(void);
-/* The signal caught so far (0: none). */
-int capture_stop_signal(void);
-
 /* Exit code for zcap itself follows from the result (see capture_exit_code). */
 int capture_run(const struct capture_opts *o, struct sink **sinks, int nsinks,
 		struct capture_result *res);

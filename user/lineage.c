@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "capture.h"
+#include "stopsig.h"
 #include "cli.h"
 #include "jtext.h"
 #include "commands.h"
@@ -423,7 +424,7 @@ int cmd_lineage(int argc, char **argv)
 	if (loader_preflight())
 		return ZCAP_EXIT_FAIL;
 	/* before CMD runs: refused, or waited for (a FIFO's reader), now */
-	capture_catch_signals();
+	stop_signals_catch();
 	if (a.ol.url) {
 		spool = spool_path(&a);
 		if (!spool) {

@@ -9,7 +9,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-#include "capture.h"
+#include "stopsig.h"
 #include "outfile.h"
 #include "util.h"
 
@@ -58,7 +58,7 @@ static int open_in_place(struct outfile *of, const struct stat *seen, double wai
 			zcap_err("waiting for a reader of the FIFO '%s'", of->path);
 			said = true;
 		}
-		if (capture_stop_signal() || (wait_s > 0 && waited >= wait_s)) {
+		if (stop_signal_caught() || (wait_s > 0 && waited >= wait_s)) {
 			zcap_err("cannot write '%s': no reader opened the FIFO", of->path);
 			return ZCAP_EXIT_FAIL;
 		}

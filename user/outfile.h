@@ -21,7 +21,7 @@ struct outfile {
 /*
  * Open PATH for writing. A FIFO waits for its reader, saying so once on
  * stderr, for at most wait_s seconds (0: no limit) and not past a stop
- * signal (capture_catch_signals). Returns 0, or the exit code with one
+ * signal (stopsig.h). Returns 0, or the exit code with one
  * line printed: ZCAP_EXIT_USAGE for a path zcap will not write (a
  * symlink, directory, block device, socket; a directory it cannot create
  * a file in), ZCAP_EXIT_FAIL when no reader came.

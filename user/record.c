@@ -11,6 +11,7 @@
 
 #include "account.h"
 #include "capture.h"
+#include "stopsig.h"
 #include "cgroups.h"
 #include "cli.h"
 #include "commands.h"
@@ -603,7 +604,7 @@ int cmd_record(int argc, char **argv)
 	rc = record_parse_args(argc, argv, &a);
 	if (rc)
 		return rc;
-	capture_catch_signals();
+	stop_signals_catch();
 	/* packet output also attaches cgroup_skb programs */
 	if (!privs_ok(record_format_packets(a.format)))
 		return ZCAP_EXIT_USAGE;
