@@ -30,6 +30,9 @@ struct record_args {
 	bool snaplen_set;
 	bool events_set;
 	uint64_t max_packets; /* -c with a packet format: exactly N packets */
+	bool iface_set;	      /* -i IFACE (not any) */
+	char filter_text[4096]; /* the filter expression's words, "" for none */
+	struct filter_expr *filter; /* compiled (record_args_free frees it) */
 };
 
 /* Packet formats: IP packets from cgroup_skb, not syscall records. */
@@ -41,5 +44,7 @@ static inline bool record_format_packets(enum record_format f)
 /* Fill `a` from argv (argv[0] = "record"); 0, or the exit code to return
  * (ZCAP_EXIT_USAGE) with a one-line message printed. */
 int record_parse_args(int argc, char **argv, struct record_args *a);
+/* What record_parse_args allocated. */
+void record_args_free(struct record_args *a);
 
 #endif
