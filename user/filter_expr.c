@@ -130,14 +130,20 @@ static size_t build_packet(uint8_t *pkt, const struct zcap_fdinfo *fi, bool out,
 	return ip + l4 + data_len;
 }
 
+bool filter_expr_match_packet(const struct filter_expr *f, const uint8_t *pkt, size_t len)
+{
+	struct pcap_pkthdr hdr = { .caplen = len, .len = len };
+
+	return pcap_offline_filter(&f->prog, &hdr, pkt) != 0;
+}
+
 static bool match_fd(struct filter_expr *f, const struct zcap_fdinfo *fi, bool out,
 		     const struct zrec *r, bool with_data)
 {
-	struct pcap_pkthdr hdr = { 0 };
+	size_t len = build_packet(f->pkt, fi, out, with_data ? r->data : NULL,
+				  with_data ? r->data_len : 0);
 
-	hdr.len = hdr.caplen = build_packet(f->pkt, fi, out, with_data ? r->data : NULL,
-					    with_data ? r->data_len : 0);
-	return hdr.len && pcap_offline_filter(&f->prog, &hdr, f->pkt);
+	return len && filter_expr_match_packet(f, f->pkt, len);
 }
 
 bool filter_expr_match_record(struct filter_expr *f, const struct zrec *r)

@@ -11,6 +11,8 @@
 #define ZCAP_FILTER_EXPR_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "stitch.h"
 
@@ -21,6 +23,8 @@ struct sock_filter;
 int filter_expr_compile(const char *text, struct filter_expr **out);
 /* The compiled classic BPF program. */
 const struct sock_filter *filter_expr_insns(const struct filter_expr *f, unsigned int *len);
+/* Does the IP packet pkt[0..len) match? */
+bool filter_expr_match_packet(const struct filter_expr *f, const uint8_t *pkt, size_t len);
 /*
  * Does a record match? Its socket is made into the packet it stands
  * for, an IP header and a TCP (flags ACK, and PSH with data) or UDP
