@@ -169,34 +169,41 @@ def iface_tests(work):
     veth = "zf%d" % (os.getpid() % 100000)
     peer = veth + "p"
     subprocess.run(["ip", "link", "del", veth], capture_output=True)
+    made = subprocess.run(["ip", "link", "add", veth, "type", "veth", "peer", "name", peer],
+                          capture_output=True, text=True)
+    if made.returncode:
+        # the QEMU guests of the kernel matrix boot without modules
+        for name in ("three zcaps with -i", "-i lo", "-i VETH", "-i any"):
+            tap.skip(name, "no veth pair here: %s" % made.stderr.strip())
     try:
-        for cmd in (["ip", "link", "add", veth, "type", "veth", "peer", "name", peer],
+        for cmd in ([] if made.returncode else [
                     ["ip", "addr", "add", "10.251.7.1/24", "dev", veth],
                     ["ip", "link", "set", veth, "up"], ["ip", "link", "set", peer, "up"],
                     ["ip", "neigh", "replace", "10.251.7.2", "lladdr", "02:00:00:00:00:02", "dev",
-                     veth]):
+                     veth]]):
             subprocess.run(cmd, check=True, capture_output=True)
-        port = zt.free_port()
-        files = {n: os.path.join(work, "if-%s.pcapng" % n) for n in ("lo", veth, "any")}
-        zs = [ph.ZcapOut(files[n], ["-i", n, "udp port %d" % port], ready=False) for n in files]
-        for z in zs:
-            z.wait_ready(120)
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        r = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        r.bind(("127.0.0.1", port))
-        for i in range(3):
-            u.sendto(b"lo-%d" % i, ("127.0.0.1", port))
-            u.sendto(b"veth-%d" % i, ("10.251.7.2", port))
-            r.recvfrom(100)
-        for z in zs:
-            z.stop()
-        payloads = {n: sorted(b["data"][28:] for b in ph.pcapng_blocks(f)
-                              if b["type"] == ph.BT_EPB) for n, f in files.items()}
-        tap.is_([z.rc for z in zs], [0, 0, 0], "three zcaps with -i exited 0")
-        tap.is_(payloads["lo"], [b"lo-0", b"lo-1", b"lo-2"], "-i lo: the loopback datagrams only")
-        tap.is_(payloads[veth], [b"veth-0", b"veth-1", b"veth-2"],
-                "-i %s: the veth datagrams only" % veth)
-        tap.is_(payloads["any"], sorted(payloads["lo"] + payloads[veth]), "-i any: both")
+        if not made.returncode:
+            port = zt.free_port()
+            files = {n: os.path.join(work, "if-%s.pcapng" % n) for n in ("lo", veth, "any")}
+            zs = [ph.ZcapOut(files[n], ["-i", n, "udp port %d" % port], ready=False) for n in files]
+            for z in zs:
+                z.wait_ready(120)
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            r = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            r.bind(("127.0.0.1", port))
+            for i in range(3):
+                u.sendto(b"lo-%d" % i, ("127.0.0.1", port))
+                u.sendto(b"veth-%d" % i, ("10.251.7.2", port))
+                r.recvfrom(100)
+            for z in zs:
+                z.stop()
+            payloads = {n: sorted(b["data"][28:] for b in ph.pcapng_blocks(f)
+                                  if b["type"] == ph.BT_EPB) for n, f in files.items()}
+            tap.is_([z.rc for z in zs], [0, 0, 0], "three zcaps with -i exited 0")
+            tap.is_(payloads["lo"], [b"lo-0", b"lo-1", b"lo-2"], "-i lo: the loopback datagrams only")
+            tap.is_(payloads[veth], [b"veth-0", b"veth-1", b"veth-2"],
+                    "-i %s: the veth datagrams only" % veth)
+            tap.is_(payloads["any"], sorted(payloads["lo"] + payloads[veth]), "-i any: both")
     finally:
         subprocess.run(["ip", "link", "del", veth], capture_output=True)
     out = os.path.join(work, "nosuch.pcapng")
