@@ -120,13 +120,15 @@ static int check(const char *expr, const struct packets *pk, struct filter_expr 
 			got = kernel_verdict(fd, pk->data[i], len);
 			runs++;
 			if (got < 0) {
-				fprintf(stderr, "%s: test run of packet %zu cut to %u failed: %s\n", expr, i, len, strerror(-got));
+				fprintf(stderr, "%s: test run of packet %zu cut to %u failed: %s\n",
+					expr, i, len, strerror(-got));
 				close(fd);
 				return -1;
 			}
 			if (!!got != !!want) {
 				if (bad++ < 5)
-					fprintf(stderr, "%s: packet %zu cut to %u: libpcap %d, kernel %d\n",
+					fprintf(stderr,
+						"%s: packet %zu cut to %u: libpcap %d, kernel %d\n",
 						expr, i, len, want, got);
 			}
 		}

@@ -29,10 +29,10 @@
 #define NMEM	 16
 
 struct emitter {
-	struct bpf_insn *buf;  /* NULL: only count */
-	unsigned int n;	       /* instructions so far */
+	struct bpf_insn *buf;	/* NULL: only count */
+	unsigned int n;		/* instructions so far */
 	const unsigned int *at; /* eBPF index of classic insn i; at[len] = reject, then accept */
-	unsigned int len;      /* classic instructions */
+	unsigned int len;	/* classic instructions */
 	int map_fd;
 	int err;
 };
@@ -78,6 +78,11 @@ static unsigned int accept_at(const struct emitter *e)
 	return reject_at(e) + 2;
 }
 
+static __u8 size_code(int size)
+{
+	return size == 4 ? BPF_W : size == 2 ? BPF_H : BPF_B;
+}
+
 /* dst = the size bytes of the packet at offset (k, plus X when indexed),
  * big-endian as classic BPF reads them; a load beyond the packet rejects. */
 static void emit_load(struct emitter *e, __u8 dst, int size, __u32 k, bool indexed)
@@ -95,8 +100,7 @@ static void emit_load(struct emitter *e, __u8 dst, int size, __u32 k, bool index
 	emit(e, BPF_ALU | BPF_MOV | BPF_K, BPF_REG_4, 0, 0, size);
 	emit(e, BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_skb_load_bytes);
 	emit_jump(e, BPF_JMP | BPF_JNE | BPF_K, BPF_REG_0, 0, 0, reject_at(e));
-	emit(e, BPF_LDX | BPF_MEM | (size == 4 ? BPF_W : size == 2 ? BPF_H : BPF_B), dst,
-	     BPF_REG_10, LOAD_OFF, 0);
+	emit(e, BPF_LDX | BPF_MEM | size_code(size), dst, BPF_REG_10, LOAD_OFF, 0);
 	if (size > 1)
 		emit(e, BPF_ALU | BPF_END | BPF_TO_BE, dst, 0, 0, size * 8);
 }
@@ -134,7 +138,8 @@ static int emit_ld(struct emitter *e, const struct sock_filter *f, __u8 dst)
 		emit(e, BPF_ALU | BPF_MOV | BPF_K, dst, 0, 0, (__s32)f->k);
 		return 0;
 	case BPF_LEN: /* __sk_buff.len: the IP packet's length here */
-		emit(e, BPF_LDX | BPF_MEM | BPF_W, dst, REG_CTX, offsetof(struct __sk_buff, len), 0);
+		emit(e, BPF_LDX | BPF_MEM | BPF_W, dst, REG_CTX, offsetof(struct __sk_buff, len),
+		     0);
 		return 0;
 	case BPF_MEM:
 		if (f->k >= NMEM)
