@@ -268,7 +268,8 @@ def record_tests(work, gen):
         "tcp and dst port %d" % p2: lambda r, out: r["fd_kind"] == "tcp"
         and (r["rport"] if out else r["lport"]) == p2,
         "greater 100": lambda r, out: r["fd_kind"] in ("tcp", "udp") and r.get("type") == "io"
-        and (40 if r["fd_kind"] == "tcp" else 28) + len(base64.b64decode(r.get("data", ""))) >= 100,
+        and (40 if r["fd_kind"] == "tcp" else 28) + (20 if r["family"] == "inet6" else 0)
+        + len(base64.b64decode(r.get("data", ""))) >= 100,
     }
     recs = []
     try:
