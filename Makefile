@@ -98,6 +98,11 @@ $(BUILD)/tools/%: tools/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $< -o $@ -luring -lpthread
 
+# zcap's filter translation against libpcap's verdicts (tests/e2e/filter_expr.t)
+$(BUILD)/tools/filter_diff: tools/filter_diff.c $(LIB_OBJS) $(PCAP_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $^ $(LDLIBS) -o $@
+
 # drives zcap's own decode/stitch/sink objects (`make bench`)
 $(BUILD)/tools/bench_consumer: tools/bench_consumer.c $(LIB_OBJS) $(PCAP_OBJS)
 	@mkdir -p $(@D)

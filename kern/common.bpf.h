@@ -99,6 +99,14 @@ struct {
 	__type(value, __u8);
 } traced_pids SEC(".maps");
 
+/* --comm: the names wanted (cfg.filter_comm); filled by the loader. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, ZCAP_MAX_COMMS);
+	__type(key, struct zcap_comm_key);
+	__type(value, __u8);
+} comm_filter SEC(".maps");
+
 /* SLOTS_PER_CPU entries per possible CPU; the loader sets max_entries. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -298,18 +306,14 @@ static __always_inline bool take_inflight(__u16 sc, struct inflight *out)
 	return true;
 }
 
+/* One lookup however many --comm names were given. */
 static __always_inline bool comm_matches(void)
 {
-	char comm[ZCAP_COMM_LEN];
+	struct zcap_comm_key key;
 
-	bpf_get_current_comm(comm, sizeof(comm));
-	for (int i = 0; i < ZCAP_COMM_LEN; i++) {
-		if (comm[i] != cfg.comm[i])
-			return false;
-		if (!comm[i])
-			break;
-	}
-	return true;
+	/* NUL-padded to the end (strncpy before 5.19, strscpy_pad since) */
+	bpf_get_current_comm(key.comm, sizeof(key.comm));
+	return bpf_map_lookup_elem(&comm_filter, &key) != NULL;
 }
 
 /* Is the current task one we capture? (port filtering happens later,
@@ -332,13 +336,29 @@ static __always_inline bool want_current(void)
 	return true;
 }
 
-static __always_inline bool port_matches(const struct zcap_fdinfo *f)
+/* Is port one of --port's? */
+static __always_inline bool port_selected(__u16 port)
 {
+	return cfg.port_set[port >> 3] & (1u << (port & 7));
+}
+
+/* Are records of this fd shown (--fd-kinds, --port)? */
+static __always_inline bool fd_wanted(const struct zcap_fdinfo *f)
+{
+	if (cfg.fd_kinds && !(cfg.fd_kinds & (1u << (f->kind & 15))))
+		return false;
 	if (!cfg.filter_port)
 		return true;
 	if (f->kind != ZCAP_FD_TCP && f->kind != ZCAP_FD_UDP)
 		return false;
-	return f->lport == cfg.port || f->rport == cfg.port;
+	return port_selected(f->lport) || port_selected(f->rport);
+}
+
+/* Process records (fork, exec, exit): not with --port or --fd-kinds,
+ * which ask for the records of some fds only. */
+static __always_inline bool proc_wanted(void)
+{
+	return !cfg.filter_port && !cfg.fd_kinds && want_current();
 }
 
 /*
@@ -571,22 +591,20 @@ static __always_inline bool fd_may_match_port(int fd)
 {
 	struct task_struct *task = (void *)bpf_get_current_task();
 	struct file *file = fd_to_file(task, fd);
-	struct zcap_fdinfo fi = {};
 	struct socket *sock;
 	struct sock *sk;
+	__u16 family;
 
 	if (!file || (BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
 		return false;
 	sock = BPF_CORE_READ(file, private_data);
 	sk = BPF_CORE_READ(sock, sk);
-	fi.family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	if (fi.family != AF_INET && fi.family != AF_INET6)
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family != AF_INET && family != AF_INET6)
 		return false;
 	/* TCP or UDP alike here: the exit program tells them apart */
-	fi.kind = ZCAP_FD_TCP;
-	fi.lport = BPF_CORE_READ(sk, __sk_common.skc_num);
-	fi.rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-	return port_matches(&fi);
+	return port_selected(BPF_CORE_READ(sk, __sk_common.skc_num)) ||
+	       port_selected(bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport)));
 }
 
 /* One step up the dentry tree: record a component or cross a mount. */

@@ -71,9 +71,9 @@ static __always_inline struct pkt_slot *pkt_slot_get(void)
 	return NULL;
 }
 
-/* --port: does the packet's TCP/UDP header carry the port? Fragments
- * other than the first and IPv6 extension headers do not match. */
-static __always_inline bool port_wanted(struct __sk_buff *skb)
+/* --port: does the packet's TCP/UDP header carry one of the ports?
+ * Fragments other than the first and IPv6 extension headers do not match. */
+static __always_inline bool pkt_port_wanted(struct __sk_buff *skb)
 {
 	__u16 ports[2];
 	__u32 l4off;
@@ -104,7 +104,7 @@ static __always_inline bool port_wanted(struct __sk_buff *skb)
 		return false;
 	if (bpf_skb_load_bytes(skb, l4off & 0xff, ports, sizeof(ports)))
 		return false;
-	return bpf_ntohs(ports[0]) == cfg.port || bpf_ntohs(ports[1]) == cfg.port;
+	return port_selected(bpf_ntohs(ports[0])) || port_selected(bpf_ntohs(ports[1]));
 }
 
 static __always_inline int capture(struct __sk_buff *skb, __u8 dir)
@@ -112,7 +112,10 @@ static __always_inline int capture(struct __sk_buff *skb, __u8 dir)
 	__u32 len = skb->len, ifindex = skb->ifindex, n, got = 0;
 	struct pkt_slot *s;
 
-	if (!port_wanted(skb))
+	/* -i IFACE; a filter expression ran before (user/part_skb.c) */
+	if (cfg.ifindex && ifindex != cfg.ifindex)
+		return 1;
+	if (!pkt_port_wanted(skb))
 		return 1;
 	/* --cgroup: the packet's socket is in that cgroup or below it */
 	if (cfg.filter_cgroup &&

@@ -158,7 +158,7 @@ static __always_inline bool io_begin(struct zcap_io *ev, struct inflight *in, __
 
 	fill_hdr(&ev->h, ZCAP_EV_IO, sizeof(*ev));
 	fill_fd_info(&ev->f, fd);
-	if (!port_matches(&ev->f))
+	if (!fd_wanted(&ev->f))
 		return false;
 	ev->call_id = in->call_id;
 	ev->ret = ret;
@@ -312,8 +312,9 @@ static __always_inline struct zcap_fd_ev *fd_begin(struct scratch_slot *s, __u16
  * --port matches too: a refused connect's socket has no peer left. */
 static __always_inline void fd_submit_port(struct zcap_fd_ev *ev, __u16 arg_port)
 {
-	if (!port_matches(&ev->f) && !port_matches(&ev->f2) &&
-	    !(cfg.filter_port && arg_port && arg_port == cfg.port))
+	if (!fd_wanted(&ev->f) && !fd_wanted(&ev->f2) &&
+	    !(cfg.filter_port && arg_port && port_selected(arg_port) &&
+	      (!cfg.fd_kinds || (cfg.fd_kinds & (1u << (ev->f.kind & 15))))))
 		return;
 	submit(ev, sizeof(*ev) + (ev->h.data_len & (ZCAP_PATH_MAX - 1)));
 }
@@ -696,8 +697,8 @@ int BPF_PROG(rtp_fork, struct task_struct *parent, struct task_struct *child)
 	if (cfg.filter_pids && ctgid != ptgid && bpf_map_lookup_elem(&traced_pids, &ptgid) &&
 	    bpf_map_update_elem(&traced_pids, &ctgid, &one, BPF_ANY))
 		count_drop(ZCAP_DROP_MAPFULL);
-	/* --port asks for sockets: process events would be noise */
-	if (cfg.filter_port || !want_current())
+	/* --port, --fd-kinds ask for sockets: process events would be noise */
+	if (!proc_wanted())
 		return 0;
 	s = slot_get();
 	if (!s)
@@ -725,7 +726,7 @@ int BPF_PROG(rtp_exec, struct task_struct *task, pid_t old_pid, struct linux_bin
 	char *data;
 	long n;
 
-	if (cfg.filter_port || !want_current())
+	if (!proc_wanted())
 		return 0;
 	s = slot_get();
 	if (!s)
@@ -767,7 +768,7 @@ int BPF_PROG(rtp_exit, struct task_struct *task)
 	/* signal->live drops to 0 before the tracepoint for the last thread */
 	if (BPF_CORE_READ(task, signal, live.counter) != 0)
 		return 0;
-	if (cfg.filter_port || !want_current())
+	if (!proc_wanted())
 		goto forget;
 	s = slot_get();
 	if (!s)

@@ -377,12 +377,13 @@ struct zcap_config {
 	__u32 self_pid;	   /* zcap's own tgid: never captured */
 	__u32 snaplen;	   /* bytes per call/message to capture; 0 = no payload */
 	__u8 filter_pids;  /* only tgids in the traced_pids map (followed on fork) */
-	__u8 filter_comm;  /* only tasks whose comm equals comm */
-	__u8 filter_port;  /* only socket events with lport or rport == port */
+	__u8 filter_comm;  /* only tasks whose comm is a key of the comm_filter map */
+	__u8 filter_port;  /* only socket events with lport or rport in port_set */
 	__u8 want_payload; /* 0: metadata only */
-	__u16 port;
+	__u16 fd_kinds;	   /* 1 << enum zcap_fd_kind of the fds shown; 0 = all */
 	__u16 _pad;
-	char comm[ZCAP_COMM_LEN];
+	__u32 ifindex;	   /* packets of this interface only; 0 = all */
+	__u32 _pad3;
 	/* page -> direct-map translation for send-path bodies */
 	__u64 page_offset_base;
 	__u64 vmemmap_base;
@@ -391,6 +392,16 @@ struct zcap_config {
 	__u8 _pad2[2];
 	__u32 cgroup_level; /* depth of cgroup_id below the cgroup2 root (root = 0) */
 	__u64 cgroup_id;
+	/* --port: bit (p & 7) of byte p >> 3 set = port p wanted; a bitmap
+	 * answers every port with one load, however many were given */
+	__u8 port_set[65536 / 8];
 };
+
+/* Key of the comm_filter map (--comm): the name as bpf_get_current_comm
+ * gives it, NUL-padded. */
+struct zcap_comm_key {
+	char comm[ZCAP_COMM_LEN];
+};
+#define ZCAP_MAX_COMMS 64
 
 #endif /* ZCAP_ABI_H */

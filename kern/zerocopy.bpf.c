@@ -432,7 +432,7 @@ static __always_inline int on_send_start(struct sock *sk, const struct zc_source
 	ev = (struct zcap_send_ev *)s->buf;
 	fill_hdr(&ev->h, ZCAP_EV_SEND, sizeof(*ev));
 	fill_sk_info(&ev->f, sk);
-	if (!port_matches(&ev->f))
+	if (!fd_wanted(&ev->f))
 		goto out;
 	ev->call_id = nst.call_id;
 	ev->total_len = left;
@@ -848,10 +848,10 @@ static __always_inline int xfer_exit(struct bpf_raw_tracepoint_args *ctx, __u16 
 		in_file = fill_fd_info(&x->in, x->fd_in);
 		fill_fd_info(&x->out, x->fd_out);
 	}
-	/* A transfer into or out of a pipe that the port filter hides is still
+	/* A transfer into or out of a pipe that the fd filters hide is still
 	 * sent, marked as context: the stitcher needs it to name the file
 	 * behind a spliced body the filter does show (user/zerocopy.c) */
-	if (!port_matches(&x->in) && !port_matches(&x->out)) {
+	if (!fd_wanted(&x->in) && !fd_wanted(&x->out)) {
 		if (x->in.kind != ZCAP_FD_PIPE && x->out.kind != ZCAP_FD_PIPE)
 			goto out;
 		x->xflags |= ZCAP_XF_CONTEXT;

@@ -12,6 +12,7 @@
 
 #include "capture.h"
 #include "decode.h"
+#include "filter_expr.h"
 #include "outfile.h"
 #include "pathcache.h"
 #include "privdrop.h"
@@ -82,6 +83,8 @@ static int to_sinks(const struct zrec *r, void *ctx)
 	if (p->done || p->error)
 		return 0;
 	if (p->o->event_mask && !(p->o->event_mask & (1u << r->ev->type)))
+		return 0;
+	if (p->o->record_filter && !filter_expr_match_record(p->o->record_filter, r))
 		return 0;
 	p->stats->records++;
 	if (r->ev->type == ZCAP_EV_IO)

@@ -15,6 +15,7 @@
 #include "sink.h"
 
 struct account;
+struct filter_expr;
 struct outfile;
 
 #define CAPTURE_MAX_PIDS 64
@@ -33,6 +34,8 @@ struct capture_opts {
 	bool status;		/* the live status line on stderr (status.h) */
 	bool wait_all;		/* with cmd: wait for every traced process, not just cmd */
 	unsigned int event_mask; /* 1 << ZCAP_EV_* to pass to sinks; 0 = all */
+	/* text/JSON: records whose socket matches this expression only */
+	struct filter_expr *record_filter;
 	/* Packet output (record -o FILE.pcapng): tick runs after every ring
 	 * poll with the CLOCK_MONOTONIC time in ns and returns true to stop
 	 * (-c); pkt_lost gets each interface's lost packets before the sinks

@@ -204,7 +204,6 @@ static void probe_features(struct features *f)
 {
 	struct loader_opts o = { .snaplen = 0,
 				 .filter_pids = true,
-				 .port = -1,
 				 .ringbuf_bytes = 1 << 16,
 				 .no_send_path = true,
 				 .want_fs = true,

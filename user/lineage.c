@@ -205,7 +205,6 @@ static int parse_args(int argc, char **argv, struct lineage_args *a)
 	a->cap.wait_all = true;
 	a->cap.lo.snaplen = 0;
 	a->cap.lo.want_payload = false; /* sizes are enough */
-	a->cap.lo.port = -1;
 	a->cap.lo.ringbuf_bytes = (uint64_t)LINEAGE_BUFFER_KIB * 1024;
 	a->cap.lo.send_hook = "auto";
 	a->cap.lo.no_send_path = true; /* TCP bodies are not lineage */

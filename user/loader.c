@@ -26,7 +26,8 @@
 /* Maps every part defines (kern/common.bpf.h); made one across parts. */
 static const char *const shared_maps[] = { "events",	 "drops",	"traced_pids",
 					   "scratch",	 "inflight",	"sys_of_nr",
-					   "enter_progs", "exit_progs", "trunc_ino" };
+					   "enter_progs", "exit_progs", "trunc_ino",
+					   "comm_filter" };
 
 /* The parts, in load order; the first creates the shared maps. */
 static const struct bpf_part *const all_parts[] = {
@@ -179,14 +180,12 @@ static void set_config(struct zcap_config *cfg, const struct loader_opts *o)
 	cfg->snaplen = o->snaplen;
 	cfg->want_payload = o->want_payload;
 	cfg->filter_pids = o->filter_pids;
-	if (o->comm) {
-		cfg->filter_comm = 1;
-		strncpy(cfg->comm, o->comm, sizeof(cfg->comm) - 1);
-	}
-	if (o->port >= 0) {
-		cfg->filter_port = 1;
-		cfg->port = o->port;
-	}
+	cfg->filter_comm = o->ncomms > 0;
+	cfg->filter_port = o->filter_port;
+	if (o->filter_port)
+		memcpy(cfg->port_set, o->port_set, sizeof(cfg->port_set));
+	cfg->fd_kinds = o->fd_kinds;
+	cfg->ifindex = o->ifindex;
 	cfg->bodies_ok = 1;
 	cfg->filter_cgroup = o->filter_cgroup;
 	cfg->cgroup_id = o->cgroup_id;
@@ -301,6 +300,24 @@ static int fill_dispatch(struct loader *l)
 	if (d.err)
 		zcap_err("cannot fill the syscall map: %s", strerror(-d.err));
 	return d.err;
+}
+
+/* --comm names, as the kernel's comm_filter map keys them. */
+static int fill_comm_filter(struct loader *l, const struct loader_opts *o)
+{
+	struct bpf_map *m = l->first ? map_of(l->first, "comm_filter") : NULL;
+	__u8 one = 1;
+
+	for (int i = 0; m && i < o->ncomms; i++) {
+		struct zcap_comm_key key = {};
+
+		strncpy(key.comm, o->comms[i], sizeof(key.comm) - 1);
+		if (bpf_map__update_elem(m, &key, sizeof(key), &one, sizeof(one), BPF_ANY)) {
+			zcap_err("cannot fill the --comm map: %s", strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
 }
 
 #define MAX_DISABLED 8
@@ -423,8 +440,10 @@ int loader_open(struct loader **out, const struct loader_opts *o)
 		if (err)
 			goto fail;
 	}
-	/* the dispatch maps are complete before any program runs */
-	err = fill_dispatch(l);
+	/* the dispatch and filter maps are complete before any program runs */
+	err = fill_comm_filter(l, o);
+	if (!err)
+		err = fill_dispatch(l);
 	if (err)
 		goto fail;
 	for (int i = 0; i < l->nparts; i++) {

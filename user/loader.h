@@ -14,17 +14,27 @@
 
 #include "zcap_abi.h"
 
+struct sock_filter;
+
 typedef int (*loader_record_fn)(void *ctx, void *data, size_t len);
 
 struct loader_opts {
 	uint32_t snaplen;	/* bytes per call; UINT32_MAX = everything */
 	bool want_payload;
 	bool filter_pids;	/* only pids added with loader_trace_pid */
-	const char *comm;	/* NULL: any */
-	int port;		/* -1: any */
-	bool filter_cgroup;	/* --cgroup: tasks and sockets in cgroup_id or below */
+	const char *comms[ZCAP_MAX_COMMS]; /* --comm: these command names only */
+	int ncomms;			   /* 0: any */
+	bool filter_port;		   /* --port: sockets with a port in port_set only */
+	uint8_t port_set[65536 / 8];	   /* bit (p & 7) of byte p >> 3: port p */
+	uint16_t fd_kinds;		   /* 1 << enum zcap_fd_kind of fds shown; 0: all */
+	uint32_t ifindex;		   /* packets of this interface only; 0: all */
+	/* packets matching this classic BPF program only (a pcap filter
+	 * expression, user/pktfilter.c); NULL: all */
+	const struct sock_filter *pkt_filter;
+	unsigned int pkt_filter_len;
+	bool filter_cgroup;		   /* --cgroup: tasks and sockets in cgroup_id or below */
 	uint64_t cgroup_id;
-	uint32_t cgroup_level;	/* cgroup_id's depth below the cgroup2 root */
+	uint32_t cgroup_level;		   /* cgroup_id's depth below the cgroup2 root */
 	uint64_t ringbuf_bytes; /* rounded up to a power of two */
 	uint32_t map_entries;	/* per-thread/per-process maps; 0: their defaults */
 	/* zero-copy send path (user/part_zerocopy.c) */

@@ -16,8 +16,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <linux/filter.h>
 
 #include "bpf_part.h"
+#include "cbpf_ebpf.h"
 #include "cgroups.h"
 #include "skb.skel.h"
 #include "skb_bounded.skel.h"
@@ -31,7 +33,18 @@ struct skb_part {
 	char mnt[PATH_MAX];	 /* the cgroup2 mount */
 	char child[PATH_MAX];	 /* the child cgroup we made for CMD, "" if none */
 	int reaper_fd;		 /* write end of the reaper's pipe, -1 if none */
+	/* A filter expression (loader_opts.pkt_filter), per direction: its
+	 * translation is what attaches, and on a match it tail-calls the
+	 * capture program through a one-entry program array. */
+	const struct sock_filter *filter;
+	unsigned int filter_len;
+	struct filter_dir {
+		int array_fd, prog_fd, link_fd;
+	} dirs[2]; /* egress, ingress */
 };
+
+static const enum bpf_attach_type dir_attach[2] = { BPF_CGROUP_INET_EGRESS,
+						    BPF_CGROUP_INET_INGRESS };
 
 PART_SKEL_OPENER(skb)
 
@@ -48,6 +61,8 @@ static void *skb_open(void)
 		return NULL;
 	p->cg_fd = -1;
 	p->reaper_fd = -1;
+	for (int d = 0; d < 2; d++)
+		p->dirs[d].array_fd = p->dirs[d].prog_fd = p->dirs[d].link_fd = -1;
 	p->skel = skb_open_skel();
 	if (!p->skel) {
 		int err = errno;
@@ -163,6 +178,8 @@ static int skb_prepare(void *skel, const struct loader_opts *o, char *desc, size
 	if (ncpus <= 0)
 		return ncpus ? ncpus : -EINVAL;
 	bpf_map__set_max_entries(p->skel->maps.pkt_slots, ncpus * SLOTS_PER_CPU);
+	p->filter = o->pkt_filter;
+	p->filter_len = o->pkt_filter_len;
 	err = cgroup2_mount(p->mnt, sizeof(p->mnt));
 	if (err) {
 		zcap_err("packet capture needs cgroup2 mounted (none in /proc/mounts; "
@@ -185,9 +202,66 @@ static int skb_prepare(void *skel, const struct loader_opts *o, char *desc, size
 	return 0;
 }
 
+/* The filter's program for one direction, in front of `capture`. */
+static int load_filter(struct skb_part *p, int d, struct bpf_program *capture)
+{
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = dir_attach[d]);
+	struct filter_dir *fd = &p->dirs[d];
+	struct bpf_insn *insns = NULL;
+	unsigned int n;
+	static char log[1 << 16];
+	__u32 key = 0;
+	int cap_fd = bpf_program__fd(capture), err;
+
+	fd->array_fd = bpf_map_create(BPF_MAP_TYPE_PROG_ARRAY, "zcap_filter", sizeof(__u32),
+				      sizeof(__u32), 1, NULL);
+	if (fd->array_fd < 0) {
+		err = -errno;
+		zcap_err("cannot create the filter's program array: %s", strerror(-err));
+		return err;
+	}
+	err = cbpf_to_ebpf(p->filter, p->filter_len, fd->array_fd, &insns, &n);
+	if (err) {
+		zcap_err("cannot translate the filter expression for the kernel: %s",
+			 strerror(-err));
+		return err;
+	}
+	if (zcap_verbose) {
+		*log = 0;
+		opts.log_buf = log;
+		opts.log_size = sizeof(log);
+		opts.log_level = 1;
+	}
+	fd->prog_fd = bpf_prog_load(BPF_PROG_TYPE_CGROUP_SKB, d ? "zcap_filter_in" : "zcap_filter_out",
+				    "Dual BSD/GPL", insns, n, &opts);
+	err = fd->prog_fd < 0 ? -errno : 0;
+	free(insns);
+	if (err) {
+		if (zcap_verbose)
+			fprintf(stderr, "%s", log);
+		zcap_err("cannot load the filter expression's BPF program: %s (run with -v for the "
+			 "verifier log)",
+			 strerror(-err));
+		return err;
+	}
+	if (bpf_map_update_elem(fd->array_fd, &key, &cap_fd, BPF_ANY)) {
+		err = -errno;
+		zcap_err("cannot chain the filter to %s: %s", bpf_program__name(capture),
+			 strerror(-err));
+	}
+	return err;
+}
+
 static int skb_load(void *skel)
 {
-	return skb_bpf__load(((struct skb_part *)skel)->skel);
+	struct skb_part *p = skel;
+	int err = skb_bpf__load(p->skel);
+
+	if (!err && p->filter)
+		err = load_filter(p, 0, p->skel->progs.skb_egress);
+	if (!err && p->filter)
+		err = load_filter(p, 1, p->skel->progs.skb_ingress);
+	return err;
 }
 
 static int attach_one(struct bpf_program *prog, int cg_fd, struct bpf_link **link)
@@ -203,11 +277,29 @@ static int attach_one(struct bpf_program *prog, int cg_fd, struct bpf_link **lin
 	return 0;
 }
 
+static int attach_filters(struct skb_part *p)
+{
+	for (int d = 0; d < 2; d++) {
+		p->dirs[d].link_fd = bpf_link_create(p->dirs[d].prog_fd, p->cg_fd, dir_attach[d], NULL);
+		if (p->dirs[d].link_fd < 0) {
+			int err = -errno;
+
+			zcap_err("cannot attach the filter expression's program to the cgroup: %s "
+				 "(`zcap doctor` checks the kernel)",
+				 strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
 static int skb_attach(void *skel, const struct loader_opts *o)
 {
 	struct skb_part *p = skel;
 	int err;
 
+	if (p->filter)
+		return attach_filters(p);
 	err = attach_one(p->skel->progs.skb_egress, p->cg_fd, &p->skel->links.skb_egress);
 	if (!err)
 		err = attach_one(p->skel->progs.skb_ingress, p->cg_fd, &p->skel->links.skb_ingress);
@@ -269,6 +361,14 @@ static void skb_destroy(void *skel)
 
 	if (!p)
 		return;
+	for (int d = 0; d < 2; d++) {
+		if (p->dirs[d].link_fd >= 0)
+			close(p->dirs[d].link_fd);
+		if (p->dirs[d].prog_fd >= 0)
+			close(p->dirs[d].prog_fd);
+		if (p->dirs[d].array_fd >= 0)
+			close(p->dirs[d].array_fd);
+	}
 	skb_bpf__destroy(p->skel);
 	if (p->cg_fd >= 0)
 		close(p->cg_fd);

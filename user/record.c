@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* zcap record: capture I/O and print it (text, JSON Lines). */
 #include <errno.h>
+#include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include "cgroups.h"
 #include "cli.h"
 #include "commands.h"
+#include "filter_expr.h"
 #include "linefile.h"
 #include "outfile.h"
 #include "privs.h"
@@ -42,13 +44,23 @@ enum {
 	OPT_NO_SEND_PATH,
 	OPT_TEST_BAD_PAGE_BASE,
 	OPT_CGROUP,
+	OPT_FD_KINDS,
 };
 
 static const struct argp_option record_options[] = {
 	{ NULL, 0, NULL, 0, "What to capture:", 1 },
 	{ "pid", 'p', "PID", 0, "Capture PID and the processes it forks from now on (repeatable)", 1 },
-	{ "comm", OPT_COMM, "NAME", 0, "Capture only tasks whose command name is NAME", 1 },
-	{ "port", OPT_PORT, "PORT", 0, "Capture only TCP/UDP sockets with local or remote port PORT", 1 },
+	{ "comm", OPT_COMM, "NAME", 0,
+	  "Capture only tasks whose command name is NAME (repeatable: any of them)", 1 },
+	{ "port", OPT_PORT, "PORT", 0,
+	  "Capture only TCP/UDP sockets with local or remote port PORT (repeatable: any of them)",
+	  1 },
+	{ "interface", 'i', "IFACE", 0,
+	  "Packet output: only packets of interface IFACE (any = all, the default)", 1 },
+	{ "fd-kinds", OPT_FD_KINDS, "LIST", 0,
+	  "Records of these kinds of fd only (repeatable): socket (= tcp,udp,unix and other "
+	  "sockets), tcp, udp, unix, file (files and directories), pipe, char (ttys, /dev/null), "
+	  "other (eventfd, epoll, ...). Process records are left out, as with --port", 1 },
 	{ "cgroup", OPT_CGROUP, "PATH", 0,
 	  "Capture only tasks in the cgroup v2 PATH or below it, and packets of their sockets "
 	  "(a container: /sys/fs/cgroup/system.slice/docker-ID.scope, or the same relative to "
@@ -124,9 +136,19 @@ static const char record_doc[] =
 	"Without a filter the whole system is captured (zcap's own I/O never is). With "
 	"`-- CMD ARGS...` zcap runs CMD, captures it and every process it starts, and exits "
 	"with CMD's exit code.\n\n"
+	"EXPRESSION, after the options (and before -- CMD), is a pcap filter expression as "
+	"tcpdump takes it (pcap-filter(7)), for packets that start at their IP header. With "
+	"packet output it runs in the kernel: packets that do not match are never copied. In "
+	"text and JSON output it selects the records of TCP and UDP sockets: each is matched as "
+	"the packet it stands for (its addresses, ports and protocol in the direction the bytes "
+	"went, TCP flags ACK and PSH, its payload); other records never match.\n\n"
 	"Examples:\n"
 	"  zcap record -- curl -s http://127.0.0.1:8000/\n"
 	"      what curl sent and received\n"
+	"  zcap record -e io --fd-kinds socket -- curl -s http://127.0.0.1:8000/\n"
+	"      only curl's network I/O (not the libraries it reads)\n"
+	"  zcap record -o web.pcapng 'tcp port 80 and host 10.0.0.1'\n"
+	"      those packets only, filtered in the kernel\n"
 	"  zcap record --json -p 1234 -s 0\n"
 	"      pid 1234 and its children from now on, whole payloads, JSON Lines\n"
 	"  zcap record -e fd -- python3 app.py\n"
@@ -186,6 +208,54 @@ static bool parse_events(const char *list, unsigned int *mask)
 	return ok && *mask;
 }
 
+/* --fd-kinds: 1 << enum zcap_fd_kind per name. */
+static bool parse_fd_kinds(const char *list, uint16_t *mask)
+{
+	static const struct {
+		const char *name;
+		uint16_t kinds;
+	} names[] = {
+		{ "socket", 1u << ZCAP_FD_TCP | 1u << ZCAP_FD_UDP | 1u << ZCAP_FD_UNIX |
+				    1u << ZCAP_FD_SOCK_OTHER },
+		{ "tcp", 1u << ZCAP_FD_TCP },
+		{ "udp", 1u << ZCAP_FD_UDP },
+		{ "unix", 1u << ZCAP_FD_UNIX },
+		{ "file", 1u << ZCAP_FD_FILE | 1u << ZCAP_FD_DIR },
+		{ "pipe", 1u << ZCAP_FD_PIPE },
+		{ "char", 1u << ZCAP_FD_CHR },
+		{ "other", 1u << ZCAP_FD_OTHER },
+	};
+	char *copy = strdup(list), *save = NULL, *tok;
+	bool ok = copy != NULL;
+
+	for (tok = ok ? strtok_r(copy, ",", &save) : NULL; tok; tok = strtok_r(NULL, ",", &save)) {
+		size_t i = 0;
+
+		while (i < sizeof(names) / sizeof(names[0]) && strcmp(tok, names[i].name))
+			i++;
+		if (i == sizeof(names) / sizeof(names[0]))
+			ok = false;
+		else
+			*mask |= names[i].kinds;
+	}
+	free(copy);
+	return ok && *mask;
+}
+
+/* Expression words (argp hands them one by one) joined by spaces, as
+ * tcpdump joins its arguments. */
+static bool add_expr_word(struct record_args *a, const char *word)
+{
+	size_t used = strlen(a->filter_text), n = strlen(word);
+
+	if (used + !!used + n >= sizeof(a->filter_text))
+		return false;
+	if (used)
+		a->filter_text[used++] = ' ';
+	memcpy(a->filter_text + used, word, n + 1);
+	return true;
+}
+
 static const char *const format_names[] = {
 	[RECORD_FMT_TEXT] = "text",
 	[RECORD_FMT_JSON] = "json",
@@ -234,12 +304,28 @@ static error_t record_parse(int key, char *arg, struct argp_state *state)
 		if (!*arg || strlen(arg) >= ZCAP_COMM_LEN)
 			CLI_FAIL("invalid --comm '%s' (1 to %d characters)", arg,
 				   ZCAP_COMM_LEN - 1);
-		c->lo.comm = arg;
+		if (c->lo.ncomms >= ZCAP_MAX_COMMS)
+			CLI_FAIL("at most %d --comm options", ZCAP_MAX_COMMS);
+		c->lo.comms[c->lo.ncomms++] = arg;
 		break;
 	case OPT_PORT:
 		if (!parse_u64(arg, 1, 65535, &v))
 			CLI_FAIL("invalid port '%s' (1-65535)", arg);
-		c->lo.port = v;
+		c->lo.port_set[v >> 3] |= 1u << (v & 7);
+		c->lo.filter_port = true;
+		break;
+	case 'i':
+		if (!strcmp(arg, "any"))
+			c->lo.ifindex = 0;
+		else if (!*arg || !(c->lo.ifindex = if_nametoindex(arg)))
+			CLI_FAIL("no such interface '%s'", arg);
+		a->iface_set = strcmp(arg, "any") != 0;
+		break;
+	case OPT_FD_KINDS:
+		if (!parse_fd_kinds(arg, &c->lo.fd_kinds))
+			CLI_FAIL("invalid --fd-kinds '%s' (a list of socket, tcp, udp, unix, file, "
+				 "pipe, char, other)",
+				 arg);
 		break;
 	case 'e':
 		if (!parse_events(arg, &c->event_mask))
@@ -336,7 +422,9 @@ static error_t record_parse(int key, char *arg, struct argp_state *state)
 		zcap_verbose++;
 		break;
 	case ARGP_KEY_ARG:
-		CLI_FAIL("unexpected argument '%s' (put the command after --)", arg);
+		if (!add_expr_word(a, arg))
+			CLI_FAIL("filter expression too long (at most %zu bytes)",
+				 sizeof(a->filter_text) - 1);
 		break;
 	default:
 		return cli_capture_opt(key, arg, c);
@@ -347,7 +435,7 @@ static error_t record_parse(int key, char *arg, struct argp_state *state)
 static const struct argp record_argp = {
 	.options = record_options,
 	.parser = record_parse,
-	.args_doc = "[-- CMD [ARG...]]",
+	.args_doc = "[EXPRESSION] [-- CMD [ARG...]]",
 	.doc = record_doc,
 };
 
@@ -411,11 +499,17 @@ static int resolve_format(struct record_args *a)
 			 "FILE.pcap");
 		return ZCAP_EXIT_USAGE;
 	}
-	if (!record_format_packets(a->format))
+	if (!record_format_packets(a->format)) {
+		if (a->iface_set) {
+			zcap_err("record: -i applies to packet output (-o FILE.pcapng); records "
+				 "of sockets have no interface");
+			return ZCAP_EXIT_USAGE;
+		}
 		return 0;
-	if (a->events_set) {
-		zcap_err("record: -e does not apply to packet output (--format %s)",
-			 format_names[a->format]);
+	}
+	if (a->events_set || c->lo.fd_kinds) {
+		zcap_err("record: %s does not apply to packet output (--format %s)",
+			 a->events_set ? "-e" : "--fd-kinds", format_names[a->format]);
 		return ZCAP_EXIT_USAGE;
 	}
 	if (!a->output)
@@ -432,6 +526,30 @@ static int resolve_format(struct record_args *a)
 	return 0;
 }
 
+/* The filter expression: in the kernel for packets, on records else. */
+static int compile_filter(struct record_args *a)
+{
+	struct capture_opts *c = &a->cap;
+	int err;
+
+	if (!*a->filter_text)
+		return 0;
+	err = filter_expr_compile(a->filter_text, &a->filter);
+	if (err)
+		return err == -ENOMEM ? ZCAP_EXIT_FAIL : ZCAP_EXIT_USAGE;
+	if (record_format_packets(a->format))
+		c->lo.pkt_filter = filter_expr_insns(a->filter, &c->lo.pkt_filter_len);
+	else
+		c->record_filter = a->filter;
+	return 0;
+}
+
+void record_args_free(struct record_args *a)
+{
+	filter_expr_free(a->filter);
+	a->filter = NULL;
+}
+
 int record_parse_args(int argc, char **argv, struct record_args *a)
 {
 	int dash, rc;
@@ -439,7 +557,6 @@ int record_parse_args(int argc, char **argv, struct record_args *a)
 	memset(a, 0, sizeof(*a));
 	a->cap.lo.snaplen = DEFAULT_SNAPLEN;
 	a->cap.lo.want_payload = true;
-	a->cap.lo.port = -1;
 	a->cap.lo.ringbuf_bytes = (uint64_t)DEFAULT_BUFFER_KIB * 1024;
 	a->cap.lo.send_hook = "auto";
 
@@ -471,7 +588,7 @@ int record_parse_args(int argc, char **argv, struct record_args *a)
 		zcap_err("record: --user needs a command after --");
 		return ZCAP_EXIT_USAGE;
 	}
-	return 0;
+	return compile_filter(a);
 }
 
 static bool tick_hook(void *ctx, uint64_t now_ns)
@@ -509,7 +626,7 @@ static int record_packets(struct record_args *a)
 		.format = a->format == RECORD_FMT_PCAP ? PKT_FORMAT_PCAP : PKT_FORMAT_PCAPNG,
 		.snaplen = a->cap.lo.snaplen,
 		.max_packets = a->max_packets,
-		.owned_only = a->cap.npids > 0 || a->cap.lo.comm,
+		.owned_only = a->cap.npids > 0 || a->cap.lo.ncomms,
 		.progress = !a->cap.quiet && isatty(STDERR_FILENO),
 		.quiet = a->cap.quiet,
 	};
@@ -585,9 +702,8 @@ static bool record_wants_read(int argc, char **argv)
 	return false;
 }
 
-int cmd_record(int argc, char **argv)
+static int record_run(struct record_args *a)
 {
-	struct record_args a;
 	struct cgroupmap *cgroups = NULL;
 	struct outfile of = { .fd = -1 };
 	struct capture_result res;
@@ -598,34 +714,28 @@ int cmd_record(int argc, char **argv)
 	bool share;
 	int rc, err = 0;
 
-	/* tcpdump's habit: -r FILE reads a capture (zcap read) */
-	if (record_wants_read(argc, argv))
-		return cmd_read(argc, argv);
-	rc = record_parse_args(argc, argv, &a);
-	if (rc)
-		return rc;
 	stop_signals_catch();
 	/* packet output also attaches cgroup_skb programs */
-	if (!privs_ok(record_format_packets(a.format)))
+	if (!privs_ok(record_format_packets(a->format)))
 		return ZCAP_EXIT_USAGE;
-	if (a.cap.cmd && !command_runnable(a.cap.cmd[0]))
+	if (a->cap.cmd && !command_runnable(a->cap.cmd[0]))
 		return 127;
 	/* no BTF, no tracefs: say so before any output file exists */
 	loader_setup_libbpf(zcap_verbose);
 	if (loader_preflight())
 		return ZCAP_EXIT_FAIL;
-	if (record_format_packets(a.format))
-		return record_packets(&a);
-	if (a.output && strcmp(a.output, "-")) {
-		rc = open_output(&a, &of);
+	if (record_format_packets(a->format))
+		return record_packets(a);
+	if (a->output && strcmp(a->output, "-")) {
+		rc = open_output(a, &of);
 		if (rc)
 			return rc;
-		name = a.output;
-		a.cap.out_file = &of;
+		name = a->output;
+		a->cap.out_file = &of;
 	}
-	a.cap.out_fd = of.fd >= 0 ? of.fd : STDOUT_FILENO;
+	a->cap.out_fd = of.fd >= 0 ? of.fd : STDOUT_FILENO;
 	/* whole lines only, whatever ends zcap (linefile.h) */
-	out = linefile_open(a.cap.out_fd);
+	out = linefile_open(a->cap.out_fd);
 	if (!out) {
 		zcap_err("out of memory");
 		rc = ZCAP_EXIT_FAIL;
@@ -634,28 +744,28 @@ int cmd_record(int argc, char **argv)
 	/* large blocks, flushed by the capture loop at least every 100 ms
 	 * (capture.c); but whole lines within PIPE_BUF where CMD writes to
 	 * the same pipe */
-	share = a.cap.cmd && a.cap.out_fd == STDOUT_FILENO;
+	share = a->cap.cmd && a->cap.out_fd == STDOUT_FILENO;
 	if (!share)
 		setvbuf(out, NULL, _IOFBF, OUTPUT_BLOCK);
-	if (a.json)
+	if (a->json)
 		sink = sink_json_new(out);
 	else
-		sink = sink_text_new(out, a.width_set ? a.width : terminal_width());
+		sink = sink_text_new(out, a->width_set ? a->width : terminal_width());
 	if (!sink) {
 		rc = ZCAP_EXIT_FAIL;
 		goto cleanup;
 	}
 	sink->share_pipe = share;
-	if (!a.json)
-		sink_text_set_hex(sink, a.hex);
-	a.cap.status = !a.cap.quiet && status_wanted(a.cap.out_fd);
+	if (!a->json)
+		sink_text_set_hex(sink, a->hex);
+	a->cap.status = !a->cap.quiet && status_wanted(a->cap.out_fd);
 	/* records' cgroups by path in JSON (NULL when out of memory: ids only) */
-	if (a.json)
+	if (a->json)
 		sink->cgroups = cgroups = cgroupmap_new();
-	a.cap.out_name = name;
-	a.cap.watch_out = true;
-	capture_run(&a.cap, &sink, 1, &res);
-	rc = capture_exit_code(&a.cap, &res);
+	a->cap.out_name = name;
+	a->cap.watch_out = true;
+	capture_run(&a->cap, &sink, 1, &res);
+	rc = capture_exit_code(&a->cap, &res);
 	reported = res.error != 0;
 cleanup:
 	if (sink)
@@ -670,5 +780,20 @@ cleanup:
 		zcap_err("cannot write '%s': %s", name, strerror(-err));
 		rc = ZCAP_EXIT_FAIL;
 	}
+	return rc;
+}
+
+int cmd_record(int argc, char **argv)
+{
+	struct record_args a;
+	int rc;
+
+	/* tcpdump's habit: -r FILE reads a capture (zcap read) */
+	if (record_wants_read(argc, argv))
+		return cmd_read(argc, argv);
+	rc = record_parse_args(argc, argv, &a);
+	if (!rc)
+		rc = record_run(&a);
+	record_args_free(&a);
 	return rc;
 }

@@ -35,6 +35,9 @@ struct record_args {
 	struct rotate_opts rot; /* -C, -G, -W: packet files in turn (rotate.h) */
 	bool hex;		/* -X: payloads as hex and ASCII (text output) */
 	struct account drop_to; /* -Z USER (cap.drop_to points here when given) */
+	bool iface_set;	      /* -i IFACE (not any) */
+	char filter_text[4096]; /* the filter expression's words, "" for none */
+	struct filter_expr *filter; /* compiled (record_args_free frees it) */
 };
 
 /* Packet formats: IP packets from cgroup_skb, not syscall records. */
@@ -46,5 +49,7 @@ static inline bool record_format_packets(enum record_format f)
 /* Fill `a` from argv (argv[0] = "record"); 0, or the exit code to return
  * (ZCAP_EXIT_USAGE) with a one-line message printed. */
 int record_parse_args(int argc, char **argv, struct record_args *a);
+/* What record_parse_args allocated. */
+void record_args_free(struct record_args *a);
 
 #endif

@@ -41,6 +41,12 @@ def closed_properly(path):
     return blocks[-1]["type"], sum(b["type"] == ph.BT_EPB for b in blocks)
 
 
+def ready(err_path):
+    """Has the zcap writing stderr to err_path said it is capturing?"""
+    with open(err_path, errors="replace") as f:
+        return ph.READY in f.read()
+
+
 def slow_fetch(url, rate="40k"):
     return subprocess.Popen(["curl", "-s", "--limit-rate", rate, "-o", "/dev/null", url])
 
@@ -142,12 +148,16 @@ def main():
 
         # -o -: pcap-ng streamed, whole blocks as they come (live Wireshark)
         live = os.path.join(work, "live.txt")
-        with open(live, "w") as out:
+        with open(live, "w") as out, tempfile.NamedTemporaryFile(prefix="zcap-err-") as zerr:
             zp = subprocess.Popen([ZCAP, "record", "-o", "-", "--port", str(srv.port)],
-                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+                                  stdout=subprocess.PIPE, stderr=zerr)
             tp = subprocess.Popen(["tshark", "-n", "-l", "-r", "-"], stdin=zp.stdout, stdout=out,
                                   stderr=subprocess.DEVNULL)
             zp.stdout.close()
+            # attached (a loaded machine takes seconds), and tshark reading
+            deadline = time.monotonic() + zt.scaled(120)
+            while not ready(zerr.name) and zp.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.05)
             time.sleep(2)
             subprocess.run(["curl", "-s", "-o", "/dev/null", small])
             time.sleep(2.5)

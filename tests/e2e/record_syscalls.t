@@ -449,6 +449,8 @@ def test_help():
                 "--pid": ["-p", str(sleeper.pid), "--duration", "0.3"],
                 "--comm": ["--comm", "true"] + true,
                 "--port": ["--port", "9"] + true,
+                "--fd-kinds": ["--fd-kinds", "socket"] + true,
+                "--interface": ["-i", "lo", "-o", os.path.join(work, "if.pcapng")] + true,
                 "--events": ["-e", "io,body,xfer,fd,proc"] + true,
                 "--send-hook": ["--send-hook", "tracepoint"] + true,
                 "--no-send-path": ["--no-send-path"] + true,

@@ -121,16 +121,19 @@ def children(pid):
 
 
 class Tcpdump:
-    """tcpdump -U on lo writing `path` (TCP port `port`), ready on entry."""
+    """tcpdump -U on lo writing `path` (TCP port `port`, or the filter
+    expression `expr`), ready on entry. immediate: --immediate-mode, every
+    packet handed over at once (else, on a loaded machine, packets can still
+    sit in the kernel's ring block when the SIGINT comes)."""
 
-    def __init__(self, path, port):
+    def __init__(self, path, port=None, expr=None, immediate=False):
         self.path = path
         self.dropped = None
         self._err = tempfile.NamedTemporaryFile(prefix="tcpdump-err-")
         # -B: a big buffer, or 64 KiB loopback packets overflow the default
         self.proc = subprocess.Popen(["tcpdump", "-U", "-n", "-B", "65536", "-i", "lo", "-s",
-                                      "0", "-w", path,
-                                      "tcp port %d" % port], stdout=subprocess.DEVNULL,
+                                      "0", "-w", path] + ["--immediate-mode"] * immediate +
+                                     [expr or "tcp port %d" % port], stdout=subprocess.DEVNULL,
                                      stderr=self._err)
         deadline = time.monotonic() + 10
         while "listening on" not in self._text():
@@ -335,6 +338,23 @@ def pcapng_blocks(path):
         blocks.append(b)
         off += blen
     return blocks
+
+
+def pcap_packets(path, strip=0):
+    """The packets of a classic pcap file (tcpdump -w), each without its
+    first `strip` bytes (14: the Ethernet header tcpdump has on lo)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if len(data) < 24 or struct.unpack_from("<I", data, 0)[0] not in (0xA1B2C3D4, 0xA1B23C4D):
+        raise HelperError("%s: not a little-endian pcap file" % path)
+    out, off = [], 24
+    while off + 16 <= len(data):
+        caplen = struct.unpack_from("<I", data, off + 8)[0]
+        out.append(data[off + 16 + strip:off + 16 + caplen])
+        off += 16 + caplen
+    if off != len(data):
+        raise HelperError("%s: %d trailing bytes" % (path, len(data) - off))
+    return out
 
 
 def option(block, code):
