@@ -44,7 +44,7 @@ _zcap_values() # COMMAND OPTION CUR: fill COMPREPLY with OPTION's values
 		COMPREPLY=($(compgen -P "$head" -W "io body xfer fd proc" -- "${cur##*,}")) ;;
 	--send-hook)
 		COMPREPLY=($(compgen -W "auto kprobe fentry tracepoint" -- "$cur")) ;;
-	-o | --output)
+	-o | --output | -r | --read)
 		COMPREPLY=($(compgen -f -- "$cur")) ;;
 	--user | -Z | --relinquish-privileges)
 		COMPREPLY=($(compgen -u -- "$cur")) ;;
@@ -65,15 +65,15 @@ _zcap()
 	COMPREPLY=()
 	((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
 	if ((COMP_CWORD == 1)); then
-		COMPREPLY=($(compgen -W "record lineage doctor help version" -- "$cur"))
+		COMPREPLY=($(compgen -W "record read lineage doctor help version" -- "$cur"))
 		return
 	fi
 	cmd=${COMP_WORDS[1]}
 	case $cmd in
 	help)
-		((COMP_CWORD == 2)) && COMPREPLY=($(compgen -W "record lineage doctor version" -- "$cur"))
+		((COMP_CWORD == 2)) && COMPREPLY=($(compgen -W "record read lineage doctor version" -- "$cur"))
 		return ;;
-	record | lineage | doctor) ;;
+	record | read | lineage | doctor) ;;
 	*) return ;;
 	esac
 	# after "--": CMD, then its arguments (files)

@@ -31,7 +31,8 @@ static void usage(FILE *out)
 	fprintf(out, "  %-10s %s\n  %-10s %s\n", "version", "print the version", "help [COMMAND]",
 		"this text, or COMMAND's options");
 	fprintf(out, "\nRun 'zcap COMMAND --help' (or 'zcap help COMMAND') for a command's options;\n"
-		     "manual pages: zcap(8), zcap-record(8), zcap-lineage(8), zcap-doctor(8).\n"
+		     "manual pages: zcap(8), zcap-record(8), zcap-read(8), zcap-lineage(8),\n"
+		     "zcap-doctor(8).\n"
 		     "Exit status: 0 ok, 1 runtime failure, 2 bad usage or missing privileges;\n"
 		     "with `-- CMD`, CMD's exit status.\n");
 }

@@ -16,8 +16,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import tap  # noqa: E402
 import zcaptest as zt  # noqa: E402
 
-COMMANDS = ("record", "lineage", "doctor")
-PAGES = ("zcap.8", "zcap-record.8", "zcap-lineage.8", "zcap-doctor.8")
+COMMANDS = ("record", "read", "lineage", "doctor")
+PAGES = ("zcap.8", "zcap-record.8", "zcap-read.8", "zcap-lineage.8", "zcap-doctor.8")
 IDS = 'id -u; id -g; id -G; echo "$HOME|$USER|$LOGNAME|$SHELL"'
 
 
@@ -48,7 +48,7 @@ def complete(bashrc, zcap_dir, *words):
 
 
 def main():
-    tap.plan(27)
+    tap.plan(31)
     # help and version
     for cmd in COMMANDS:
         a, b = run([zt.ZCAP, "help", cmd]), run([zt.ZCAP, cmd, "--help"])
@@ -78,7 +78,7 @@ def main():
         want = sorted(["sbin/zcap", "share/bash-completion/completions/zcap"] +
                       ["share/man/man8/" + page for page in PAGES])
         tap.ok(p.returncode == 0 and files == want,
-               "make install DESTDIR= PREFIX=: zcap, 4 man pages, the bash completion",
+               "make install DESTDIR= PREFIX=: zcap, %d man pages, the bash completion" % len(PAGES),
                "rc=%d files %r\n%s" % (p.returncode, files, p.stderr[-1000:]))
         # man pages: they render without a groff warning and document every option
         for page in PAGES:
@@ -94,11 +94,23 @@ def main():
         r = run(["man", "-l", os.path.join(man, "zcap.8")], env=dict(os.environ, MANWIDTH="80"))
         tap.ok(r.returncode == 0 and "zcap-record(8)" in r.stdout and "EXIT STATUS" in r.stdout,
                "man -l zcap.8 shows the page", r.stderr)
+        # every page is named in the SEE ALSO of every other page and in zcap --help
+        names = [page[:-2] + "(8)" for page in PAGES]
+        unlinked = []
+        for page in PAGES:
+            text = open(os.path.join(man, page)).read().replace("\\-", "-")
+            see = re.sub(r"\.BR? (\S+) \((\d)\),?", r"\1(\2)", text.split(".SH SEE ALSO")[-1])
+            unlinked += ["%s lacks %s" % (page, n) for n in names
+                         if n != page[:-2] + "(8)" and n not in see]
+        helptext = run([zt.ZCAP, "--help"]).stdout.replace("\n", " ")
+        unlinked += ["zcap --help lacks %s" % n for n in names if n not in helptext]
+        tap.ok(not unlinked, "every page is in every other page's SEE ALSO and in zcap --help",
+               "%r" % unlinked)
 
         # bash completion (the installed file, with the zcap under test in PATH)
         zdir = os.path.dirname(zt.ZCAP)
         got = complete(bashrc, zdir, "zcap", "")
-        tap.is_(sorted(got), sorted(["record", "lineage", "doctor", "help", "version"]),
+        tap.is_(sorted(got), sorted(["record", "read", "lineage", "doctor", "help", "version"]),
                 "completion: the commands")
         got = complete(bashrc, zdir, "zcap", "record", "--")
         want = long_options("record")
@@ -117,6 +129,8 @@ def main():
                 "completion: users for -Z")
         tap.is_(complete(bashrc, zdir, "zcap", "help", "li"), ["lineage"],
                 "completion: commands after help")
+        tap.is_(sorted(o.rstrip("=") for o in complete(bashrc, zdir, "zcap", "read", "--")),
+                long_options("read"), "completion: every long option of zcap read --help")
     finally:
         shutil.rmtree(dest, ignore_errors=True)
 
