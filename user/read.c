@@ -17,6 +17,7 @@
 #include "hexdump.h"
 #include "ngcomments.h"
 #include "pktattr.h"
+#include "filter_expr.h"
 #include "read.h"
 #include "util.h"
 
@@ -43,8 +44,9 @@ static const char read_doc[] =
 	"Print a saved capture as text: a pcap-ng file (zcap's, with the process that sent "
 	"and received each packet, or any other tool's), a classic pcap file (tcpdump -w), or "
 	"zcap record --json's JSON Lines (printed as zcap record prints text).\v"
-	"EXPRESSION, after FILE, is a pcap filter expression (tcpdump's, compiled by libpcap) "
-	"for packet files. -p and --comm match the processes zcap named in its packet "
+	"EXPRESSION, after FILE, is a pcap filter expression (tcpdump's, compiled by libpcap): "
+	"packets of a packet file that match it, or the records of a JSON Lines capture whose "
+	"sockets match it, as zcap record selects them. -p and --comm match the processes zcap named in its packet "
 	"comments (sender or receiver); a packet no process was named for does not match.\n\n"
 	"Packet lines: TIME IP SRC.PORT > DST.PORT: tcp LEN [FLAGS] SENDER -> RECEIVER, "
 	"then zcap's other comments (zero-copy sources), indented.\n\n"
@@ -468,11 +470,12 @@ int cmd_read(int argc, char **argv)
 			rc = ZCAP_EXIT_FAIL;
 			goto cleanup;
 		}
-		if (a.o.expr) {
-			zcap_err("read: a filter expression selects packets; '%s' is JSON Lines "
-				 "(use --port, -p, --comm)",
-				 a.o.file);
-			rc = ZCAP_EXIT_USAGE;
+		/* records are matched as the packets they stand for, as
+		 * record --json matched them (user/filter_expr.h) */
+		if (a.o.expr && (rc = filter_expr_compile(a.o.expr, &a.o.filter))) {
+			if (rc == -ENOMEM)
+				zcap_err("out of memory");
+			rc = rc == -ENOMEM ? ZCAP_EXIT_FAIL : ZCAP_EXIT_USAGE;
 			goto cleanup;
 		}
 		rewind(in);
@@ -502,6 +505,7 @@ cleanup:
 		pcap_close(p);
 	if (in && in != stdin)
 		fclose(in);
+	filter_expr_free(a.o.filter);
 	free(a.o.expr);
 	return rc;
 }

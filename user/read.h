@@ -23,6 +23,8 @@ struct read_opts {
 	uint16_t ports[READ_MAX_FILTERS];
 	int nports;
 	uint64_t max; /* -c: records or packets printed; 0: all */
+	/* JSON Lines: expr compiled for records (user/filter_expr.h), NULL: none */
+	struct filter_expr *filter;
 	int width;
 	bool hex;
 };

@@ -12,9 +12,11 @@
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 
 #include "escape.h"
+#include "filter_expr.h"
 #include "names.h"
 #include "read.h"
 #include "sink.h"
@@ -306,8 +308,29 @@ static void drops_of(json_object *o, struct zcap_stats *st)
 		st->drops[i] = num(d, drop_cause_name(i), 0);
 }
 
+/* "time" (RFC 3339, UTC, nanoseconds: sink_json's) in ns since the epoch;
+ * false when absent or malformed. */
+static bool time_of(json_object *o, uint64_t *ns)
+{
+	const char *s = str(o, "time"), *rest;
+	struct tm tm = { 0 };
+	uint64_t frac = 0;
+	int digits = 0;
+	time_t t;
+
+	if (!s || !(rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) || *rest != '.')
+		return false;
+	for (rest++; *rest >= '0' && *rest <= '9' && digits < 9; rest++, digits++)
+		frac = frac * 10 + (*rest - '0');
+	if (digits != 9 || strcmp(rest, "Z") || (t = timegm(&tm)) < 0)
+		return false;
+	*ns = (uint64_t)t * 1000000000ULL + frac;
+	return true;
+}
+
 int read_jsonl(FILE *in, FILE *out, const struct read_opts *o)
 {
+	bool clock_set = false;
 	struct sink *sink = sink_text_new(out, o->width);
 	char *line = NULL;
 	size_t cap = 0;
@@ -320,7 +343,9 @@ int read_jsonl(FILE *in, FILE *out, const struct read_opts *o)
 		return ZCAP_EXIT_FAIL;
 	}
 	sink_text_set_hex(sink, o->hex);
-	/* ts_ns is CLOCK_MONOTONIC: wall-clock time as on this boot */
+	/* ts_ns is CLOCK_MONOTONIC of the capturing machine's boot: its
+	 * wall clock comes from the records' "time" (below); a capture
+	 * without one is shown with this boot's */
 	sink->mono_to_real_ns = mono_to_real_offset();
 	while ((len = getline(&line, &cap, in)) > 0) {
 		struct rebuilt b = { 0 };
@@ -357,7 +382,15 @@ int read_jsonl(FILE *in, FILE *out, const struct read_opts *o)
 			bodies += !strcmp(type, "body");
 			ok = false; /* summary; body: not rebuilt (docs) */
 		}
-		if (ok && wanted(o, &b)) {
+		if (ok && !clock_set) {
+			uint64_t real;
+
+			if (time_of(obj, &real)) {
+				sink->mono_to_real_ns = real - b.h.ts_ns;
+				clock_set = true;
+			}
+		}
+		if (ok) {
 			b.ev.type = b.h.type;
 			b.ev.h = &b.h;
 			b.ev.raw = &b.h;
@@ -368,6 +401,8 @@ int read_jsonl(FILE *in, FILE *out, const struct read_opts *o)
 			b.r.path2 = b.path2;
 			if (b.h.type != ZCAP_EV_IO)
 				b.r.len = b.r.data_len;
+		}
+		if (ok && wanted(o, &b) && (!o->filter || filter_expr_match_record(o->filter, &b.r))) {
 			if (sink->ops->record(sink, &b.r) < 0)
 				ok = false, len = -1;
 			else

@@ -568,6 +568,13 @@ static int write_isbs(struct pkt_sink *s)
 		 (unsigned long long)s->drops[ZCAP_DROP_RINGBUF],
 		 (unsigned long long)s->drops[ZCAP_DROP_MAPFULL],
 		 (unsigned long long)s->drops[ZCAP_DROP_FAULT]);
+	/* a capture without a packet still describes an interface (loopback):
+	 * libpcap, so tcpdump -r and zcap read, refuse a pcap-ng with no IDB */
+	if (!s->nifs) {
+		unsigned int lo = if_nametoindex("lo");
+
+		iface_get(s, lo ? lo : 1);
+	}
 	for (int i = 0; i < s->nifs; i++) {
 		struct iface *ifc = &s->ifs[i];
 		struct pcapng_isb isb = {

@@ -87,7 +87,7 @@ def on_pty(argv, cwd):
 
 
 def main():
-    tap.plan(15)
+    tap.plan(16)
     work = tempfile.mkdtemp(prefix="zcap-read-")
     www = os.path.join(work, "www")
     os.makedirs(www)
@@ -97,16 +97,21 @@ def main():
     srv = ph.HttpServer(www)
     url = "http://127.0.0.1:%d/hello.txt" % srv.port
     try:
-        # one run, two captures: --json to a file, text to another
+        # one run, three captures: --json to a file, text to another, and
+        # text with a filter expression (the oracle of read's expression)
         jl, txt = os.path.join(work, "a.jsonl"), os.path.join(work, "a.txt")
+        txt_expr = os.path.join(work, "expr.txt")
         common = ["-e", "io", "--comm", "curl", "--port", str(srv.port)]
+        expr = ["dst", "port", str(srv.port)]
         zj = ph.ZcapOut(jl, ["--json"] + common)
         zx = ph.ZcapOut(txt, common)
+        ze = ph.ZcapOut(txt_expr, common + expr)
         subprocess.run(["curl", "-s", "-o", "/dev/null", url], check=True)
         subprocess.run(["curl", "-s", "-o", "/dev/null", url + "?again"], check=True)
         time.sleep(1)
         zj.stop()
         zx.stop()
+        ze.stop()
         with open(txt) as f:
             live = f.read().splitlines()
         rc, out, err = zread([jl])
@@ -119,6 +124,14 @@ def main():
                "read --port -c 2 of JSON: the first two records")
         rc, out3, _ = zread(["--comm", "nosuchcomm", jl])
         tap.is_((rc, out3), (0, ""), "read --comm of another command: nothing")
+        with open(txt_expr) as f:
+            live_expr = f.read().splitlines()
+        rc, out4, err4 = zread([jl] + expr)
+        tap.ok(rc == 0 and 2 <= len(live_expr) < len(live)
+               and same_lines(out4.splitlines(), live_expr),
+               "read a.jsonl 'dst port P': the records zcap record printed live with the same "
+               "expression (%d of %d)" % (len(live_expr), len(live)),
+               tap.explain(out4.splitlines()[:3], live_expr[:3]) + [err4])
 
         # tcpdump's own file (Ethernet on lo): as tcpdump -q -nn prints it
         tdf = os.path.join(work, "td.pcap")
@@ -157,7 +170,8 @@ def main():
         rows = ph.fields(ngf, ["frame.comment"])
         pid = next(c.split()[1] for r in rows for c in ph.comments(r[0]) if c.startswith("pid "))
         rc, out, _ = zread([ngf])
-        lines = out.splitlines()
+        # packet lines; zcap's other comments (the cgroup) follow indented
+        lines = [l for l in out.splitlines() if not l.startswith("\t")]
         named = [l for l in lines if re.search(r"curl\[%s\]" % pid, l)]
         tap.ok(rc == 0 and len(lines) == len(rows) > 5 and len(named) == len(rows),
                "read zcap's pcap-ng: every packet line names curl[%s]" % pid, lines[:3])

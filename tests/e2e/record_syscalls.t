@@ -466,6 +466,14 @@ def test_help():
                 "--width": ["--width", "40"] + true,
                 "--quiet": ["-q"] + true,
                 "--verbose": ["-v"] + true,
+                "--cgroup": ["--cgroup", "/"] + true,
+                "--hex": ["-X"] + true,
+                "--relinquish-privileges": ["-Z", "nobody"] + true,
+                "--file-size": ["-C", "1", "-o", os.path.join(work, "c.pcapng")] + true,
+                "--file-count": ["-C", "1", "-W", "2", "-o", os.path.join(work, "w.pcapng")] + true,
+                "--rotate-seconds": ["-G", "60", "-o", os.path.join(work, "g.pcapng")] + true,
+                # reads what --file-size wrote (dicts keep their order)
+                "--read": ["-r", os.path.join(work, "c.pcapng")],
             }
             out = subprocess.run([zt.ZCAP, "record", "--help"], capture_output=True, text=True,
                                  timeout=30)
@@ -484,7 +492,7 @@ def test_help():
             broken = [c for c in cmds if subprocess.run(
                 [zt.ZCAP, c] + ([] if c in ("help", "version") else ["--help"]),
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30).returncode]
-            tap.ok(sorted(cmds) == ["doctor", "help", "lineage", "record", "version"]
+            tap.ok(sorted(cmds) == ["doctor", "help", "lineage", "read", "record", "version"]
                    and not broken, "zcap --help lists the commands that exist, each answers",
                    [top.stdout, broken])
         finally:
