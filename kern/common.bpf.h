@@ -311,7 +311,9 @@ static __always_inline bool comm_matches(void)
 {
 	struct zcap_comm_key key;
 
-	/* NUL-padded to the end (strncpy before 5.19, strscpy_pad since) */
+	/* the helper writes up to the NUL only on some kernels (strscpy on
+	 * 6.1; strncpy on 5.10 pads): zero the rest, as the map's keys are */
+	__builtin_memset(&key, 0, sizeof(key));
 	bpf_get_current_comm(key.comm, sizeof(key.comm));
 	return bpf_map_lookup_elem(&comm_filter, &key) != NULL;
 }
