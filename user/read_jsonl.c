@@ -22,6 +22,7 @@
 #include "sink.h"
 #include "stitch.h"
 #include "util.h"
+#include "zerocopy.h"
 
 /* One record's event and its bytes, rebuilt. */
 struct rebuilt {
@@ -31,11 +32,13 @@ struct rebuilt {
 		struct zcap_fd_ev fd;
 		struct zcap_proc_ev proc;
 		struct zcap_xfer_ev xfer;
+		struct zcap_send_ev send;
 	};
 	struct zev ev;
 	struct zrec r;
+	struct zc_body body; /* body records: the sink's view (zc_body_of) */
 	uint8_t *data;
-	char *path, *path2;
+	char *path, *path2, *via, *how;
 };
 
 static json_object *field(json_object *o, const char *k)
@@ -143,6 +146,8 @@ static void fdinfo_of(json_object *o, const char *prefix, struct zcap_fdinfo *f,
 	f->rport = num(o, KEY("rport"), 0);
 	f->ino = num(o, KEY("ino"), 0);
 	f->peer_ino = num(o, KEY("peer_ino"), 0);
+	if (num(o, KEY("deleted"), 0))
+		f->fi_flags |= ZCAP_FI_DELETED;
 	if (path)
 		*path = bytes_of(o, KEY("path"), &n);
 #undef KEY
@@ -189,6 +194,133 @@ static bool rebuild_io(struct rebuilt *b, json_object *o)
 	return true;
 }
 
+/*
+ * A sockaddr_jw object (user/sockaddr.c) back into the bytes it was made
+ * from, at out (room for ZCAP_SOCKSTR_MAX): with sa, a sockaddr as the
+ * process passed it; else a unix name's sun_path bytes as the kernel holds
+ * them. Their count; 0 when absent.
+ */
+static size_t sockaddr_of(json_object *v, bool sa, uint8_t *out)
+{
+	const char *family = v ? str(v, "family") : NULL;
+	size_t n = 0, off = sa ? sizeof(sa_family_t) : 0;
+	sa_family_t fam;
+	char *name;
+
+	if (!v)
+		return 0;
+	memset(out, 0, ZCAP_SOCKSTR_MAX);
+	if (!family) { /* another family: its number only */
+		fam = num(v, "family", 0);
+		memcpy(out, &fam, sizeof(fam));
+		return sizeof(fam);
+	}
+	if (!strcmp(family, "inet") || !strcmp(family, "inet6")) {
+		struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6 };
+		struct sockaddr_in sin = { .sin_family = AF_INET };
+		const char *addr = str(v, "addr") ? str(v, "addr") : "";
+
+		if (family[4] == '6') {
+			inet_pton(AF_INET6, addr, &sin6.sin6_addr);
+			sin6.sin6_port = htons(num(v, "port", 0));
+			memcpy(out, &sin6, sizeof(sin6));
+			return sizeof(sin6);
+		}
+		inet_pton(AF_INET, addr, &sin.sin_addr);
+		sin.sin_port = htons(num(v, "port", 0));
+		memcpy(out, &sin, sizeof(sin));
+		return sizeof(sin);
+	}
+	fam = AF_UNIX;
+	if (sa)
+		memcpy(out, &fam, sizeof(fam));
+	name = bytes_of(v, "path", &n);
+	if (name && num(v, "abstract", 0) && n > 0) {
+		/* "@name": the kernel's leading NUL, then every byte */
+		n = n - 1 < ZCAP_SOCKSTR_MAX - off - 1 ? n - 1 : ZCAP_SOCKSTR_MAX - off - 1;
+		memcpy(out + off + 1, name + 1, n);
+		n += 1;
+	} else if (name) {
+		/* a path, with the NUL the kernel keeps after it */
+		n = n < ZCAP_SOCKSTR_MAX - off - 1 ? n : ZCAP_SOCKSTR_MAX - off - 1;
+		memcpy(out + off, name, n);
+		n += 1;
+	}
+	free(name);
+	return off + n;
+}
+
+/* connect/bind/accept's address, the unix names and peer, listen's
+ * backlog: the record's data as the kernel laid it out (zcap_abi.h). */
+static bool sockstrs_of(struct rebuilt *b, json_object *o)
+{
+	struct zcap_fd_ev *fd = &b->fd;
+	uint8_t parts[3][ZCAP_SOCKSTR_MAX];
+	size_t len[3];
+
+	len[0] = sockaddr_of(field(o, "sockaddr"), true, parts[0]);
+	len[1] = sockaddr_of(field(o, "unix_local"), false, parts[1]);
+	len[2] = sockaddr_of(field(o, "unix_peer"), false, parts[2]);
+	fd->peer_pid = num(o, "peer_pid", 0);
+	fd->backlog = num(o, "backlog", 0);
+	if (!len[0] && !len[1] && !len[2])
+		return true;
+	b->data = malloc(len[0] + len[1] + len[2]);
+	if (!b->data)
+		return false;
+	memcpy(b->data, parts[0], len[0]);
+	memcpy(b->data + len[0], parts[1], len[1]);
+	memcpy(b->data + len[0] + len[1], parts[2], len[2]);
+	fd->addr_len = len[0];
+	fd->lname_len = len[1];
+	fd->pname_len = len[2];
+	b->r.data = b->data;
+	b->r.data_len = len[0] + len[1] + len[2];
+	return true;
+}
+
+/* A zero-copy body (sink_json's body_obj), for the text sink's body line. */
+static bool rebuild_body(struct rebuilt *b, json_object *o)
+{
+	static const char *const kinds[] = { "unknown", "file", "socket", "memory" };
+	struct zcap_send_ev *sv = &b->send;
+	json_object *src = field(o, "source");
+	const char *kind = src ? str(src, "kind") : NULL;
+	size_t n;
+
+	hdr_of(o, ZCAP_EV_SEND, &sv->h);
+	fdinfo_of(o, "", &sv->f, NULL);
+	b->body.call_id = num(o, "call_id", 0);
+	b->body.fd = num(o, "fd", -1);
+	for (int k = 0; kind && k <= ZC_SRC_MEMORY; k++)
+		if (!strcmp(kind, kinds[k]))
+			b->body.src_kind = k;
+	b->r.src_off = -1;
+	if (src && b->body.src_kind == ZC_SRC_FILE) {
+		b->path = bytes_of(src, "path", &n);
+		b->body.src_dev = num(src, "dev", 0);
+		b->body.src_ino = num(src, "ino", 0);
+		b->r.src_off = num(src, "offset", -1);
+	} else if (src && b->body.src_kind == ZC_SRC_SOCKET) {
+		fdinfo_of(src, "", &b->body.src_sock, NULL);
+	} else if (src) {
+		b->body.src_pid = num(src, "pid", 0);
+	}
+	b->how = src && str(src, "how") ? strdup(str(src, "how")) : NULL;
+	b->via = strdup(str(o, "via") ? str(o, "via") : "?");
+	b->body.src_how = b->how;
+	b->r.via = b->via;
+	b->r.src_path = b->path;
+	b->r.has_seq = field(o, "tcp_seq") != NULL;
+	b->r.tcp_seq = num(o, "tcp_seq", 0);
+	b->r.len = num(o, "len", 0);
+	data_of(b, o, "data");
+	b->r.truncated = num(o, "truncated", 0);
+	b->r.no_content = str(o, "content") != NULL;
+	b->r.incomplete = num(o, "incomplete", 0);
+	return b->via != NULL;
+}
+
 static bool rebuild_fd(struct rebuilt *b, json_object *o)
 {
 	struct zcap_fd_ev *fd = &b->fd;
@@ -203,11 +335,19 @@ static bool rebuild_fd(struct rebuilt *b, json_object *o)
 	fd->mode = num(o, "mode", 0);
 	fdinfo_of(o, "", &fd->f, &b->path);
 	fdinfo_of(o, "fd2_", &fd->f2, &b->path2);
-	/* open's path string: the one JSON keeps */
-	b->data = (uint8_t *)bytes_of(o, "path", &n);
-	b->r.data = b->data;
-	b->r.data_len = b->data ? n + 1 : 0;
-	return true;
+	switch (fd->syscall) {
+	case ZCAP_SYS_OPEN:
+	case ZCAP_SYS_OPENAT:
+	case ZCAP_SYS_OPENAT2:
+	case ZCAP_SYS_CREAT:
+		/* open's path string: the one JSON keeps */
+		b->data = (uint8_t *)bytes_of(o, "path", &n);
+		b->r.data = b->data;
+		b->r.data_len = b->data ? n + 1 : 0;
+		return true;
+	default:
+		return sockstrs_of(b, o);
+	}
 }
 
 static bool rebuild_proc(struct rebuilt *b, json_object *o)
@@ -294,6 +434,8 @@ static bool wanted(const struct read_opts *o, const struct rebuilt *b)
 		return ports_match(o, &b->fd.f) || ports_match(o, &b->fd.f2);
 	case ZCAP_EV_XFER:
 		return ports_match(o, &b->xfer.in) || ports_match(o, &b->xfer.out);
+	case ZCAP_EV_SEND:
+		return ports_match(o, &b->send.f);
 	default:
 		return false;
 	}
@@ -334,7 +476,7 @@ int read_jsonl(FILE *in, FILE *out, const struct read_opts *o)
 	struct sink *sink = sink_text_new(out, o->width);
 	char *line = NULL;
 	size_t cap = 0;
-	uint64_t lineno = 0, shown = 0, bodies = 0;
+	uint64_t lineno = 0, shown = 0;
 	int rc = ZCAP_EXIT_OK;
 	ssize_t len;
 
@@ -349,6 +491,7 @@ int read_jsonl(FILE *in, FILE *out, const struct read_opts *o)
 	sink->mono_to_real_ns = mono_to_real_offset();
 	while ((len = getline(&line, &cap, in)) > 0) {
 		struct rebuilt b = { 0 };
+		const struct zrec *rec;
 		json_object *obj = json_tokener_parse(line);
 		const char *type = obj ? str(obj, "type") : NULL;
 		bool ok = true;
@@ -372,6 +515,8 @@ int read_jsonl(FILE *in, FILE *out, const struct read_opts *o)
 			ok = rebuild_proc(&b, obj);
 		else if (!strcmp(type, "xfer"))
 			ok = rebuild_xfer(&b, obj);
+		else if (!strcmp(type, "body"))
+			ok = rebuild_body(&b, obj);
 		else if (!strcmp(type, "drop")) {
 			struct zcap_stats st;
 
@@ -379,8 +524,7 @@ int read_jsonl(FILE *in, FILE *out, const struct read_opts *o)
 			sink->ops->drops(sink, &st);
 			ok = false;
 		} else {
-			bodies += !strcmp(type, "body");
-			ok = false; /* summary; body: not rebuilt (docs) */
+			ok = false; /* the summary */
 		}
 		if (ok && !clock_set) {
 			uint64_t real;
@@ -399,11 +543,14 @@ int read_jsonl(FILE *in, FILE *out, const struct read_opts *o)
 			b.r.ev = &b.ev;
 			b.r.path = b.path;
 			b.r.path2 = b.path2;
-			if (b.h.type != ZCAP_EV_IO)
+			if (b.h.type != ZCAP_EV_IO && b.h.type != ZCAP_EV_SEND)
 				b.r.len = b.r.data_len;
 		}
-		if (ok && wanted(o, &b) && (!o->filter || filter_expr_match_record(o->filter, &b.r))) {
-			if (sink->ops->record(sink, &b.r) < 0)
+		/* a body is handed over as the zc_body the sinks know it by */
+		b.body.r = b.r;
+		rec = b.h.type == ZCAP_EV_SEND ? &b.body.r : &b.r;
+		if (ok && wanted(o, &b) && (!o->filter || filter_expr_match_record(o->filter, rec))) {
+			if (sink->ops->record(sink, rec) < 0)
 				ok = false, len = -1;
 			else
 				shown++;
@@ -411,14 +558,13 @@ int read_jsonl(FILE *in, FILE *out, const struct read_opts *o)
 		free(b.data);
 		free(b.path);
 		free(b.path2);
+		free(b.via);
+		free(b.how);
 		json_object_put(obj);
 		if (len < 0 || (o->max && shown >= o->max))
 			break;
 	}
 	free(line);
-	if (bodies)
-		zcap_warn("read: %llu zero-copy body records not shown (their xfer records are)",
-			  (unsigned long long)bodies);
 	sink->ops->finish(sink, NULL);
 	sink->ops->destroy(sink);
 	return rc;

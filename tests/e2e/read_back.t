@@ -87,7 +87,7 @@ def on_pty(argv, cwd):
 
 
 def main():
-    tap.plan(16)
+    tap.plan(17)
     work = tempfile.mkdtemp(prefix="zcap-read-")
     www = os.path.join(work, "www")
     os.makedirs(www)
@@ -124,6 +124,31 @@ def main():
                "read --port -c 2 of JSON: the first two records")
         rc, out3, _ = zread(["--comm", "nosuchcomm", jl])
         tap.is_((rc, out3), (0, ""), "read --comm of another command: nothing")
+
+        # fd records with their addresses and flag names, sendfile and its
+        # zero-copy body: nginx (sendfile on) and curl, JSON and text live
+        ng = ph.Nginx(www, work)
+        try:
+            jl_fd, txt_fd = os.path.join(work, "fd.jsonl"), os.path.join(work, "fd.txt")
+            sel = ["-e", "fd,xfer,body", "--comm", "nginx", "--comm", "curl"]
+            zj2 = ph.ZcapOut(jl_fd, ["--json"] + sel)
+            zx2 = ph.ZcapOut(txt_fd, sel)
+            subprocess.run(["curl", "-s", "-o", "/dev/null",
+                            "http://127.0.0.1:%d/page.bin" % ng.port], check=True)
+            time.sleep(1)
+            zj2.stop()
+            zx2.stop()
+        finally:
+            ng.stop()
+        with open(txt_fd) as f:
+            live_fd = f.read().splitlines()
+        rc, out5, err5 = zread([jl_fd])
+        kinds = ("accept4(", "connect(", "openat(", "sendfile(", "body sendfile")
+        tap.ok(rc == 0 and all(any(k in l for l in live_fd) for k in kinds)
+               and same_lines(out5.splitlines(), live_fd),
+               "read of nginx and curl's fd, xfer and body records: what record printed live "
+               "(%d lines: accept4/connect addresses, open flags, the sendfile body)"
+               % len(live_fd), tap.explain(out5.splitlines()[:4], live_fd[:4]) + [err5])
         with open(txt_expr) as f:
             live_expr = f.read().splitlines()
         rc, out4, err4 = zread([jl] + expr)
