@@ -27,8 +27,8 @@ void jw_reset(struct jw *w)
 	w->after_key = false;
 }
 
-/* Room for n more bytes; false (and oom) when there is none. */
-static bool reserve(struct jw *w, size_t n)
+/* The buffer grown to hold n more bytes; false (and oom) when it cannot. */
+static __attribute__((noinline)) bool grow(struct jw *w, size_t n)
 {
 	size_t cap;
 	char *nb;
@@ -48,6 +48,15 @@ static bool reserve(struct jw *w, size_t n)
 	w->buf = nb;
 	w->cap = cap;
 	return true;
+}
+
+/* Room for n more bytes: inline, as every value asks (the buffer is
+ * reused, so it nearly always has room). */
+static inline bool reserve(struct jw *w, size_t n)
+{
+	if (__builtin_expect(!w->oom && w->len + n <= w->cap, 1))
+		return true;
+	return grow(w, n);
 }
 
 static void put(struct jw *w, const char *s, size_t n)

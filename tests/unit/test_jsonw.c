@@ -11,8 +11,11 @@
 #include <cmocka.h>
 #include <json-c/json.h>
 
+#include <time.h>
+
 #include "jsonw.h"
 #include "jtext.h"
+#include "sink.h"
 
 static const char *jc_text(json_object *o)
 {
@@ -210,6 +213,27 @@ static void test_growth(void **state)
 	jw_free(&w);
 }
 
+/* JSON "time" (user/sink_util.c, its second cached) against gmtime and
+ * snprintf, within a second, across seconds, and going back. */
+static void test_rfc3339(void **state)
+{
+	static const uint64_t t[] = { 0, 999999999, 1000000000, 1798761600000000001ULL,
+				      1798761600999999999ULL, 1798761601000000000ULL,
+				      1798761600000000123ULL, 253402300799ULL * 1000000000ULL + 999999999ULL };
+	char got[RFC3339_NS_LEN], want[RFC3339_NS_LEN];
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		time_t sec = t[i] / 1000000000ULL;
+		struct tm tm;
+
+		assert_non_null(gmtime_r(&sec, &tm));
+		snprintf(want, sizeof(want), "%04d-%02d-%02dT%02d:%02d:%02d.%09uZ",
+			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+			 tm.tm_sec, (unsigned int)(t[i] % 1000000000ULL));
+		assert_string_equal(rfc3339_ns(t[i], got), want);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -218,6 +242,7 @@ int main(void)
 		cmocka_unit_test(test_nesting),
 		cmocka_unit_test(test_b64_and_text),
 		cmocka_unit_test(test_growth),
+		cmocka_unit_test(test_rfc3339),
 	};
 
 	return cmocka_run_group_tests_name("jsonw", tests, NULL, NULL);
