@@ -169,14 +169,28 @@ static __always_inline void page_origin(struct zcap_send_ev *ev, __u64 page, __u
 	ev->src_dev = BPF_CORE_READ(host, i_sb, s_dev);
 }
 
-/* struct page * -> its address in the direct map */
+/* The struct pages of up to 64 TiB of memory: the x86-64 direct map's size
+ * with 4-level paging. */
+#define ZC_VMEMMAP_PAGES (1ULL << 34)
+
+/*
+ * struct page * -> its address in the direct map; 0 for a page outside the
+ * vmemmap these bases describe (a wrong base: the self-test's own bad base,
+ * or a kernel laid out otherwise). Its address would be non-canonical, and
+ * 5.10 warns (ex_handler_uaccess) when bpf_probe_read_kernel faults there;
+ * the caller counts a read fault instead.
+ */
 static __always_inline __u64 page_address(__u64 page)
 {
 	__u64 psize = bpf_core_type_size(struct page);
+	__u64 pfn;
 
-	if (!psize)
+	if (!psize || page < cfg.vmemmap_base)
 		return 0;
-	return cfg.page_offset_base + (((page - cfg.vmemmap_base) / psize) << zc_page_shift);
+	pfn = (page - cfg.vmemmap_base) / psize;
+	if (pfn >= ZC_VMEMMAP_PAGES)
+		return 0;
+	return cfg.page_offset_base + (pfn << zc_page_shift);
 }
 
 /* ---- the send walk ------------------------------------------------------ */
@@ -225,7 +239,7 @@ static long send_step(__u32 i, __u32 *slot_key)
 	struct scratch_slot *s = bpf_map_lookup_elem(&scratch, slot_key);
 	struct zc_walk *w = bpf_map_lookup_elem(&zc_walks, slot_key);
 	struct zcap_send_ev *ev;
-	__u64 n, page_mask = (1ULL << zc_page_shift) - 1;
+	__u64 n, kaddr, page_mask = (1ULL << zc_page_shift) - 1;
 	__u8 flags = 0;
 	__u32 len = 0;
 
@@ -271,8 +285,8 @@ static long send_step(__u32 i, __u32 *slot_key)
 		}
 		if (n > ZCAP_CHUNK)
 			n = ZCAP_CHUNK;
-		if (bpf_probe_read_kernel(ev + 1, n,
-					  (void *)(page_address(w->seg_page) + w->seg_poff)) == 0)
+		kaddr = page_address(w->seg_page);
+		if (kaddr && bpf_probe_read_kernel(ev + 1, n, (void *)(kaddr + w->seg_poff)) == 0)
 			len = n;
 	} else {
 		ev->src_ino = 0;
