@@ -68,8 +68,10 @@ def main():
     dest = tempfile.mkdtemp(prefix="zcap-inst-")
     try:
         build = os.path.dirname(zt.ZCAP)
+        # -o: install the binary under test as it is, never relink it (an
+        # ASan build relinked without SANITIZE=1 would not link)
         p = run(["make", "--no-print-directory", "-C", zt.ROOT, "install", "DESTDIR=" + dest,
-                 "PREFIX=/opt/zc", "BUILD=" + build])
+                 "PREFIX=/opt/zc", "BUILD=" + build, "-o", os.path.relpath(zt.ZCAP, zt.ROOT)])
         prefix = os.path.join(dest, "opt/zc")
         man = os.path.join(prefix, "share/man/man8")
         bashrc = os.path.join(prefix, "share/bash-completion/completions/zcap")
