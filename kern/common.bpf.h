@@ -318,6 +318,37 @@ static __always_inline bool comm_matches(void)
 	return bpf_map_lookup_elem(&comm_filter, &key) != NULL;
 }
 
+/* struct cgroup before 6.1: the ids of its ancestors, by level */
+struct cgroup___ancestor_ids {
+	int level;
+	__u64 ancestor_ids[];
+} __attribute__((preserve_access_index));
+
+/* The id of the current task's cgroup v2 ancestor at --cgroup's level (0
+ * when it is not that deep): by the helper, or where raw tracepoints may
+ * not call it (5.10; the loader probes, cfg.cgroup_walk) from the cgroup's
+ * own ancestor_ids[]. */
+static __always_inline __u64 current_ancestor_cgroup(void)
+{
+	struct cgroup___ancestor_ids *cg = NULL;
+	struct task_struct *task;
+	__u32 level = cfg.cgroup_level;
+	__u64 id = 0;
+
+	if (!cfg.cgroup_walk)
+		return bpf_get_current_ancestor_cgroup_id(level);
+	if (!bpf_core_field_exists(cg->ancestor_ids))
+		return 0;
+	task = (void *)bpf_get_current_task();
+	cg = (void *)BPF_CORE_READ(task, cgroups, dfl_cgrp);
+	if (!cg || BPF_CORE_READ(cg, level) < (int)level || level > 1023)
+		return 0;
+	bpf_probe_read_kernel(&id, sizeof(id),
+			      (char *)cg + bpf_core_field_offset(cg->ancestor_ids) +
+				      level * sizeof(__u64));
+	return id;
+}
+
 /* Is the current task one we capture? (port filtering happens later,
  * once the fd is known.) */
 static __always_inline bool want_current(void)
@@ -332,8 +363,7 @@ static __always_inline bool want_current(void)
 		return false;
 	/* --cgroup: the task's ancestor at the filter's depth is that cgroup
 	 * (the cgroup itself or one below it): one helper call, no map */
-	if (cfg.filter_cgroup &&
-	    bpf_get_current_ancestor_cgroup_id(cfg.cgroup_level) != cfg.cgroup_id)
+	if (cfg.filter_cgroup && current_ancestor_cgroup() != cfg.cgroup_id)
 		return false;
 	return true;
 }

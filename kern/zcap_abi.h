@@ -389,7 +389,11 @@ struct zcap_config {
 	__u64 vmemmap_base;
 	__u8 bodies_ok; /* 0: self-test failed, sizes only */
 	__u8 filter_cgroup; /* --cgroup: only tasks (sockets) in cgroup_id or below it */
-	__u8 _pad2[2];
+	/* the task's ancestor cgroup read from struct cgroup (ancestor_ids[],
+	 * before 6.1), where raw tracepoints may not call
+	 * bpf_get_current_ancestor_cgroup_id (5.10) */
+	__u8 cgroup_walk;
+	__u8 _pad2;
 	__u32 cgroup_level; /* depth of cgroup_id below the cgroup2 root (root = 0) */
 	__u64 cgroup_id;
 	/* --port: bit (p & 7) of byte p >> 3 set = port p wanted; a bitmap

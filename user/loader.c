@@ -188,6 +188,10 @@ static void set_config(struct zcap_config *cfg, const struct loader_opts *o)
 	cfg->ifindex = o->ifindex;
 	cfg->bodies_ok = 1;
 	cfg->filter_cgroup = o->filter_cgroup;
+	/* 5.10 refuses the ancestor helper to raw tracepoints: read it */
+	cfg->cgroup_walk = o->filter_cgroup &&
+			   libbpf_probe_bpf_helper(BPF_PROG_TYPE_RAW_TRACEPOINT,
+						   BPF_FUNC_get_current_ancestor_cgroup_id, NULL) != 1;
 	cfg->cgroup_id = o->cgroup_id;
 	cfg->cgroup_level = o->cgroup_level;
 }
