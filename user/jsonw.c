@@ -302,22 +302,29 @@ void jw_raw(struct jw *w, const char *s, size_t n)
 	put(w, s, n);
 }
 
-void jw_text(struct jw *w, const char *s, size_t n)
+/* jw_text; false when the bytes were not valid UTF-8 (something was lost) */
+static bool text_value(struct jw *w, const char *s, size_t n)
 {
 	size_t len;
 	char *v;
 
 	if (utf8_valid(s, n)) {
 		jw_strn(w, s, n);
-		return;
+		return true;
 	}
 	v = utf8_lossy(s, n, &len);
 	if (!v) {
 		w->oom = true;
-		return;
+		return false;
 	}
 	jw_strn(w, v, len);
 	free(v);
+	return false;
+}
+
+void jw_text(struct jw *w, const char *s, size_t n)
+{
+	text_value(w, s, n);
 }
 
 void jw_ktext(struct jw *w, const char *key, const char *s, size_t n)
@@ -327,8 +334,8 @@ void jw_ktext(struct jw *w, const char *key, const char *s, size_t n)
 	if (!s)
 		return;
 	jw_key(w, key);
-	jw_text(w, s, n);
-	if (!utf8_valid(s, n)) {
+	/* one UTF-8 check per string: comm is in every record */
+	if (!text_value(w, s, n)) {
 		snprintf(k, sizeof(k), "%s_b64", key);
 		jw_kb64(w, k, s, n);
 	}

@@ -547,8 +547,11 @@ int read_jsonl(FILE *in, FILE *out, const struct read_opts *o)
 				b.r.len = b.r.data_len;
 		}
 		/* a body is handed over as the zc_body the sinks know it by */
-		b.body.r = b.r;
-		rec = b.h.type == ZCAP_EV_SEND ? &b.body.r : &b.r;
+		rec = &b.r;
+		if (b.h.type == ZCAP_EV_SEND) {
+			b.body.r = b.r;
+			rec = &b.body.r;
+		}
 		if (ok && wanted(o, &b) && (!o->filter || filter_expr_match_record(o->filter, rec))) {
 			if (sink->ops->record(sink, rec) < 0)
 				ok = false, len = -1;
