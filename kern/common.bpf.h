@@ -386,6 +386,60 @@ static __always_inline bool fd_wanted(const struct zcap_fdinfo *f)
 	return port_selected(f->lport) || port_selected(f->rport);
 }
 
+/* Packet output: the owner of each inet socket by its ends (struct
+ * zcap_sock_key), for the cgroup_skb programs (kern/skb.bpf.c). LRU: a
+ * socket's entry stays after close (its last packets, TIME-WAIT) until
+ * the next socket with those ends replaces it or the map is full. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct zcap_sock_key);
+	__type(value, struct zcap_sock_owner);
+} sock_owner SEC(".maps");
+
+/* A socket address as the 16 bytes of struct zcap_sock_key. */
+static __always_inline void sock_key_addr(__u8 out[ZCAP_ADDR_LEN], __u8 family,
+					  const __u8 in[ZCAP_ADDR_LEN])
+{
+	__u32 w[4];
+
+	__builtin_memcpy(w, in, sizeof(w));
+	if (family == AF_INET) {
+		w[2] = w[0] ? bpf_htonl(0xffff) : 0;
+		w[3] = w[0];
+		w[0] = w[1] = 0;
+	} else if (!w[0] && !w[1] && w[2] == bpf_htonl(0xffff) && !w[3]) {
+		w[2] = 0; /* ::ffff:0.0.0.0, any address */
+	}
+	__builtin_memcpy(out, w, sizeof(w));
+}
+
+/* Packet output: the current task owns this socket (fd in its table). */
+static __always_inline void sock_owner_note(const struct zcap_fdinfo *f, int fd)
+{
+	struct zcap_sock_owner o = { .fd = fd };
+	struct zcap_sock_key k = {};
+	__u64 pid_tgid;
+
+	if (f->kind == ZCAP_FD_TCP)
+		k.proto = IPPROTO_TCP;
+	else if (f->kind == ZCAP_FD_UDP)
+		k.proto = IPPROTO_UDP;
+	else
+		return;
+	if (!f->lport)
+		return; /* not bound yet: no packet can carry it */
+	k.lport = f->lport;
+	k.rport = f->rport;
+	sock_key_addr(k.laddr, f->family, f->laddr);
+	sock_key_addr(k.raddr, f->family, f->raddr);
+	pid_tgid = bpf_get_current_pid_tgid();
+	o.pid = pid_tgid >> 32;
+	o.tid = (__u32)pid_tgid;
+	bpf_get_current_comm(o.comm, sizeof(o.comm));
+	bpf_map_update_elem(&sock_owner, &k, &o, BPF_ANY);
+}
+
 /* Process records (fork, exec, exit): not with --port or --fd-kinds,
  * which ask for the records of some fds only. */
 static __always_inline bool proc_wanted(void)

@@ -220,6 +220,15 @@ static __always_inline int io_exit(struct bpf_raw_tracepoint_args *ctx, __u16 sc
 
 	if (!take_inflight(sc, &in))
 		return 0;
+	/* packet output: a send names its socket's owner (the first send of
+	 * an unbound UDP socket binds it); the packets carry the bytes */
+	if (cfg.pkt_owners) {
+		struct zcap_fdinfo f;
+
+		if (ret >= 0 && fill_fd_info(&f, (int)in.args[0]))
+			sock_owner_note(&f, (int)in.args[0]);
+		return 0;
+	}
 	s = slot_get();
 	if (!s)
 		return 0;
@@ -558,6 +567,13 @@ static __always_inline int fd_exit(struct bpf_raw_tracepoint_args *ctx, __u16 sc
 		file = fill_fd_info(&ev->f, ev->fd);
 	else
 		__builtin_memset(&ev->f, 0, sizeof(ev->f));
+	if (cfg.pkt_owners) {
+		/* packet output: only who owns the socket matters */
+		if (file)
+			sock_owner_note(&ev->f, ev->fd);
+		slot_put(s);
+		return 0;
+	}
 	if (file && ev->f.kind == ZCAP_FD_UNIX)
 		unix_facts(ev, file);
 	if (ev->fd2 >= 0 && sc != ZCAP_SYS_CLOSE_RANGE && sc != ZCAP_SYS_LISTEN)

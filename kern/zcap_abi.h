@@ -16,7 +16,7 @@
 #include <linux/types.h> /* BPF programs get these types from vmlinux.h */
 #endif
 
-#define ZCAP_ABI_VERSION 3
+#define ZCAP_ABI_VERSION 4
 
 #define ZCAP_COMM_LEN	 16
 #define ZCAP_ADDR_LEN	 16 /* IPv6-sized; IPv4 uses the first 4 bytes */
@@ -338,13 +338,50 @@ struct zcap_send_ev {
 };
 
 /* ZCAP_EV_PKT: an IP packet (no L2 header) from cgroup_skb. */
+/*
+ * Packet attribution (packet output): the process that owns an inet socket,
+ * keyed by the socket's two ends as that process sees them (local first).
+ * Written once per socket in process context (accept, connect, bind, and
+ * UDP sends, kern/syscalls.bpf.c; sockets older than the capture by
+ * userspace from /proc, user/sockseed.c) into the sock_owner map, and read
+ * by the cgroup_skb programs for each packet: a packet leaves the kernel
+ * with its sender and receiver named, whatever task the hook runs in.
+ */
+struct zcap_sock_key {
+	__u8 proto; /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 _pad;
+	__u16 lport; /* host byte order */
+	__u16 rport; /* host byte order; 0 with raddr all zero: unconnected */
+	__u16 _pad2;
+	/* IPv4 as ::ffff:a.b.c.d; the any address (0.0.0.0, ::) all zero */
+	__u8 laddr[ZCAP_ADDR_LEN];
+	__u8 raddr[ZCAP_ADDR_LEN];
+};
+
+struct zcap_sock_owner {
+	__u32 pid; /* tgid */
+	__u32 tid; /* the thread that accepted, connected, bound or sent */
+	__s32 fd;  /* its fd for the socket; -1 when not known */
+	__u32 _pad;
+	char comm[ZCAP_COMM_LEN];
+};
+
+/* zcap_pkt_ev.owners */
+enum {
+	ZCAP_PKT_SND = 1 << 0, /* snd names the socket that sent the packet */
+	ZCAP_PKT_RCV = 1 << 1, /* rcv names the socket that receives it (this host) */
+};
+
 struct zcap_pkt_ev {
-	struct zcap_hdr h; /* pid/tid/comm: the socket's owner where known */
+	struct zcap_hdr h; /* pid/tid/comm: 0 (see snd, rcv) */
 	__u32 pkt_len;	   /* length on the wire (skb->len) */
 	__u32 ifindex;
-	__u8 dir; /* enum zcap_dir: IN = ingress, OUT = egress */
-	__u8 _pad[7];
+	__u8 dir;    /* enum zcap_dir: IN = ingress, OUT = egress */
+	__u8 owners; /* ZCAP_PKT_SND | ZCAP_PKT_RCV: which of snd, rcv are set */
+	__u8 _pad[6];
 	__u64 sk_cookie; /* bpf_get_socket_cookie(), 0 when no socket */
+	/* the owners of its two ends, from the sock_owner map */
+	struct zcap_sock_owner snd, rcv;
 	/* packet bytes (from the IP header on) follow */
 };
 
@@ -383,7 +420,11 @@ struct zcap_config {
 	__u16 fd_kinds;	   /* 1 << enum zcap_fd_kind of the fds shown; 0 = all */
 	__u16 _pad;
 	__u32 ifindex;	   /* packets of this interface only; 0 = all */
-	__u32 _pad3;
+	/* loopback packets once, at egress (tcpdump shows each once): set
+	 * when the programs see every socket (cgroup2 root, no --cgroup), so
+	 * the sender's egress hook saw whatever reaches an ingress hook */
+	__u8 lo_egress_only;
+	__u8 _pad3[3];
 	/* page -> direct-map translation for send-path bodies */
 	__u64 page_offset_base;
 	__u64 vmemmap_base;
@@ -393,7 +434,9 @@ struct zcap_config {
 	 * before 6.1), where raw tracepoints may not call
 	 * bpf_get_current_ancestor_cgroup_id (5.10) */
 	__u8 cgroup_walk;
-	__u8 _pad2;
+	/* packet output: syscall exits name sockets' owners in sock_owner
+	 * and send no records of their own */
+	__u8 pkt_owners;
 	__u32 cgroup_level; /* depth of cgroup_id below the cgroup2 root (root = 0) */
 	__u64 cgroup_id;
 	/* --port: bit (p & 7) of byte p >> 3 set = port p wanted; a bitmap

@@ -27,7 +27,7 @@
 static const char *const shared_maps[] = { "events",	 "drops",	"traced_pids",
 					   "scratch",	 "inflight",	"sys_of_nr",
 					   "enter_progs", "exit_progs", "trunc_ino",
-					   "comm_filter" };
+					   "comm_filter", "sock_owner" };
 
 /* The parts, in load order; the first creates the shared maps. */
 static const struct bpf_part *const all_parts[] = {
@@ -194,6 +194,7 @@ static void set_config(struct zcap_config *cfg, const struct loader_opts *o)
 						   BPF_FUNC_get_current_ancestor_cgroup_id, NULL) != 1;
 	cfg->cgroup_id = o->cgroup_id;
 	cfg->cgroup_level = o->cgroup_level;
+	cfg->pkt_owners = o->want_packets;
 }
 
 static struct bpf_map *map_of(struct bpf_object *obj, const char *name)
@@ -557,6 +558,13 @@ void loader_pkt_lost(const struct loader *l, loader_pkt_lost_fn fn, void *ctx)
 	for (int i = 0; i < l->nparts; i++)
 		if (l->parts[i]->pkt_lost)
 			l->parts[i]->pkt_lost(l->skels[i], fn, ctx);
+}
+
+int loader_sock_owner_fd(const struct loader *l)
+{
+	struct bpf_map *m = l->first ? map_of(l->first, "sock_owner") : NULL;
+
+	return m ? bpf_map__fd(m) : -1;
 }
 
 const char *loader_disabled(const struct loader *l)

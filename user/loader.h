@@ -75,6 +75,9 @@ int loader_drops_fd(const struct loader *l);
 /* Packets lost per interface so far (packet part): fn(ctx, ifindex, lost). */
 typedef void (*loader_pkt_lost_fn)(void *ctx, uint32_t ifindex, uint64_t lost);
 void loader_pkt_lost(const struct loader *l, loader_pkt_lost_fn fn, void *ctx);
+/* The sock_owner map's fd (packet output: kern/common.bpf.h), -1 if none:
+ * userspace names the owners of sockets older than the capture there. */
+int loader_sock_owner_fd(const struct loader *l);
 /* Features disabled because their programs do not load here, "" if none:
  * "io_uring lineage (rtp_uring_complete: Invalid argument); ..." */
 const char *loader_disabled(const struct loader *l);

@@ -45,13 +45,42 @@ static struct zcap_config *sys_config(void *skel)
 	return (struct zcap_config *)&((struct syscalls_bpf *)skel)->rodata->cfg;
 }
 
+/* Packet output needs from syscalls only who owns each socket: the calls
+ * that give a socket its ends (a UDP socket's first send binds it). Every
+ * other call is left out of the dispatch: nginx's reads, writes and opens
+ * then cost what an empty hook costs. */
+static const char *const pkt_owner_calls[] = { "accept", "accept4", "connect", "bind",
+					       "sendto", "sendmsg", "sendmmsg" };
+
+static bool pkt_owner_call(const char *prog)
+{
+	const char *call = !strncmp(prog, "sc_enter__", 10) ? prog + 10
+			   : !strncmp(prog, "sc_exit__", 9) ? prog + 9
+							    : NULL;
+
+	if (!call)
+		return true; /* not a syscall program: process life cycle */
+	for (size_t i = 0; i < sizeof(pkt_owner_calls) / sizeof(pkt_owner_calls[0]); i++)
+		if (!strcmp(call, pkt_owner_calls[i]))
+			return true;
+	return false;
+}
+
 static int sys_prepare(void *skel, const struct loader_opts *o, char *desc, size_t len)
 {
+	struct bpf_program *prog;
 	int err = tracefs_ensure(NULL);
 
 	if (err)
 		return err;
 	part_skip_missing_tracepoints(sys_object(skel));
+	if (o->want_packets) {
+		bpf_object__for_each_program(prog, sys_object(skel))
+			if (!pkt_owner_call(bpf_program__name(prog)))
+				bpf_program__set_autoload(prog, false);
+		snprintf(desc, len, "raw_tp sys_enter/sys_exit (socket owners), sched");
+		return 0;
+	}
 	snprintf(desc, len, "raw_tp sys_enter/sys_exit, sched");
 	return 0;
 }
