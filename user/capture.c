@@ -17,6 +17,7 @@
 #include "pathcache.h"
 #include "privdrop.h"
 #include "privs.h"
+#include "sockseed.h"
 #include "spawn.h"
 #include "status.h"
 #include "stopsig.h"
@@ -203,6 +204,27 @@ static bool reap(pid_t cmd_pid, struct capture_result *res)
 	return false;
 }
 
+/* Packet output: name the owners of the sockets open before the capture
+ * (sockseed.h), now that the kernel names those of newer ones. Not with
+ * `-- CMD`, which starts after. A failure costs only names. */
+static void seed_socket_owners(struct loader *l, const struct capture_opts *o)
+{
+	struct sockseed_filter f = {
+		.lo = &o->lo, .pids = o->pids, .npids = o->npids, .self = getpid()
+	};
+	struct sockseed_result r;
+	int err = sockseed_fill(loader_sock_owner_fd(l), &f, &r);
+
+	if (err)
+		zcap_warn("cannot name the owners of sockets open before the capture: %s",
+			  strerror(-err));
+	else if (zcap_verbose)
+		fprintf(stderr,
+			"zcap: %u sockets open before the capture named from /proc (%u named by "
+			"the kernel already)\n",
+			r.named, r.kernel);
+}
+
 int capture_run(const struct capture_opts *o, struct sink **sinks, int nsinks,
 		struct capture_result *res)
 {
@@ -249,6 +271,8 @@ int capture_run(const struct capture_opts *o, struct sink **sinks, int nsinks,
 			goto cleanup;
 	if (cmd_pid > 0 && (err = loader_trace_pid(l, cmd_pid)))
 		goto cleanup;
+	if (lo.want_packets && !o->cmd)
+		seed_socket_owners(l, o);
 	/* -Z: what USER will not be able to do is found out before the
 	 * output exists */
 	if (o->drop_to && (err = privdrop_check(o->drop_to, loader_drops_fd(l))))

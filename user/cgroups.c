@@ -98,6 +98,53 @@ int cgroup_resolve(const char *path, uint64_t *id, uint32_t *level)
 	return 0;
 }
 
+/* The "0::/a/b" line of /proc/PID/cgroup: the path of pid's cgroup v2,
+ * relative to the cgroup2 root. 0 or -errno. */
+static int pid_cgroup_path(pid_t pid, char *out, size_t len)
+{
+	char name[40], *line = NULL;
+	size_t cap = 0;
+	int err = -ENOENT;
+	FILE *f;
+
+	snprintf(name, sizeof(name), "/proc/%d/cgroup", (int)pid);
+	f = fopen(name, "re");
+	if (!f)
+		return -errno;
+	while (err && getline(&line, &cap, f) > 0) {
+		if (strncmp(line, "0::/", 4))
+			continue;
+		line[strcspn(line, "\n")] = 0;
+		err = snprintf(out, len, "%s", line + 3) < (int)len ? 0 : -ENAMETOOLONG;
+	}
+	free(line);
+	fclose(f);
+	return err;
+}
+
+bool cgroup_pid_in(pid_t pid, uint64_t id, uint32_t level)
+{
+	char path[PATH_MAX];
+	uint32_t depth = 0, got_level;
+	uint64_t got;
+
+	if (pid_cgroup_path(pid, path, sizeof(path)))
+		return false;
+	if (level == 0)
+		return true; /* the root holds every process */
+	/* path cut to its first `level` components: the ancestor to compare */
+	for (char *p = path; *p; p++) {
+		if (*p != '/' || !p[1] || p[1] == '/')
+			continue;
+		if (depth++ == level) {
+			*p = 0;
+			break;
+		}
+	}
+	return depth >= level && !cgroup_resolve(path, &got, &got_level) && got == id &&
+	       got_level == level;
+}
+
 static struct entry *lookup(struct cgroupmap *m, uint64_t id)
 {
 	for (struct entry *e = m->buckets[id % BUCKETS]; e; e = e->next)

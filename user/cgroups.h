@@ -11,8 +11,10 @@
 #ifndef ZCAP_CGROUPS_H
 #define ZCAP_CGROUPS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "container.h"
 
@@ -31,6 +33,11 @@ int cgroup2_mount(char *out, size_t len);
  * depth below the root (root = 0); 0 or -errno (-ENOENT: no such cgroup,
  * -ENOTDIR: not a cgroup2 directory). */
 int cgroup_resolve(const char *path, uint64_t *id, uint32_t *level);
+
+/* Is process pid in the cgroup with this id (at this depth below the
+ * root) or below it, as /proc/PID/cgroup places it? false when it cannot
+ * be told (the process is gone, its cgroup was removed). */
+bool cgroup_pid_in(pid_t pid, uint64_t id, uint32_t level);
 
 struct cgroupmap;
 
