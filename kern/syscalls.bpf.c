@@ -440,6 +440,11 @@ static __always_inline int open_exit(struct bpf_raw_tracepoint_args *ctx, __u16 
 		 * lookup also forgets this thread's note, so it runs first) */
 		if (file && open_discarded_data(ev->f.ino) && (ev->oflags & 01000))
 			ev->ev_flags |= ZCAP_FD_NONEMPTY;
+		/* --port, --fd-kinds: a file nobody asked for costs no path walk */
+		if (!fd_wanted(&ev->f) && !fd_wanted(&ev->f2)) {
+			slot_put(s);
+			return 0;
+		}
 		if (file)
 			n = file_path(s, file, sizeof(*ev));
 	} else {
