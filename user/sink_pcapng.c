@@ -73,7 +73,7 @@ struct pkt_sink {
 	struct qpkt *lo_egress[LO_BUCKETS];
 	uint64_t written, bytes, filtered, duplicates, kernel_drops;
 	uint64_t drops[ZCAP_DROP_MAX]; /* events lost in the kernel, by cause */
-	uint64_t start_real_ns, start_mono_ns, last_progress_ns;
+	uint64_t start_real_ns, start_mono_ns, last_progress_ns, last_write_ns;
 	uint64_t file_start_ns; /* wall clock at the current file's start */
 	bool progress_shown;
 	bool done;
@@ -350,7 +350,7 @@ static int rotate(struct pkt_sink *s, time_t now)
  * the packet's time (-G) decide whether it goes into a new file. */
 static int maybe_rotate(struct pkt_sink *s, const struct qpkt *q)
 {
-	off_t size = lseek(s->o.fd, 0, SEEK_CUR);
+	off_t size = lseek(s->o.fd, 0, SEEK_CUR) + (off_t)pcapng_writer_pending(s->ng);
 	time_t when = (q->ts + s->base.mono_to_real_ns) / 1000000000ULL;
 
 	switch (rotator_check(s->o.rot, size > 0 ? (uint64_t)size : 0, when)) {
@@ -506,9 +506,11 @@ static int enqueue(struct pkt_sink *s, const struct zrec *r)
 			lo_delivered(s, pe, &pi);
 		return 0;
 	}
-	q = calloc(1, sizeof(*q) + r->data_len);
+	/* the packet's bytes are copied over: only the header needs zeroes */
+	q = malloc(sizeof(*q) + r->data_len);
 	if (!q)
 		return -ENOMEM;
+	memset(q, 0, sizeof(*q));
 	q->ts = pe->h.ts_ns;
 	q->ifc = ifc;
 	q->pkt_len = pe->pkt_len;
@@ -585,6 +587,11 @@ bool sink_pcapng_tick(struct sink *base, uint64_t now_ns)
 
 	if (!s->error && !s->done)
 		flush_queue(s, now_ns, false);
+	/* the file's blocks go out in batches: at least every 100 ms */
+	if (s->ng && !s->error && now_ns - s->last_write_ns >= 100000000ULL) {
+		s->last_write_ns = now_ns;
+		s->error = pcapng_writer_flush(s->ng);
+	}
 	if (s->o.progress && now_ns - s->last_progress_ns >= 1000000000ULL) {
 		s->last_progress_ns = now_ns;
 		show_progress(s);
