@@ -415,7 +415,8 @@ static __always_inline void sock_key_addr(__u8 out[ZCAP_ADDR_LEN], __u8 family,
 }
 
 /* Packet output: the current task owns this socket (fd in its table). */
-static __always_inline void sock_owner_note(const struct zcap_fdinfo *f, int fd)
+static __always_inline void sock_owner_note_flags(const struct zcap_fdinfo *f, int fd,
+						  __u64 flags)
 {
 	struct zcap_sock_owner o = { .fd = fd };
 	struct zcap_sock_key k = {};
@@ -436,8 +437,21 @@ static __always_inline void sock_owner_note(const struct zcap_fdinfo *f, int fd)
 	pid_tgid = bpf_get_current_pid_tgid();
 	o.pid = pid_tgid >> 32;
 	o.tid = (__u32)pid_tgid;
+	if (flags == BPF_NOEXIST && bpf_map_lookup_elem(&sock_owner, &k))
+		return; /* named already: the common case, and a lookup is cheap */
 	bpf_get_current_comm(o.comm, sizeof(o.comm));
-	bpf_map_update_elem(&sock_owner, &k, &o, BPF_ANY);
+	bpf_map_update_elem(&sock_owner, &k, &o, flags);
+}
+
+static __always_inline void sock_owner_note(const struct zcap_fdinfo *f, int fd)
+{
+	sock_owner_note_flags(f, fd, BPF_ANY);
+}
+
+/* The same for a socket no call named yet (its fd unknown: -1). */
+static __always_inline void sock_owner_note_new(const struct zcap_fdinfo *f)
+{
+	sock_owner_note_flags(f, -1, BPF_NOEXIST);
 }
 
 /* Process records (fork, exec, exit): not with --port or --fd-kinds,

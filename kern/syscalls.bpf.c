@@ -440,6 +440,11 @@ static __always_inline int open_exit(struct bpf_raw_tracepoint_args *ctx, __u16 
 		 * lookup also forgets this thread's note, so it runs first) */
 		if (file && open_discarded_data(ev->f.ino) && (ev->oflags & 01000))
 			ev->ev_flags |= ZCAP_FD_NONEMPTY;
+		/* --port, --fd-kinds: a file nobody asked for costs no path walk */
+		if (!fd_wanted(&ev->f) && !fd_wanted(&ev->f2)) {
+			slot_put(s);
+			return 0;
+		}
 		if (file)
 			n = file_path(s, file, sizeof(*ev));
 	} else {
@@ -567,13 +572,11 @@ static __always_inline int fd_exit(struct bpf_raw_tracepoint_args *ctx, __u16 sc
 		file = fill_fd_info(&ev->f, ev->fd);
 	else
 		__builtin_memset(&ev->f, 0, sizeof(ev->f));
-	if (cfg.pkt_owners) {
-		/* packet output: only who owns the socket matters */
-		if (file)
-			sock_owner_note(&ev->f, ev->fd);
-		slot_put(s);
-		return 0;
-	}
+	/* packet output: packets from now on name their socket's owner in
+	 * the kernel; the record names it for the handshake, sent before
+	 * connect or accept returned (user/pktattr.c) */
+	if (cfg.pkt_owners && file)
+		sock_owner_note(&ev->f, ev->fd);
 	if (file && ev->f.kind == ZCAP_FD_UNIX)
 		unix_facts(ev, file);
 	if (ev->fd2 >= 0 && sc != ZCAP_SYS_CLOSE_RANGE && sc != ZCAP_SYS_LISTEN)

@@ -378,8 +378,15 @@ struct zcap_pkt_ev {
 	__u32 ifindex;
 	__u8 dir;    /* enum zcap_dir: IN = ingress, OUT = egress */
 	__u8 owners; /* ZCAP_PKT_SND | ZCAP_PKT_RCV: which of snd, rcv are set */
-	__u8 _pad[6];
+	/* 1: the loopback delivery (ingress passage) of the packet captured at
+	 * its egress with this lo_id; only its first 128 bytes follow (the
+	 * headers: all of it was sent at egress) */
+	__u8 lo_delivered;
+	__u8 _pad[5];
 	__u64 sk_cookie; /* bpf_get_socket_cookie(), 0 when no socket */
+	/* loopback: the identity of its IP and transport headers (the same at
+	 * the egress and ingress hooks), 0 elsewhere */
+	__u64 lo_id;
 	/* the owners of its two ends, from the sock_owner map */
 	struct zcap_sock_owner snd, rcv;
 	/* packet bytes (from the IP header on) follow */
@@ -420,11 +427,7 @@ struct zcap_config {
 	__u16 fd_kinds;	   /* 1 << enum zcap_fd_kind of the fds shown; 0 = all */
 	__u16 _pad;
 	__u32 ifindex;	   /* packets of this interface only; 0 = all */
-	/* loopback packets once, at egress (tcpdump shows each once): set
-	 * when the programs see every socket (cgroup2 root, no --cgroup), so
-	 * the sender's egress hook saw whatever reaches an ingress hook */
-	__u8 lo_egress_only;
-	__u8 _pad3[3];
+	__u32 _pad3;
 	/* page -> direct-map translation for send-path bodies */
 	__u64 page_offset_base;
 	__u64 vmemmap_base;

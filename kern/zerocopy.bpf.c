@@ -96,6 +96,48 @@ static __always_inline struct zc_walk *walk_of(struct scratch_slot *s)
 	return bpf_map_lookup_elem(&zc_walks, &s->key);
 }
 
+/* ---- file paths, once per file ------------------------------------------ */
+
+/* A file whose path a transfer record carried, and the name it had then:
+ * its dentry, that dentry's parent and name hash (a rename changes them). */
+struct path_key {
+	__u64 ino;
+	__u32 dev;
+	__u32 _pad;
+};
+
+struct path_seen {
+	__u64 dentry, parent, hash_len;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct path_key);
+	__type(value, struct path_seen);
+} xfer_paths SEC(".maps");
+
+/* Has this file's path not been sent yet, or has its name changed since?
+ * sendfile of the same file on every request walked its dentries each
+ * time. (A renamed parent directory goes unnoticed: the old path stays.) */
+static __always_inline bool path_news(struct file *file, const struct zcap_fdinfo *fi)
+{
+	struct path_key k = { .ino = fi->ino, .dev = fi->dev };
+	struct dentry *d = BPF_CORE_READ(file, f_path.dentry);
+	struct path_seen now = {
+		.dentry = (__u64)d,
+		.parent = (__u64)BPF_CORE_READ(d, d_parent),
+		.hash_len = BPF_CORE_READ(d, d_name.hash_len),
+	};
+	struct path_seen *was = bpf_map_lookup_elem(&xfer_paths, &k);
+
+	if (was && was->dentry == now.dentry && was->parent == now.parent &&
+	    was->hash_len == now.hash_len)
+		return false;
+	bpf_map_update_elem(&xfer_paths, &k, &now, BPF_ANY);
+	return true;
+}
+
 /* ---- socket identity from a struct sock -------------------------------- */
 
 static __always_inline void fill_sk_info(struct zcap_fdinfo *fi, struct sock *sk)
@@ -426,6 +468,17 @@ static __always_inline int on_send_start(struct sock *sk, const struct zc_source
 	it = walk_source(w, src, &left);
 	if (it == ZC_IT_OTHER || !left)
 		goto out;
+	/* packet output: the packets carry user-buffer sends whole; only a
+	 * page-backed body's file origin is news. A socket no syscall named
+	 * (io_uring's accept and connect, one passed over a unix socket) gets
+	 * its sender as owner here. */
+	if (cfg.pkt_owners && it != ZC_IT_BVEC) {
+		struct zcap_fdinfo f;
+
+		fill_sk_info(&f, sk);
+		sock_owner_note_new(&f);
+		goto out;
+	}
 	in = bpf_map_lookup_elem(&inflight, &tid);
 	/* user memory of a captured syscall: the syscall capture has it */
 	if (it != ZC_IT_BVEC && in)
@@ -870,8 +923,9 @@ static __always_inline int xfer_exit(struct bpf_raw_tracepoint_args *ctx, __u16 
 			goto out;
 		x->xflags |= ZCAP_XF_CONTEXT;
 	}
-	/* the input file's path: its open may be long gone or filtered out */
-	if (in_file && x->in.kind == ZCAP_FD_FILE) {
+	/* the input file's path: its open may be long gone or filtered out;
+	 * once per file (userspace keeps it by dev and inode) */
+	if (in_file && x->in.kind == ZCAP_FD_FILE && path_news(in_file, &x->in)) {
 		int n = file_path(s, in_file, sizeof(*x));
 
 		if (n > 0)

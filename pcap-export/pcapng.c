@@ -44,20 +44,28 @@
 
 #define PAD4(n) (((n) + 3u) & ~(size_t)3u)
 
-/* A block being assembled; err sticks at the first allocation failure. */
+/*
+ * Output blocks: whole blocks accumulate here, written once at least this
+ * many bytes wait, or on pcapng_writer_flush (the capture's 100 ms timer)
+ * and at close: one write(2) per few hundred packets, not one per packet.
+ */
+#define OUT_FLUSH_BYTES (256u << 10)
+
+/* The output buffer: whole blocks in [0, start), the one being assembled
+ * from start on; err sticks at the first allocation failure. */
 struct block {
 	uint8_t *p;
-	size_t len, cap;
+	size_t start, len, cap;
 	int err;
 };
 
 struct pcapng_writer {
 	int fd;
-	off_t pos;		/* end of the last whole block; -1 when not seekable */
+	off_t pos;		/* end of the last block written; -1 when not seekable */
 	int error;		/* sticky -errno after a failed write */
 	uint32_t n_ifaces;
 	uint32_t *snaplens;	/* per interface id */
-	struct block blk;	/* reused for every block */
+	struct block blk;	/* blocks not written yet, then the one being built */
 };
 
 static void *block_reserve(struct block *b, size_t n)
@@ -130,7 +138,7 @@ static void pad_to_4(struct block *b)
 
 static void block_begin(struct block *b, uint32_t type)
 {
-	b->len = 0;
+	b->start = b->len;
 	b->err = 0;
 	put_u32(b, type);
 	put_u32(b, 0);		/* total length, filled in by block_end() */
@@ -206,10 +214,10 @@ static int block_end(struct block *b)
 	put_u32(b, 0);
 	if (b->err)
 		return b->err;
-	if (b->len > UINT32_MAX)
+	if (b->len - b->start > UINT32_MAX)
 		return -EINVAL;
-	total = (uint32_t)b->len;
-	memcpy(b->p + 4, &total, 4);
+	total = (uint32_t)(b->len - b->start);
+	memcpy(b->p + b->start + 4, &total, 4);
 	memcpy(b->p + b->len - 4, &total, 4);
 	return 0;
 }
@@ -271,16 +279,48 @@ int pcapng_write_unit(int fd, const void *buf, size_t len, off_t *end)
 	return 0;
 }
 
-static int block_flush(struct pcapng_writer *w)
+int pcapng_writer_flush(struct pcapng_writer *w)
 {
-	int err = block_end(&w->blk);
+	struct block *b = &w->blk;
+	int err;
 
-	if (err)
-		return err;	/* nothing written: the writer stays usable */
-	err = pcapng_write_unit(w->fd, w->blk.p, w->blk.len, &w->pos);
+	if (w->error || !b->len)
+		return w->error;
+	err = pcapng_write_unit(w->fd, b->p, b->len, &w->pos);
+	if (err && w->pos >= 0) {
+		/* the batch did not fit (a full disk) and was cut off: as
+		 * many of its blocks as fit, whole, one by one */
+		for (size_t off = 0, len; off + 8 <= b->len; off += len) {
+			uint32_t total;
+
+			memcpy(&total, b->p + off + 4, 4);
+			len = total;
+			if (pcapng_write_unit(w->fd, b->p + off, len, &w->pos))
+				break;
+		}
+	}
+	b->start = b->len = 0;
 	if (err)
 		w->error = err;
 	return err;
+}
+
+size_t pcapng_writer_pending(const struct pcapng_writer *w)
+{
+	return w ? w->blk.len : 0;
+}
+
+/* The block just built joins the output; written once enough wait. */
+static int block_flush(struct pcapng_writer *w)
+{
+	struct block *b = &w->blk;
+	int err = block_end(b);
+
+	if (err) {
+		b->len = b->start; /* dropped: the writer stays usable */
+		return err;
+	}
+	return b->len >= OUT_FLUSH_BYTES ? pcapng_writer_flush(w) : 0;
 }
 
 static int write_shb(struct pcapng_writer *w, const struct pcapng_shb_info *shb)
@@ -304,7 +344,9 @@ static int write_shb(struct pcapng_writer *w, const struct pcapng_shb_info *shb)
 		opt_string(b, OPT_SHB_USERAPPL, shb->userappl);
 	}
 	opt_end(b, opts);
-	return block_flush(w);
+	/* at once: a live reader (wireshark -k -i -) starts from it, and a
+	 * bad fd shows here */
+	return block_flush(w) ?: pcapng_writer_flush(w);
 }
 
 struct pcapng_writer *pcapng_writer_open(int fd, const struct pcapng_shb_info *shb)
@@ -466,7 +508,7 @@ int pcapng_writer_close(struct pcapng_writer *w)
 
 	if (!w)
 		return -EINVAL;
-	err = w->error;
+	err = pcapng_writer_flush(w);
 	free(w->blk.p);
 	free(w->snaplens);
 	free(w);

@@ -106,7 +106,14 @@ int pcapng_write_epb(struct pcapng_writer *w, const struct pcapng_epb *p);
  * -EINVAL for a comment longer than 65535 bytes. */
 int pcapng_write_isb(struct pcapng_writer *w, const struct pcapng_isb *s);
 
-/* Free the writer. The fd stays open. Returns the sticky write error, if any. */
+/* Blocks are written in batches of 256 KiB: write the ones waiting now (a
+ * live reader, a timer). 0 or the writer's sticky -errno. */
+int pcapng_writer_flush(struct pcapng_writer *w);
+/* Bytes of whole blocks not written yet. */
+size_t pcapng_writer_pending(const struct pcapng_writer *w);
+
+/* Write the blocks waiting and free the writer. The fd stays open. Returns
+ * the sticky write error, if any. */
 int pcapng_writer_close(struct pcapng_writer *w);
 
 /*

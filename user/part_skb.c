@@ -25,7 +25,6 @@
 #include "skb_bounded.skel.h"
 #include "util.h"
 
-#define SLOTS_PER_CPU 2 /* kern/common.bpf.h */
 
 struct skb_part {
 	struct skb_bpf *skel;
@@ -173,11 +172,8 @@ static int make_child_cgroup(struct skb_part *p, pid_t pid)
 static int skb_prepare(void *skel, const struct loader_opts *o, char *desc, size_t len)
 {
 	struct skb_part *p = skel;
-	int ncpus = libbpf_num_possible_cpus(), err;
+	int err;
 
-	if (ncpus <= 0)
-		return ncpus ? ncpus : -EINVAL;
-	bpf_map__set_max_entries(p->skel->maps.pkt_slots, ncpus * SLOTS_PER_CPU);
 	p->filter = o->pkt_filter;
 	p->filter_len = o->pkt_filter_len;
 	err = cgroup2_mount(p->mnt, sizeof(p->mnt));

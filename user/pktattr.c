@@ -502,7 +502,11 @@ int pktattr_sources(struct pktattr *a, const struct pkt_info *p, pktattr_line_fn
 	f = flow_find(a, &k);
 	if (!f)
 		return 0;
-	for (unsigned int i = 0; i < f->n && n < PIECES_MAX; i++) {
+	/* Newest first: ranges come in sequence order (a socket's sends are
+	 * serialised; records of two CPUs may swap a little), so once several
+	 * in a row end before the packet starts, the older ones do too. A
+	 * busy keep-alive connection keeps RANGES_MAX of them. */
+	for (unsigned int i = f->n, behind = 0; i-- > 0 && n < PIECES_MAX && behind < 8;) {
 		const struct zc_range *rg = &f->r[(f->head + i) % f->cap];
 		/* sequence arithmetic is modulo 2^32: distances as signed */
 		int64_t start = (int32_t)(rg->seq - p->seq), end = start + (int64_t)rg->len;
@@ -511,6 +515,7 @@ int pktattr_sources(struct pktattr *a, const struct pkt_info *p, pktattr_line_fn
 		struct piece pc;
 		int j;
 
+		behind = end <= 0 ? behind + 1 : 0;
 		if (cs >= ce)
 			continue;
 		pc.start = cs;

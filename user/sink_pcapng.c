@@ -49,9 +49,11 @@ struct qpkt {
 	uint8_t dir;
 	bool parsed;
 	bool copied; /* loopback egress packet whose ingress copies were captured */
+	uint8_t owners; /* ZCAP_PKT_SND | ZCAP_PKT_RCV: named in the kernel */
 	uint32_t copied_bytes; /* of its TCP payload, seen at ingress */
-	uint64_t hash;	       /* of the whole captured packet */
+	uint64_t lo_id;	       /* of its headers (kern/skb.bpf.c), loopback only */
 	uint64_t cgroup_id;    /* of the socket it was seen at, 0 if none */
+	struct zcap_sock_owner snd, rcv;
 	struct pkt_info pi;
 	uint8_t data[];
 };
@@ -71,7 +73,7 @@ struct pkt_sink {
 	struct qpkt *lo_egress[LO_BUCKETS];
 	uint64_t written, bytes, filtered, duplicates, kernel_drops;
 	uint64_t drops[ZCAP_DROP_MAX]; /* events lost in the kernel, by cause */
-	uint64_t start_real_ns, start_mono_ns, last_progress_ns;
+	uint64_t start_real_ns, start_mono_ns, last_progress_ns, last_write_ns;
 	uint64_t file_start_ns; /* wall clock at the current file's start */
 	bool progress_shown;
 	bool done;
@@ -146,20 +148,12 @@ static int iface_idb(struct pkt_sink *s, struct iface *ifc)
 	return 0;
 }
 
-static uint64_t content_hash(const uint8_t *data, uint32_t len, uint32_t pkt_len)
-{
-	uint64_t h = 14695981039346656037ULL ^ pkt_len; /* FNV-1a, 64 bits */
-
-	for (uint32_t i = 0; i < len; i++)
-		h = (h ^ data[i]) * 1099511628211ULL;
-	return h;
-}
-
 static size_t flow_bucket(const struct pkt_info *pi)
 {
-	uint64_t h = content_hash(pi->saddr, 16, pi->proto);
+	uint64_t h = 14695981039346656037ULL ^ pi->proto; /* FNV-1a, 64 bits */
 
-	h = content_hash(pi->daddr, 16, (uint32_t)h);
+	for (int i = 0; i < 16; i++)
+		h = (h ^ pi->saddr[i] ^ (uint64_t)pi->daddr[i] << 8) * 1099511628211ULL;
 	return (h ^ ((uint32_t)pi->sport << 16 | pi->dport)) & (LO_BUCKETS - 1);
 }
 
@@ -182,10 +176,13 @@ static void lo_unlink(struct qpkt *q)
 /*
  * On loopback a packet passes the sender's egress hook and then, as the
  * device delivered it, the receiver's ingress hook. tcpdump on lo shows
- * the delivered packets, once each: GSO packets bigger than the device
- * takes are cut into segments between the two hooks. So an ingress packet
- * is kept and marks the egress packet it is a copy (or a segment) of; the
- * egress packet is written only when no copy came (receiver not captured).
+ * the delivered packets, once each. The kernel (kern/skb.bpf.c) drops an
+ * ingress passage whose egress it captured on the same CPU, so nearly
+ * every packet comes once. What still comes twice: an egress packet
+ * delivered in other pieces (a GSO send split before delivery) and, rarely,
+ * a copy the per-CPU memory missed. So an ingress packet is kept and marks
+ * the egress packet it is a copy (same header identity) or a segment of;
+ * the egress packet is written only when no copy came.
  */
 static void lo_match_ingress(struct pkt_sink *s, const struct qpkt *in)
 {
@@ -194,7 +191,7 @@ static void lo_match_ingress(struct pkt_sink *s, const struct qpkt *in)
 
 		if (e->copied || !same_flow(&e->pi, &in->pi))
 			continue;
-		if (e->hash == in->hash && e->pkt_len == in->pkt_len) {
+		if (e->lo_id == in->lo_id && e->pkt_len == in->pkt_len) {
 			e->copied = true;
 			return;
 		}
@@ -209,6 +206,28 @@ static void lo_match_ingress(struct pkt_sink *s, const struct qpkt *in)
 		e->copied_bytes += in->pi.payload_len;
 		if (e->copied_bytes >= e->pi.payload_len)
 			e->copied = true;
+		return;
+	}
+}
+
+static void queue_unlink(struct pkt_sink *s, struct qpkt *q);
+static void queue_in_time_order(struct pkt_sink *s, struct qpkt *q);
+
+/* The loopback delivery of an egress packet (kern/skb.bpf.c sent its bytes
+ * once, at egress): the egress copy becomes the delivered one, as tcpdump
+ * shows it: stamped at delivery, inbound, in the receiver's cgroup. */
+static void lo_delivered(struct pkt_sink *s, const struct zcap_pkt_ev *pe,
+			 const struct pkt_info *pi)
+{
+	for (struct qpkt *e = s->lo_egress[flow_bucket(pi)]; e; e = e->lo_next) {
+		if (e->copied || e->lo_id != pe->lo_id || e->pkt_len != pe->pkt_len)
+			continue;
+		lo_unlink(e);
+		queue_unlink(s, e);
+		e->ts = pe->h.ts_ns;
+		e->dir = ZCAP_DIR_IN;
+		e->cgroup_id = pe->h.cgroup_id;
+		queue_in_time_order(s, e);
 		return;
 	}
 }
@@ -331,7 +350,7 @@ static int rotate(struct pkt_sink *s, time_t now)
  * the packet's time (-G) decide whether it goes into a new file. */
 static int maybe_rotate(struct pkt_sink *s, const struct qpkt *q)
 {
-	off_t size = lseek(s->o.fd, 0, SEEK_CUR);
+	off_t size = lseek(s->o.fd, 0, SEEK_CUR) + (off_t)pcapng_writer_pending(s->ng);
 	time_t when = (q->ts + s->base.mono_to_real_ns) / 1000000000ULL;
 
 	switch (rotator_check(s->o.rot, size > 0 ? (uint64_t)size : 0, when)) {
@@ -343,6 +362,18 @@ static int maybe_rotate(struct pkt_sink *s, const struct qpkt *q)
 	default:
 		return rotate(s, when);
 	}
+}
+
+static bool owner_from_kernel(const struct zcap_sock_owner *k, struct pkt_owner *o)
+{
+	size_t clen = strnlen(k->comm, ZCAP_COMM_LEN);
+
+	o->pid = k->pid;
+	o->tid = k->tid;
+	o->fd = k->fd;
+	memcpy(o->comm, k->comm, clen);
+	o->comm[clen] = 0;
+	return true;
 }
 
 /* Attribute and write (or filter out) the oldest queued packet. */
@@ -361,14 +392,19 @@ static void emit(struct pkt_sink *s, struct qpkt *q)
 		return;
 	}
 	q->ifc->seen++;
-	if (q->parsed) {
-		/* A hook sees one end: the sender at egress, the receiver at
-		 * ingress. On loopback both ends are processes of this host. */
-		if (out || q->ifc->loopback)
-			have_snd = pktattr_owner(s->attr, &q->pi, true, &snd);
-		if (!out || q->ifc->loopback)
-			have_rcv = pktattr_owner(s->attr, &q->pi, false, &rcv);
-	}
+	/* Named in the kernel (the sock_owner map, kern/skb.bpf.c), else by
+	 * the records: connect and accept for the handshake sent before they
+	 * returned, send-path records of zero-copy bodies (user/pktattr.c).
+	 * A hook sees one end: the sender at egress, the receiver at ingress.
+	 * On loopback both ends are processes of this host. */
+	if (q->owners & ZCAP_PKT_SND)
+		have_snd = owner_from_kernel(&q->snd, &snd);
+	else if (q->parsed && (out || q->ifc->loopback))
+		have_snd = pktattr_owner(s->attr, &q->pi, true, &snd);
+	if (q->owners & ZCAP_PKT_RCV)
+		have_rcv = owner_from_kernel(&q->rcv, &rcv);
+	else if (q->parsed && (!out || q->ifc->loopback))
+		have_rcv = pktattr_owner(s->attr, &q->pi, false, &rcv);
 	if (s->o.owned_only && !have_snd && !have_rcv) {
 		s->filtered++;
 		return;
@@ -443,27 +479,51 @@ static void queue_in_time_order(struct pkt_sink *s, struct qpkt *q)
 		s->qhead = q;
 }
 
+static void queue_unlink(struct pkt_sink *s, struct qpkt *q)
+{
+	if (q->prev)
+		q->prev->next = q->next;
+	else
+		s->qhead = q->next;
+	if (q->next)
+		q->next->prev = q->prev;
+	else
+		s->qtail = q->prev;
+	q->next = q->prev = NULL;
+}
+
 static int enqueue(struct pkt_sink *s, const struct zrec *r)
 {
 	const struct zcap_pkt_ev *pe = r->ev->pkt;
 	struct iface *ifc = iface_get(s, pe->ifindex);
+	struct pkt_info pi;
 	struct qpkt *q;
 
 	if (!ifc)
 		return 0; /* more interfaces than any sane machine: not written */
-	q = calloc(1, sizeof(*q) + r->data_len);
+	if (pe->lo_delivered) {
+		if (!pkt_parse(r->data, r->data_len, pe->pkt_len, &pi))
+			lo_delivered(s, pe, &pi);
+		return 0;
+	}
+	/* the packet's bytes are copied over: only the header needs zeroes */
+	q = malloc(sizeof(*q) + r->data_len);
 	if (!q)
 		return -ENOMEM;
+	memset(q, 0, sizeof(*q));
 	q->ts = pe->h.ts_ns;
 	q->ifc = ifc;
 	q->pkt_len = pe->pkt_len;
 	q->caplen = r->data_len;
 	q->dir = pe->dir;
 	q->cgroup_id = pe->h.cgroup_id;
+	q->owners = pe->owners;
+	q->snd = pe->snd;
+	q->rcv = pe->rcv;
+	q->lo_id = pe->lo_id;
 	memcpy(q->data, r->data, r->data_len);
 	q->parsed = !pkt_parse(q->data, q->caplen, q->pkt_len, &q->pi);
 	if (ifc->loopback && q->parsed) {
-		q->hash = content_hash(q->data, q->caplen, q->pkt_len);
 		if (q->dir == ZCAP_DIR_OUT) {
 			struct qpkt **head = &s->lo_egress[flow_bucket(&q->pi)];
 
@@ -527,6 +587,11 @@ bool sink_pcapng_tick(struct sink *base, uint64_t now_ns)
 
 	if (!s->error && !s->done)
 		flush_queue(s, now_ns, false);
+	/* the file's blocks go out in batches: at least every 100 ms */
+	if (s->ng && !s->error && now_ns - s->last_write_ns >= 100000000ULL) {
+		s->last_write_ns = now_ns;
+		s->error = pcapng_writer_flush(s->ng);
+	}
 	if (s->o.progress && now_ns - s->last_progress_ns >= 1000000000ULL) {
 		s->last_progress_ns = now_ns;
 		show_progress(s);

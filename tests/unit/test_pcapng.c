@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -198,8 +199,10 @@ static void test_idb_bytes(void **state)
 
 	assert_non_null(w);
 	assert_int_equal(pcapng_add_interface(w, "eth0", "d", PCAPNG_LINKTYPE_RAW, 1500), 0);
+	assert_int_equal(pcapng_writer_flush(w), 0);
 	assert_fd_bytes(fd, SHB_NO_OPTIONS_LEN, want, sizeof(want));
 	assert_int_equal(pcapng_add_interface(w, NULL, "", PCAPNG_LINKTYPE_RAW, 0), 1);
+	assert_int_equal(pcapng_writer_flush(w), 0);
 	assert_fd_bytes(fd, SHB_NO_OPTIONS_LEN + sizeof(want), want_bare, sizeof(want_bare));
 	assert_int_equal(pcapng_writer_close(w), 0);
 	close(fd);
@@ -233,8 +236,10 @@ static void test_epb_bytes(void **state)
 
 	assert_non_null(w);
 	assert_int_equal(pcapng_add_interface(w, NULL, NULL, PCAPNG_LINKTYPE_RAW, 0), 0);
+	assert_int_equal(pcapng_writer_flush(w), 0);
 	before = fd_size(fd);
 	assert_int_equal(pcapng_write_epb(w, &epb), 0);
+	assert_int_equal(pcapng_writer_flush(w), 0);
 	assert_fd_bytes(fd, before, want, sizeof(want));
 	assert_int_equal(pcapng_writer_close(w), 0);
 	close(fd);
@@ -259,6 +264,7 @@ static void test_epb_padding(void **state)
 
 		assert_non_null(w);
 		assert_int_equal(pcapng_add_interface(w, NULL, NULL, PCAPNG_LINKTYPE_RAW, 0), 0);
+		assert_int_equal(pcapng_writer_flush(w), 0);
 		before = fd_size(fd);
 		assert_int_equal(pcapng_write_epb(w, &epb), 0);
 		/* data, then zero padding to 4, no options, trailing length */
@@ -267,6 +273,7 @@ static void test_epb_padding(void **state)
 
 		memcpy(want + 28 + padded, trailer, 4);
 		assert_int_equal(total % 4, 0);
+		assert_int_equal(pcapng_writer_flush(w), 0);
 		assert_fd_bytes(fd, before, want, total);
 		pcapng_writer_close(w);
 		close(fd);
@@ -299,10 +306,13 @@ static void test_isb_bytes(void **state)
 	assert_non_null(w);
 	assert_int_equal(pcapng_add_interface(w, NULL, NULL, PCAPNG_LINKTYPE_RAW, 0), 0);
 	assert_int_equal(pcapng_add_interface(w, NULL, NULL, PCAPNG_LINKTYPE_RAW, 0), 1);
+	assert_int_equal(pcapng_writer_flush(w), 0);
 	before = fd_size(fd);
 	assert_int_equal(pcapng_write_isb(w, &isb), 0);
+	assert_int_equal(pcapng_writer_flush(w), 0);
 	assert_fd_bytes(fd, before, want, sizeof(want));
 	assert_int_equal(pcapng_write_isb(w, &bare), 0);
+	assert_int_equal(pcapng_writer_flush(w), 0);
 	assert_fd_bytes(fd, before + sizeof(want), want_bare, sizeof(want_bare));
 	pcapng_writer_close(w);
 	close(fd);
@@ -375,8 +385,10 @@ static void test_shb_idb_strings_sanitised(void **state)
 	size_t len;
 
 	assert_non_null(w);
+	assert_int_equal(pcapng_writer_flush(w), 0);
 	assert_fd_bytes(fd, 0, want, sizeof(want));
 	assert_int_equal(pcapng_add_interface(w, "e\n\x02", NULL, PCAPNG_LINKTYPE_RAW, 0), 0);
+	assert_int_equal(pcapng_writer_flush(w), 0);
 	got = fd_contents(fd, &len);
 	/* IDB: 16 bytes of header fields, then if_name */
 	assert_memory_equal(got + sizeof(want) + 16, want_name, sizeof(want_name));
@@ -408,6 +420,7 @@ static void test_epb_rejects_bad_input(void **state)
 	/* no interface yet */
 	assert_int_equal(pcapng_write_epb(w, &ok), -EINVAL);
 	assert_int_equal(pcapng_add_interface(w, NULL, NULL, PCAPNG_LINKTYPE_RAW, 3), 0);
+	assert_int_equal(pcapng_writer_flush(w), 0);
 	size = fd_size(fd);
 
 	bad = ok, bad.caplen = 3, bad.origlen = 2;
@@ -430,11 +443,13 @@ static void test_epb_rejects_bad_input(void **state)
 	assert_int_equal(pcapng_write_epb(NULL, &ok), -EINVAL);
 	assert_int_equal(pcapng_write_epb(w, NULL), -EINVAL);
 	/* nothing of the rejected blocks reached the file */
+	assert_int_equal(pcapng_writer_flush(w), 0);
 	assert_int_equal(fd_size(fd), size);
 
 	/* the writer is still usable: one 65535-byte comment is fine */
 	bad.n_comments = 1;
 	assert_int_equal(pcapng_write_epb(w, &bad), 0);
+	assert_int_equal(pcapng_writer_flush(w), 0);
 	assert_int_equal(fd_size(fd), size + 32 + 4 + 4 + 65536 + 4);
 	/* NULL data is fine without data */
 	bad = ok, bad.data = NULL, bad.caplen = 0;
@@ -505,7 +520,8 @@ static void test_write_error_is_sticky(void **state)
 	assert_non_null(w);
 	assert_int_equal(pcapng_add_interface(w, NULL, NULL, PCAPNG_LINKTYPE_RAW, 0), 0);
 	close(p[0]);	/* the reader (wireshark) went away */
-	assert_int_equal(pcapng_write_epb(w, &epb), -EPIPE);
+	assert_int_equal(pcapng_write_epb(w, &epb), 0);	/* waits in the batch */
+	assert_int_equal(pcapng_writer_flush(w), -EPIPE);
 	assert_int_equal(pcapng_write_epb(w, &epb), -EPIPE);
 	assert_int_equal(pcapng_write_isb(w, &isb), -EPIPE);
 	assert_int_equal(pcapng_add_interface(w, NULL, NULL, PCAPNG_LINKTYPE_RAW, 0), -EPIPE);
@@ -642,6 +658,74 @@ static void run_through_pipe(int nonblocking_writer, volatile sig_atomic_t *sign
 	free(d.buf);
 	free(ref);
 	free(big);
+}
+
+/* Blocks wait in memory until 256 KiB of them (or a flush): one write(2)
+ * per batch, whole blocks only. */
+static void test_blocks_batched(void **state)
+{
+	static uint8_t data[1000];
+	const struct pcapng_epb epb = { .data = data, .caplen = sizeof(data),
+					.origlen = sizeof(data) };
+	const size_t epb_len = 28 + sizeof(data) + 4; /* no options */
+	int fd = mem_fd();
+	struct pcapng_writer *w = pcapng_writer_open(fd, NULL);
+	size_t n = 0;
+
+	(void)state;
+	assert_non_null(w);
+	assert_int_equal(fd_size(fd), SHB_NO_OPTIONS_LEN); /* the SHB at once */
+	assert_int_equal(pcapng_add_interface(w, NULL, NULL, PCAPNG_LINKTYPE_RAW, 0), 0);
+	while (fd_size(fd) == SHB_NO_OPTIONS_LEN) {
+		assert_int_equal(pcapng_write_epb(w, &epb), 0);
+		n++;
+		assert_true(n < 1000);
+	}
+	/* the batch went out whole when it reached 256 KiB */
+	assert_int_equal(fd_size(fd), SHB_NO_OPTIONS_LEN + 32 + n * epb_len);
+	assert_true(fd_size(fd) - SHB_NO_OPTIONS_LEN >= 256 * 1024);
+	assert_true(fd_size(fd) - SHB_NO_OPTIONS_LEN - epb_len < 256 * 1024);
+	assert_int_equal(pcapng_write_epb(w, &epb), 0);
+	assert_int_equal(pcapng_writer_pending(w), epb_len);
+	assert_int_equal(pcapng_writer_close(w), 0);
+	assert_int_equal(fd_size(fd), SHB_NO_OPTIONS_LEN + 32 + (n + 1) * epb_len);
+	close(fd);
+}
+
+/* A batch the disk does not take whole: as many whole blocks as fit are
+ * written, the file never ends inside one (RLIMIT_FSIZE stands in for a
+ * full disk: write(2) fails with EFBIG past it). */
+static void test_full_disk_keeps_whole_blocks(void **state)
+{
+	static uint8_t data[100];
+	const struct pcapng_epb epb = { .data = data, .caplen = sizeof(data),
+					.origlen = sizeof(data) };
+	const size_t epb_len = 28 + sizeof(data) + 4, limit = 1000;
+	struct rlimit old, lim = { .rlim_cur = limit, .rlim_max = RLIM_INFINITY };
+	void (*oldsig)(int) = signal(SIGXFSZ, SIG_IGN);
+	char *path = temp_path();
+	int fd = open(path, O_RDWR | O_TRUNC | O_CLOEXEC);
+	struct pcapng_writer *w;
+
+	(void)state;
+	assert_true(fd >= 0);
+	w = pcapng_writer_open(fd, NULL);
+	assert_non_null(w);
+	assert_int_equal(pcapng_add_interface(w, NULL, NULL, PCAPNG_LINKTYPE_RAW, 0), 0);
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(pcapng_write_epb(w, &epb), 0);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim.rlim_max = old.rlim_max;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	assert_int_equal(pcapng_writer_close(w), -EFBIG);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, oldsig);
+	/* SHB, IDB, then every EPB that fits whole */
+	assert_int_equal(fd_size(fd), SHB_NO_OPTIONS_LEN + 32 +
+					      (limit - SHB_NO_OPTIONS_LEN - 32) / epb_len * epb_len);
+	close(fd);
+	unlink(path);
+	free(path);
 }
 
 static void test_nonblocking_short_writes(void **state)
@@ -984,6 +1068,8 @@ int main(void)
 		cmocka_unit_test(test_epb_rejects_bad_input),
 		cmocka_unit_test(test_other_rejections),
 		cmocka_unit_test(test_write_error_is_sticky),
+		cmocka_unit_test(test_blocks_batched),
+		cmocka_unit_test(test_full_disk_keeps_whole_blocks),
 		cmocka_unit_test(test_nonblocking_short_writes),
 		cmocka_unit_test_teardown(test_eintr_short_writes, stop_alarms),
 		cmocka_unit_test(test_pcapng_libpcap_roundtrip),
