@@ -99,7 +99,8 @@ static const struct argp_option record_options[] = {
 	  "with nanoseconds) (docs/event-schema.md)", 3 },
 	{ "output", 'o', "FILE", 0,
 	  "Write to FILE (created 0600) instead of stdout. FILE.pcapng, FILE.pcap and - (stdout, "
-	  "pcap-ng) capture IP packets with the process that sent or received each (docs/pcapng.md)",
+	  "pcap-ng) capture IP packets with the process that sent or received each, connections "
+	  "opened before the capture too (named from /proc; docs/pcapng.md)",
 	  3 },
 	{ "format", OPT_FORMAT, "FMT", 0,
 	  "Output format: text, json, pcapng or pcap (default: from -o's name, else text)", 3 },
@@ -157,6 +158,8 @@ static const char record_doc[] =
 	"      100 records of sockets with port 443\n"
 	"  zcap record -o web.pcapng -- curl -s http://x/\n"
 	"      curl's packets, for Wireshark\n"
+	"  zcap record -o db.pcapng -p 4321\n"
+	"      a running server's packets, its open keep-alive connections named too\n"
 	"  zcap record -o - --port 80 | wireshark -k -i -\n"
 	"      live packets into Wireshark\n"
 	"  zcap record -o ring.pcapng -C 100 -W 10\n"
