@@ -8,11 +8,12 @@ exact payloads, and on each packet the sender "pid P tid T comm C fd F" and
 the receiver "to pid ..." with the pids and fds the peers report. The
 server's socket is shared with a forked child: the lower pid is named.
 With -p SERVER only the server's end is named, with --comm seedcli only the
-client's."""
+client's, with --cgroup (the server runs in a cgroup below it) the server's."""
 import os
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import tap  # noqa: E402
@@ -64,11 +65,26 @@ for line in sys.stdin:
 """
 
 
+def cgroup2_mount():
+    with open("/proc/mounts") as f:
+        for line in f:
+            parts = line.split()
+            if parts[2] == "cgroup2":
+                return parts[1]
+    raise ph.HelperError("no cgroup2 mount")
+
+
 class Peer:
-    def __init__(self, role, comm, fd, port=None):
+    """cgdir: the peer runs in this cgroup2 directory from its start."""
+
+    def __init__(self, role, comm, fd, port=None, cgdir=None):
+        def enter_cgroup():
+            with open(os.path.join(cgdir, "cgroup.procs"), "w") as f:
+                f.write("0\n")
+
         argv = [sys.executable, "-c", PEER, role, comm, str(fd)] + ([str(port)] if port else [])
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     text=True)
+                                     text=True, preexec_fn=enter_cgroup if cgdir else None)
         if role == "server":
             self.port = int(self.proc.stdout.readline())
 
@@ -128,9 +144,14 @@ def check(work, name, args, cli, srv, named):
 
 
 def main():
-    tap.plan(10)
+    tap.plan(13)
     work = tempfile.mkdtemp(prefix="zcap-pcapng-attach-")
-    srv = Peer("server", "seedsrv", 50)
+    # the server (and its child) in a cgroup one below --cgroup's
+    cgroup = "/attach-test-%d" % os.getpid()
+    base = cgroup2_mount() + cgroup
+    inner = os.path.join(base, "inner")
+    os.makedirs(inner)
+    srv = Peer("server", "seedsrv", 50, cgdir=inner)
     cli = Peer("client", "seedcli", 60, srv.port)
     try:
         srv.ready()
@@ -147,9 +168,19 @@ def main():
         check(work, "system-wide", [], cli, srv, {"cli": cli_line, "srv": low_line})
         check(work, "pid", ["-p", srv.pid], cli, srv, {"cli": None, "srv": srv_line})
         check(work, "comm", ["--comm", "seedcli"], cli, srv, {"cli": cli_line, "srv": None})
+        check(work, "cgroup", ["--cgroup", cgroup], cli, srv, {"cli": None, "srv": low_line})
     finally:
         cli.stop()
         srv.stop()
+        # the server's child leaves once the server has gone (EOF on its pipe)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with open(os.path.join(inner, "cgroup.procs")) as f:
+                if not f.read().strip():
+                    break
+            time.sleep(0.05)
+        os.rmdir(inner)
+        os.rmdir(base)
     ph.cleanup(work)
     return tap.done()
 
