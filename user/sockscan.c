@@ -382,7 +382,11 @@ static bool read_table(struct scan *s, int netdir, int t, sockscan_found_fn foun
 		    !sk.inode || !(h = holder(s, sk.inode)) || h->reported)
 			continue;
 		h->reported = true;
-		o = (struct sockscan_owner){ .pid = h->pid, .tid = h->pid, .fd = h->fd };
+		o = (struct sockscan_owner){ .pid = h->pid, .tid = h->pid, .fd = h->fd, .holders = 1 };
+		/* the holders follow in pid order */
+		for (const struct fd_ent *e = h + 1; e < s->fds + s->nfds && e->inode == h->inode;
+		     e++)
+			o.holders += e->pid != e[-1].pid;
 		memcpy(o.comm, s->procs[h->proc].comm, sizeof(o.comm));
 		found(ctx, &o, &sk);
 	}

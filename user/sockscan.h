@@ -35,6 +35,9 @@ struct sockscan_owner {
 	pid_t tid; /* = pid: which thread uses a socket is not in /proc */
 	int fd;
 	char comm[16];
+	/* scanned processes holding the socket: more than one when it was
+	 * inherited or passed, and which of them uses it is not in /proc */
+	unsigned int holders;
 };
 
 /* Parse one line of /proc/net/FILE of this family (AF_INET: tcp, udp;

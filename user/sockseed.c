@@ -2,6 +2,7 @@
 /* The owners of sockets older than the capture, into sock_owner (sockseed.h). */
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -78,6 +79,12 @@ static void add_socket(void *ctx, const struct sockscan_owner *o, const struct s
 
 	/* the kernel names no socket without a local port either */
 	if (sd->err || !s->lport)
+		return;
+	/* A listener several processes hold is a pre-fork server's (nginx's
+	 * master and workers): the lowest pid, the master, accepts nothing.
+	 * Left unnamed, its handshakes are named by the accept that follows
+	 * (a record; the kernel names the accepted socket itself). */
+	if (s->proto == IPPROTO_TCP && s->state == TCP_LISTEN && o->holders > 1)
 		return;
 	if (lo->filter_port && !port_wanted(lo, s->lport) && !port_wanted(lo, s->rport))
 		return;

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <cmocka.h>
+#include <bpf/bpf.h>
 
 #include "sockscan.h"
 #include "sockseed.h"
@@ -476,9 +477,11 @@ static void test_tree(void **state)
 	assert_int_equal(o->tid, 100);
 	assert_int_equal(o->fd, 3);
 	assert_string_equal(o->comm, "srv");
+	assert_int_equal(o->holders, 2);
 	o = owner_of(&f, 501);
 	assert_non_null(o);
 	assert_int_equal(o->fd, 7);
+	assert_int_equal(o->holders, 1);
 	o = owner_of(&f, 600);
 	assert_non_null(o);
 	assert_int_equal(o->pid, 300);
@@ -611,6 +614,7 @@ static void test_live(void **state)
 	assert_int_equal(o->tid, kid);
 	assert_int_equal(o->fd, cli);
 	assert_string_equal(o->comm, "test_sockscan");
+	assert_int_equal(o->holders, 1); /* its dup at fd 150000 is the same process */
 	for (int i = 0; i < f.n; i++) {
 		const struct sockscan_sock *s = &f.e[i].s;
 		uint16_t port = ntohs(a.sin_port);
@@ -649,6 +653,7 @@ static void test_live(void **state)
 	assert_int_equal(sockscan_run("/proc", want_pids, collect, &f), 0);
 	assert_int_equal(f.n, 4 + many);
 	assert_int_equal(owner_of(&f, inode_of(acc))->pid, getpid() < kid ? getpid() : kid);
+	assert_int_equal(owner_of(&f, inode_of(acc))->holders, 2);
 
 	/* the child dies after want() said yes: scanned without it */
 	memset(&f, 0, sizeof(f));
@@ -667,6 +672,130 @@ static void test_live(void **state)
 	close(dual);
 }
 
+/* ------------------------------------------ sock_owner from /proc */
+
+static bool lookup(int map, int family, const char *laddr, uint16_t lport, const char *raddr,
+		   uint16_t rport, uint8_t proto, struct zcap_sock_owner *o)
+{
+	struct sockscan_sock s = { .proto = proto, .family = family, .lport = lport,
+				   .rport = rport };
+	struct zcap_sock_key k;
+
+	inet_pton(family, laddr, s.laddr);
+	inet_pton(family, raddr, s.raddr);
+	sockseed_key(&s, &k);
+	return !bpf_map_lookup_elem(map, &k, o);
+}
+
+static int map_count(int map)
+{
+	struct zcap_sock_key k, next;
+	int n = 0;
+
+	for (void *prev = NULL; !bpf_map_get_next_key(map, prev, &next); prev = &k, n++)
+		k = next;
+	return n;
+}
+
+/* sockseed_fill into a map of the sock_owner layout: the keys the kernel
+ * would look up, the capture's -p and --port, a kernel entry kept
+ * (BPF_NOEXIST), a listener shared by two processes left out. */
+static void test_seed(void **state)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in c = a, u = a;
+	socklen_t alen = sizeof(a);
+	struct loader_opts lo = {};
+	struct sockseed_filter f = { .lo = &lo };
+	struct sockseed_result r;
+	struct zcap_sock_owner o, kernel = { .pid = 1, .tid = 1, .fd = 9, .comm = "kernel" };
+	struct zcap_sock_key k;
+	struct sockscan_sock ks = { .proto = IPPROTO_TCP, .family = AF_INET };
+	uint16_t port, cport, uport;
+	int lis, cli, acc, udp, map;
+	pid_t kid, pids[2];
+
+	map = bpf_map_create(BPF_MAP_TYPE_HASH, "seed_test", sizeof(struct zcap_sock_key),
+			     sizeof(struct zcap_sock_owner), 1024, NULL);
+	if (map < 0)
+		skip(); /* not root */
+	lis = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(bind(lis, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(lis, 8), 0);
+	assert_int_equal(getsockname(lis, (struct sockaddr *)&a, &alen), 0);
+	port = ntohs(a.sin_port);
+	cli = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(connect(cli, (struct sockaddr *)&a, sizeof(a)), 0);
+	acc = accept(lis, NULL, NULL);
+	assert_int_equal(getsockname(cli, (struct sockaddr *)&c, &alen), 0);
+	cport = ntohs(c.sin_port);
+	udp = socket(AF_INET, SOCK_DGRAM, 0);
+	u.sin_addr.s_addr = 0;
+	assert_int_equal(bind(udp, (struct sockaddr *)&u, sizeof(u)), 0);
+	assert_int_equal(getsockname(udp, (struct sockaddr *)&u, &alen), 0);
+	uport = ntohs(u.sin_port);
+	kid = hold_fds();
+
+	/* -p KID: its four sockets; the accepted one the kernel named first */
+	ks.lport = port;
+	ks.rport = cport;
+	memcpy(ks.laddr, &a.sin_addr, 4);
+	memcpy(ks.raddr, &a.sin_addr, 4);
+	sockseed_key(&ks, &k);
+	assert_int_equal(bpf_map_update_elem(map, &k, &kernel, BPF_NOEXIST), 0);
+	pids[0] = kid;
+	f.pids = pids;
+	f.npids = 1;
+	assert_int_equal(sockseed_fill(map, &f, &r), 0);
+	assert_int_equal(r.named, 3);
+	assert_int_equal(r.kernel, 1);
+	assert_int_equal(map_count(map), 4);
+	assert_true(lookup(map, AF_INET, "127.0.0.1", port, "0.0.0.0", 0, IPPROTO_TCP, &o));
+	assert_int_equal(o.pid, kid);
+	assert_int_equal(o.tid, kid);
+	assert_int_equal(o.fd, lis);
+	assert_string_equal(o.comm, "test_sockscan");
+	assert_true(lookup(map, AF_INET, "127.0.0.1", cport, "127.0.0.1", port, IPPROTO_TCP, &o));
+	assert_int_equal(o.fd, cli);
+	assert_true(lookup(map, AF_INET, "127.0.0.1", port, "127.0.0.1", cport, IPPROTO_TCP, &o));
+	assert_int_equal(o.pid, 1); /* the kernel's entry stays */
+	assert_true(lookup(map, AF_INET6, "::", uport, "::", 0, IPPROTO_UDP, &o));
+	assert_int_equal(o.fd, udp);
+
+	/* this process and KID, --port PORT: the listener both hold is left
+	 * out, the UDP socket has no such port; the lower pid is named */
+	for (k = (struct zcap_sock_key){}; !bpf_map_get_next_key(map, NULL, &k);)
+		bpf_map_delete_elem(map, &k);
+	pids[1] = getpid();
+	f.npids = 2;
+	lo.filter_port = true;
+	lo.port_set[port >> 3] |= 1 << (port & 7);
+	assert_int_equal(sockseed_fill(map, &f, &r), 0);
+	assert_int_equal(r.named, 2);
+	assert_int_equal(map_count(map), 2);
+	assert_false(lookup(map, AF_INET, "127.0.0.1", port, "0.0.0.0", 0, IPPROTO_TCP, &o));
+	assert_true(lookup(map, AF_INET, "127.0.0.1", port, "127.0.0.1", cport, IPPROTO_TCP, &o));
+	assert_int_equal(o.pid, getpid() < kid ? getpid() : kid);
+	assert_int_equal(o.fd, acc);
+
+	/* zcap itself is never named */
+	for (k = (struct zcap_sock_key){}; !bpf_map_get_next_key(map, NULL, &k);)
+		bpf_map_delete_elem(map, &k);
+	f.self = getpid() < kid ? getpid() : kid;
+	assert_int_equal(sockseed_fill(map, &f, &r), 0);
+	assert_true(lookup(map, AF_INET, "127.0.0.1", port, "127.0.0.1", cport, IPPROTO_TCP, &o));
+	assert_int_equal(o.pid, getpid() < kid ? kid : getpid());
+	assert_int_equal(sockseed_fill(-1, &f, &r), -EBADF);
+
+	kill(kid, SIGKILL);
+	waitpid(kid, NULL, 0);
+	close(map);
+	close(lis);
+	close(cli);
+	close(acc);
+	close(udp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -677,6 +806,7 @@ int main(void)
 		cmocka_unit_test(test_key),
 		cmocka_unit_test(test_tree),
 		cmocka_unit_test(test_live),
+		cmocka_unit_test(test_seed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
