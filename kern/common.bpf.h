@@ -371,7 +371,12 @@ static __always_inline bool want_current(void)
 /* Is port one of --port's? */
 static __always_inline bool port_selected(__u16 port)
 {
-	return cfg.port_set[port >> 3] & (1u << (port & 7));
+	__u32 i = port;
+
+	/* the verifier of 5.10 loses a byte-swapped port's bounds (a packet's
+	 * port through bpf_ntohs): mask it where it can see the mask */
+	asm volatile("%0 &= 0xffff" : "+r"(i));
+	return cfg.port_set[i >> 3] & (1u << (i & 7));
 }
 
 /* Are records of this fd shown (--fd-kinds, --port)? */
@@ -414,8 +419,9 @@ static __always_inline void sock_key_addr(__u8 out[ZCAP_ADDR_LEN], __u8 family,
 	__builtin_memcpy(out, w, sizeof(w));
 }
 
-/* Packet output: the current task owns this socket (fd in its table). */
-static __always_inline void sock_owner_note_flags(const struct zcap_fdinfo *f, int fd,
+/* Packet output: the current task owns this socket (fd in its table).
+ * With BPF_NOEXIST only when nothing named it yet. True when written. */
+static __always_inline bool sock_owner_note_flags(const struct zcap_fdinfo *f, int fd,
 						  __u64 flags)
 {
 	struct zcap_sock_owner o = { .fd = fd };
@@ -427,9 +433,9 @@ static __always_inline void sock_owner_note_flags(const struct zcap_fdinfo *f, i
 	else if (f->kind == ZCAP_FD_UDP)
 		k.proto = IPPROTO_UDP;
 	else
-		return;
+		return false;
 	if (!f->lport)
-		return; /* not bound yet: no packet can carry it */
+		return false; /* not bound yet: no packet can carry it */
 	k.lport = f->lport;
 	k.rport = f->rport;
 	sock_key_addr(k.laddr, f->family, f->laddr);
@@ -438,9 +444,9 @@ static __always_inline void sock_owner_note_flags(const struct zcap_fdinfo *f, i
 	o.pid = pid_tgid >> 32;
 	o.tid = (__u32)pid_tgid;
 	if (flags == BPF_NOEXIST && bpf_map_lookup_elem(&sock_owner, &k))
-		return; /* named already: the common case, and a lookup is cheap */
+		return false; /* named already: the common case, and a lookup is cheap */
 	bpf_get_current_comm(o.comm, sizeof(o.comm));
-	bpf_map_update_elem(&sock_owner, &k, &o, flags);
+	return bpf_map_update_elem(&sock_owner, &k, &o, flags) == 0;
 }
 
 static __always_inline void sock_owner_note(const struct zcap_fdinfo *f, int fd)

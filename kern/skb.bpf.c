@@ -182,7 +182,8 @@ static __always_inline bool lo_seen(__u64 id)
 /* The owner of one end (the local one: laddr/lport), as
  * user/pktattr.c once matched it: the connected socket, then one bound to
  * any address, then an unconnected one on that address, then on any. */
-static __always_inline struct zcap_sock_owner *owner_of(const struct pkt_hdrs *p, bool src)
+static __always_inline struct zcap_sock_owner *owner_of(const struct pkt_hdrs *p, bool src,
+						       bool *exact)
 {
 	struct zcap_sock_key k = {};
 	struct zcap_sock_owner *o;
@@ -193,6 +194,7 @@ static __always_inline struct zcap_sock_owner *owner_of(const struct pkt_hdrs *p
 	__builtin_memcpy(k.laddr, src ? p->saddr : p->daddr, ZCAP_ADDR_LEN);
 	__builtin_memcpy(k.raddr, src ? p->daddr : p->saddr, ZCAP_ADDR_LEN);
 	o = bpf_map_lookup_elem(&sock_owner, &k);
+	*exact = o != NULL;
 	if (o)
 		return o;
 	__builtin_memset(k.laddr, 0, ZCAP_ADDR_LEN);
@@ -215,21 +217,22 @@ static __always_inline void attribute(struct zcap_pkt_ev *ev, const struct pkt_h
 				      bool loopback)
 {
 	struct zcap_sock_owner *o;
+	bool exact;
 
 	if (!p->ports)
 		return;
 	if (ev->dir == ZCAP_DIR_OUT || loopback) {
-		o = owner_of(p, true);
+		o = owner_of(p, true, &exact);
 		if (o) {
 			ev->snd = *o;
-			ev->owners |= ZCAP_PKT_SND;
+			ev->owners |= ZCAP_PKT_SND | (exact ? ZCAP_PKT_SND_EXACT : 0);
 		}
 	}
 	if (ev->dir == ZCAP_DIR_IN || loopback) {
-		o = owner_of(p, false);
+		o = owner_of(p, false, &exact);
 		if (o) {
 			ev->rcv = *o;
-			ev->owners |= ZCAP_PKT_RCV;
+			ev->owners |= ZCAP_PKT_RCV | (exact ? ZCAP_PKT_RCV_EXACT : 0);
 		}
 	}
 }

@@ -220,14 +220,16 @@ static __always_inline int io_exit(struct bpf_raw_tracepoint_args *ctx, __u16 sc
 
 	if (!take_inflight(sc, &in))
 		return 0;
-	/* packet output: a send names its socket's owner (the first send of
-	 * an unbound UDP socket binds it); the packets carry the bytes */
+	/* packet output: the packets carry the bytes; a socket's first send
+	 * names its owner (an unbound UDP socket is bound by it, after its
+	 * first datagram left: the record, without payload, names that one
+	 * in userspace, user/pktattr.c) */
 	if (cfg.pkt_owners) {
 		struct zcap_fdinfo f;
 
-		if (ret >= 0 && fill_fd_info(&f, (int)in.args[0]))
-			sock_owner_note(&f, (int)in.args[0]);
-		return 0;
+		if (ret < 0 || !fill_fd_info(&f, (int)in.args[0]) ||
+		    !sock_owner_note_flags(&f, (int)in.args[0], BPF_NOEXIST))
+			return 0;
 	}
 	s = slot_get();
 	if (!s)
@@ -601,6 +603,36 @@ ZCAP_SYSCALL_ENTER(close)
 		fd_submit(ev);
 	slot_put(s);
 	return 0;
+}
+
+/* Packet output: a send on a bound UDP socket names its sender before the
+ * datagram leaves (a socket one process bound and another sends on: the
+ * one sending now). TCP sockets are named at connect and accept. */
+static __always_inline int send_enter(struct bpf_raw_tracepoint_args *ctx, __u16 sc)
+{
+	if (cfg.pkt_owners) {
+		int fd = enter_arg(ctx, 0);
+		struct zcap_fdinfo f;
+
+		if (fill_fd_info(&f, fd) && f.kind == ZCAP_FD_UDP)
+			sock_owner_note(&f, fd);
+	}
+	return save_args(ctx, sc);
+}
+
+ZCAP_SYSCALL_ENTER(sendto)
+{
+	return send_enter(ctx, ZCAP_SYS_SENDTO);
+}
+
+ZCAP_SYSCALL_ENTER(sendmsg)
+{
+	return send_enter(ctx, ZCAP_SYS_SENDMSG);
+}
+
+ZCAP_SYSCALL_ENTER(sendmmsg)
+{
+	return send_enter(ctx, ZCAP_SYS_SENDMMSG);
 }
 
 /* fcntl: only the dup commands matter; skip the rest at entry. */

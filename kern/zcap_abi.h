@@ -370,6 +370,10 @@ struct zcap_sock_owner {
 enum {
 	ZCAP_PKT_SND = 1 << 0, /* snd names the socket that sent the packet */
 	ZCAP_PKT_RCV = 1 << 1, /* rcv names the socket that receives it (this host) */
+	/* ...by its exact 4-tuple (else a listening or unconnected socket on
+	 * that port: a handshake before accept() returned) */
+	ZCAP_PKT_SND_EXACT = 1 << 2,
+	ZCAP_PKT_RCV_EXACT = 1 << 3,
 };
 
 struct zcap_pkt_ev {

@@ -431,6 +431,31 @@ void pktattr_learn(struct pktattr *a, const struct zrec *r)
 		learn_range(a, body_sock, r);
 }
 
+static void packet_key(const struct pkt_info *p, bool src, struct tuple_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->proto = p->proto;
+	k->lport = src ? p->sport : p->dport;
+	k->rport = src ? p->dport : p->sport;
+	memcpy(k->laddr, src ? p->saddr : p->daddr, 16);
+	memcpy(k->raddr, src ? p->daddr : p->saddr, 16);
+}
+
+bool pktattr_owner_connected(struct pktattr *a, const struct pkt_info *p, bool src,
+			     struct pkt_owner *out)
+{
+	struct tuple_key k;
+	struct sock_ent *e;
+
+	if (!p->has_ports)
+		return false;
+	packet_key(p, src, &k);
+	e = sock_find(a, &k);
+	if (e)
+		*out = e->o;
+	return e;
+}
+
 bool pktattr_owner(struct pktattr *a, const struct pkt_info *p, bool src, struct pkt_owner *out)
 {
 	struct tuple_key k;
@@ -438,12 +463,7 @@ bool pktattr_owner(struct pktattr *a, const struct pkt_info *p, bool src, struct
 
 	if (!p->has_ports)
 		return false;
-	memset(&k, 0, sizeof(k));
-	k.proto = p->proto;
-	k.lport = src ? p->sport : p->dport;
-	k.rport = src ? p->dport : p->sport;
-	memcpy(k.laddr, src ? p->saddr : p->daddr, 16);
-	memcpy(k.raddr, src ? p->daddr : p->saddr, 16);
+	packet_key(p, src, &k);
 	/* connected socket; bound to any address (unconnected UDP sendto);
 	 * listener or unconnected socket on that address; on any address */
 	e = sock_find(a, &k);

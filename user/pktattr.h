@@ -60,6 +60,11 @@ bool pktattr_owner(struct pktattr *a, const struct pkt_info *p, bool src, struct
 
 typedef void (*pktattr_line_fn)(void *ctx, const char *line);
 
+/* The same, only by the packet's exact 4-tuple (the connected socket): the
+ * record of an accept() that returned after the handshake went. */
+bool pktattr_owner_connected(struct pktattr *a, const struct pkt_info *p, bool src,
+			     struct pkt_owner *out);
+
 /* For each file range the packet's TCP payload came from, one line such as
  * "sendfile /srv/www/big.bin [65536, 131072)" (adjacent pieces of one file
  * merged). Returns the number of lines. */

@@ -376,6 +376,24 @@ static bool owner_from_kernel(const struct zcap_sock_owner *k, struct pkt_owner 
 	return true;
 }
 
+/* One end's owner: the kernel's answer by the exact 4-tuple, else the
+ * accept() or connect() record of that 4-tuple (it returned after the
+ * handshake, which the kernel named by the listener), else the kernel's
+ * listener or unconnected socket, else the records' (user/pktattr.c). */
+static bool packet_owner(struct pkt_sink *s, const struct qpkt *q, bool src, struct pkt_owner *o)
+{
+	unsigned int known = src ? ZCAP_PKT_SND : ZCAP_PKT_RCV;
+	unsigned int exact = src ? ZCAP_PKT_SND_EXACT : ZCAP_PKT_RCV_EXACT;
+	const struct zcap_sock_owner *k = src ? &q->snd : &q->rcv;
+
+	if ((q->owners & exact) ||
+	    ((q->owners & known) && !(q->parsed && pktattr_owner_connected(s->attr, &q->pi, src, o))))
+		return owner_from_kernel(k, o);
+	if (q->owners & known)
+		return true; /* the connected socket's record */
+	return q->parsed && pktattr_owner(s->attr, &q->pi, src, o);
+}
+
 /* Attribute and write (or filter out) the oldest queued packet. */
 static void emit(struct pkt_sink *s, struct qpkt *q)
 {
@@ -397,14 +415,10 @@ static void emit(struct pkt_sink *s, struct qpkt *q)
 	 * returned, send-path records of zero-copy bodies (user/pktattr.c).
 	 * A hook sees one end: the sender at egress, the receiver at ingress.
 	 * On loopback both ends are processes of this host. */
-	if (q->owners & ZCAP_PKT_SND)
-		have_snd = owner_from_kernel(&q->snd, &snd);
-	else if (q->parsed && (out || q->ifc->loopback))
-		have_snd = pktattr_owner(s->attr, &q->pi, true, &snd);
-	if (q->owners & ZCAP_PKT_RCV)
-		have_rcv = owner_from_kernel(&q->rcv, &rcv);
-	else if (q->parsed && (!out || q->ifc->loopback))
-		have_rcv = pktattr_owner(s->attr, &q->pi, false, &rcv);
+	if (out || q->ifc->loopback)
+		have_snd = packet_owner(s, q, true, &snd);
+	if (!out || q->ifc->loopback)
+		have_rcv = packet_owner(s, q, false, &rcv);
 	if (s->o.owned_only && !have_snd && !have_rcv) {
 		s->filtered++;
 		return;
