@@ -18,6 +18,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import tap  # noqa: E402
 import pcapng_helpers as ph  # noqa: E402
+from leftovers import cgroup2_root  # noqa: E402
 
 # A peer: sets its comm, connects (the server also forks a child holding
 # the socket), moves the socket to fd FD and then obeys stdin:
@@ -63,15 +64,6 @@ for line in sys.stdin:
             got += os.read(fd, int(arg) - len(got))
         print(got.hex(), flush=True)
 """
-
-
-def cgroup2_mount():
-    with open("/proc/mounts") as f:
-        for line in f:
-            parts = line.split()
-            if parts[2] == "cgroup2":
-                return parts[1]
-    raise ph.HelperError("no cgroup2 mount")
 
 
 class Peer:
@@ -148,7 +140,9 @@ def main():
     work = tempfile.mkdtemp(prefix="zcap-pcapng-attach-")
     # the server (and its child) in a cgroup one below --cgroup's
     cgroup = "/attach-test-%d" % os.getpid()
-    base = cgroup2_mount() + cgroup
+    if not cgroup2_root():
+        raise ph.HelperError("no cgroup2 mount")
+    base = cgroup2_root() + cgroup
     inner = os.path.join(base, "inner")
     os.makedirs(inner)
     srv = Peer("server", "seedsrv", 50, cgdir=inner)
