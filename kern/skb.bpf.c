@@ -38,8 +38,8 @@ struct {
  * bytes are copied once, at egress, and the ingress passage, recognised
  * by the packet's identity (a hash of its IP and transport headers: the
  * IPv4 ID and checksum, TCP sequence, acknowledgment and timestamps), is
- * sent as a record without bytes that gives the egress copy its delivery
- * time and the receiver's cgroup (user/sink_pcapng.c). Ingress packets
+ * sent as a record of its headers only that gives the egress copy its
+ * delivery time and the receiver's cgroup (user/sink_pcapng.c). Ingress packets
  * whose egress was not captured (the sender outside the cgroup, or
  * filtered out by --cgroup) are written; so are the pieces of an egress
  * packet delivered split (a GSO send): the sink then drops the egress
