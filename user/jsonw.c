@@ -73,8 +73,21 @@ static void putc_(struct jw *w, char c)
 		w->buf[w->len++] = c;
 }
 
-/* A value begins at this depth: the comma between array elements. A
- * member's key writes its own comma, so the value after a key does not. */
+/* Pretty: a new line indented two spaces per open container. */
+static void newline(struct jw *w)
+{
+	size_t n = 1 + 2 * (size_t)w->depth;
+
+	if (reserve(w, n)) {
+		w->buf[w->len] = '\n';
+		memset(w->buf + w->len + 1, ' ', n - 1);
+		w->len += n;
+	}
+}
+
+/* A value begins at this depth: the comma between array elements (and
+ * pretty, its line). A member's key writes its own comma, so the value
+ * after a key does not. */
 static void value_start(struct jw *w)
 {
 	if (w->after_key) {
@@ -84,6 +97,8 @@ static void value_start(struct jw *w)
 	if (w->more[w->depth])
 		putc_(w, ',');
 	w->more[w->depth] = true;
+	if (w->pretty && w->depth)
+		newline(w);
 }
 
 static void open_(struct jw *w, char c)
@@ -99,6 +114,9 @@ static void close_(struct jw *w, char c)
 {
 	if (w->depth)
 		w->depth--;
+	/* json-c pretty: the closing bracket on its own line, even when empty */
+	if (w->pretty)
+		newline(w);
 	putc_(w, c);
 }
 
@@ -194,6 +212,8 @@ void jw_key(struct jw *w, const char *key)
 	if (w->more[w->depth])
 		putc_(w, ',');
 	w->more[w->depth] = true;
+	if (w->pretty)
+		newline(w);
 	put_escaped(w, key, strlen(key));
 	putc_(w, ':');
 	w->after_key = true;
@@ -302,6 +322,12 @@ void jw_raw(struct jw *w, const char *s, size_t n)
 	put(w, s, n);
 }
 
+void jw_scalar(struct jw *w, const char *s, size_t n)
+{
+	value_start(w);
+	put(w, s, n);
+}
+
 /* jw_text; false when the bytes were not valid UTF-8 (something was lost) */
 static bool text_value(struct jw *w, const char *s, size_t n)
 {
@@ -339,4 +365,24 @@ void jw_ktext(struct jw *w, const char *key, const char *s, size_t n)
 		snprintf(k, sizeof(k), "%s_b64", key);
 		jw_kb64(w, k, s, n);
 	}
+}
+
+void jw_ktextv(struct jw *w, const char *key, char *const *v)
+{
+	bool lossy = false;
+	char k[64];
+
+	jw_key(w, key);
+	jw_arr_open(w);
+	for (char *const *s = v; s && *s; s++)
+		lossy |= !text_value(w, *s, strlen(*s));
+	jw_arr_close(w);
+	if (!lossy)
+		return;
+	snprintf(k, sizeof(k), "%s_b64", key);
+	jw_key(w, k);
+	jw_arr_open(w);
+	for (char *const *s = v; *s; s++)
+		jw_b64(w, *s, strlen(*s));
+	jw_arr_close(w);
 }

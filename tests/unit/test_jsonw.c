@@ -166,6 +166,72 @@ static void test_nesting(void **state)
 	jw_free(&w);
 }
 
+/* Pretty (the lineage record's layout): json-c's PRETTY | NOSLASHESCAPE,
+ * empty containers, containers in arrays and a top-level array included;
+ * and the list of untrusted strings as jtext_add_strv builds it. */
+static void test_pretty(void **state)
+{
+	json_object *o = json_object_new_object(), *a = json_object_new_array();
+	json_object *e = json_object_new_object(), *t = json_object_new_array();
+	char *argv[] = { "make", "caf\xe9", "", NULL };
+	char *plain[] = { "a", NULL };
+	const char *want;
+	struct jw w;
+
+	jw_init(&w);
+	w.pretty = true;
+	jw_obj_open(&w);
+	jw_kstr(&w, "v", "0.1/x");
+	jw_ktextv(&w, "argv", argv);
+	jw_ktextv(&w, "plain", plain);
+	jw_ktextv(&w, "none", NULL);
+	jw_key(&w, "empty_o");
+	jw_obj_open(&w);
+	jw_obj_close(&w);
+	jw_key(&w, "list");
+	jw_arr_open(&w);
+	jw_arr_open(&w);
+	jw_arr_close(&w);
+	jw_obj_open(&w);
+	jw_key(&w, "n");
+	jw_null(&w);
+	jw_kbool(&w, "b", false);
+	jw_obj_close(&w);
+	jw_scalar(&w, "-3", 2);
+	jw_arr_close(&w);
+	jw_ku64(&w, "last", UINT64_MAX);
+	jw_obj_close(&w);
+
+	json_object_object_add(o, "v", json_object_new_string("0.1/x"));
+	jtext_add_strv(o, "argv", argv);
+	jtext_add_strv(o, "plain", plain);
+	jtext_add_strv(o, "none", NULL);
+	json_object_object_add(o, "empty_o", json_object_new_object());
+	json_object_array_add(a, json_object_new_array());
+	json_object_object_add(e, "n", NULL);
+	json_object_object_add(e, "b", json_object_new_boolean(false));
+	json_object_array_add(a, e);
+	json_object_array_add(a, json_object_new_int64(-3));
+	json_object_object_add(o, "list", a);
+	json_object_object_add(o, "last", json_object_new_uint64(UINT64_MAX));
+	want = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+							 JSON_C_TO_STRING_NOSLASHESCAPE);
+	assert_false(w.oom);
+	assert_int_equal(w.len, strlen(want));
+	assert_memory_equal(w.buf, want, w.len);
+	json_object_put(o);
+
+	/* a top-level empty array, as json-c lays it out */
+	jw_reset(&w);
+	jw_arr_open(&w);
+	jw_arr_close(&w);
+	want = json_object_to_json_string_ext(t, JSON_C_TO_STRING_PRETTY);
+	assert_int_equal(w.len, strlen(want));
+	assert_memory_equal(w.buf, want, w.len);
+	json_object_put(t);
+	jw_free(&w);
+}
+
 /* Base64 and untrusted text: the same as jtext's json-c forms. */
 static void test_b64_and_text(void **state)
 {
@@ -240,6 +306,7 @@ int main(void)
 		cmocka_unit_test(test_strings_every_byte),
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_nesting),
+		cmocka_unit_test(test_pretty),
 		cmocka_unit_test(test_b64_and_text),
 		cmocka_unit_test(test_growth),
 		cmocka_unit_test(test_rfc3339),

@@ -11,7 +11,10 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <json-c/json.h>
+
 #include "lineage_model.h"
+#include "lineage_out.h"
 
 #define PID 4242
 
@@ -206,6 +209,51 @@ static void test_atomic_save(void **state)
 	lineage_free(lg);
 }
 
+/*
+ * The JSON record is written by the streaming writer in json-c's pretty
+ * layout: json-c, reading it back and printing it again, must give the
+ * very same bytes (a path that is not UTF-8, null members, an extra
+ * object with nested members and an empty array included).
+ */
+static void test_json_layout(void **state)
+{
+	struct lineage *lg = new_model();
+	json_object *extra = json_object_new_object(), *ol = json_object_new_object(), *back;
+	char *text = NULL;
+	size_t len = 0;
+	const char *again;
+	FILE *f;
+
+	open_file(lg, PID, 3, "/w/in\xff.txt", 40, O_RDONLY, 0);
+	io(lg, PID, 3, 40, ZCAP_DIR_IN, 5, "/w/in\xff.txt");
+	open_file(lg, PID, 4, "/w/.out.tmp", 41, O_WRONLY | O_CREAT | O_EXCL, ZCAP_FD_CREATED);
+	io(lg, PID, 4, 41, ZCAP_DIR_OUT, 12, "/w/.out.tmp");
+	fs_two(lg, ZCAP_SYS_RENAME, "/w/.out.tmp", "/w/out");
+	json_object_object_add(ol, "url", json_object_new_string("http://h:5000/api/v1/lineage"));
+	json_object_object_add(ol, "events", json_object_new_uint64(3));
+	json_object_object_add(ol, "none", NULL);
+	json_object_object_add(ol, "list", json_object_new_array());
+	json_object_object_add(extra, "openlineage_http", ol);
+	lineage_finish(lg, &(struct timespec){ 1, 0 }, &(struct timespec){ 2, 5000000 }, 0, 0);
+
+	f = open_memstream(&text, &len);
+	assert_non_null(f);
+	assert_int_equal(lineage_write_json_with(lg, f, extra), 0);
+	assert_int_equal(fclose(f), 0);
+	assert_true(len > 0 && text[len - 1] == '\n');
+	assert_non_null(strstr(text, "\"path_b64\":\"L3cvaW7/LnR4dA==\""));
+	assert_non_null(strstr(text, "\"origin\":\"/w/.out.tmp\""));
+	back = json_tokener_parse(text);
+	assert_non_null(back);
+	again = json_object_to_json_string_ext(back, JSON_C_TO_STRING_PRETTY |
+							     JSON_C_TO_STRING_NOSLASHESCAPE);
+	assert_int_equal(strlen(again), len - 1);
+	assert_memory_equal(again, text, len - 1);
+	json_object_put(back);
+	free(text);
+	lineage_free(lg);
+}
+
 static void test_normalize(void **state)
 {
 	static const char *const cases[][2] = {
@@ -228,6 +276,7 @@ int main(void)
 		cmocka_unit_test(test_xfer),
 		cmocka_unit_test(test_trunc_fd),
 		cmocka_unit_test(test_atomic_save),
+		cmocka_unit_test(test_json_layout),
 		cmocka_unit_test(test_normalize),
 	};
 
