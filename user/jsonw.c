@@ -367,22 +367,66 @@ void jw_ktext(struct jw *w, const char *key, const char *s, size_t n)
 	}
 }
 
-void jw_ktextv(struct jw *w, const char *key, char *const *v)
+/* Strings one after the other: a NULL-terminated vector, or NUL-terminated
+ * strings packed in [buf, end). */
+struct strcur {
+	char *const *v;
+	const char *buf, *end;
+};
+
+static const char *cur_next(struct strcur *c, size_t *len)
 {
+	const char *s;
+
+	if (c->v) {
+		s = *c->v;
+		if (s) {
+			c->v++;
+			*len = strlen(s);
+		}
+		return s;
+	}
+	if (c->buf >= c->end)
+		return NULL;
+	s = c->buf;
+	*len = strnlen(s, c->end - s);
+	c->buf += *len + 1;
+	return s;
+}
+
+/* key = their valid UTF-8 forms; key_b64 = every string's raw bytes when
+ * any form lost something (jtext's rule for lists) */
+static void ktext_list(struct jw *w, const char *key, struct strcur cur)
+{
+	struct strcur again = cur;
 	bool lossy = false;
+	const char *s;
+	size_t len;
 	char k[64];
 
 	jw_key(w, key);
 	jw_arr_open(w);
-	for (char *const *s = v; s && *s; s++)
-		lossy |= !text_value(w, *s, strlen(*s));
+	while ((s = cur_next(&cur, &len)))
+		lossy |= !text_value(w, s, len);
 	jw_arr_close(w);
 	if (!lossy)
 		return;
 	snprintf(k, sizeof(k), "%s_b64", key);
 	jw_key(w, k);
 	jw_arr_open(w);
-	for (char *const *s = v; *s; s++)
-		jw_b64(w, *s, strlen(*s));
+	while ((s = cur_next(&again, &len)))
+		jw_b64(w, s, len);
 	jw_arr_close(w);
+}
+
+void jw_ktextv(struct jw *w, const char *key, char *const *v)
+{
+	static char *const none[] = { NULL };
+
+	ktext_list(w, key, (struct strcur){ .v = v ? v : none });
+}
+
+void jw_kstrings(struct jw *w, const char *key, const char *buf, size_t n)
+{
+	ktext_list(w, key, (struct strcur){ .buf = buf, .end = buf + n });
 }

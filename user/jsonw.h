@@ -82,5 +82,7 @@ void jw_ktext(struct jw *w, const char *key, const char *s, size_t n);
  * string's raw bytes in base64 when any form lost something
  * (jtext_add_strv's rule). */
 void jw_ktextv(struct jw *w, const char *key, char *const *v);
+/* The same for n bytes of NUL-terminated strings (argv as exec saw it). */
+void jw_kstrings(struct jw *w, const char *key, const char *buf, size_t n);
 
 #endif
