@@ -73,8 +73,21 @@ static void putc_(struct jw *w, char c)
 		w->buf[w->len++] = c;
 }
 
-/* A value begins at this depth: the comma between array elements. A
- * member's key writes its own comma, so the value after a key does not. */
+/* Pretty: a new line indented two spaces per open container. */
+static void newline(struct jw *w)
+{
+	size_t n = 1 + 2 * (size_t)w->depth;
+
+	if (reserve(w, n)) {
+		w->buf[w->len] = '\n';
+		memset(w->buf + w->len + 1, ' ', n - 1);
+		w->len += n;
+	}
+}
+
+/* A value begins at this depth: the comma between array elements (and
+ * pretty, its line). A member's key writes its own comma, so the value
+ * after a key does not. */
 static void value_start(struct jw *w)
 {
 	if (w->after_key) {
@@ -84,6 +97,8 @@ static void value_start(struct jw *w)
 	if (w->more[w->depth])
 		putc_(w, ',');
 	w->more[w->depth] = true;
+	if (w->pretty && w->depth)
+		newline(w);
 }
 
 static void open_(struct jw *w, char c)
@@ -99,6 +114,9 @@ static void close_(struct jw *w, char c)
 {
 	if (w->depth)
 		w->depth--;
+	/* json-c pretty: the closing bracket on its own line, even when empty */
+	if (w->pretty)
+		newline(w);
 	putc_(w, c);
 }
 
@@ -194,6 +212,8 @@ void jw_key(struct jw *w, const char *key)
 	if (w->more[w->depth])
 		putc_(w, ',');
 	w->more[w->depth] = true;
+	if (w->pretty)
+		newline(w);
 	put_escaped(w, key, strlen(key));
 	putc_(w, ':');
 	w->after_key = true;
@@ -302,6 +322,12 @@ void jw_raw(struct jw *w, const char *s, size_t n)
 	put(w, s, n);
 }
 
+void jw_scalar(struct jw *w, const char *s, size_t n)
+{
+	value_start(w);
+	put(w, s, n);
+}
+
 /* jw_text; false when the bytes were not valid UTF-8 (something was lost) */
 static bool text_value(struct jw *w, const char *s, size_t n)
 {
@@ -339,4 +365,68 @@ void jw_ktext(struct jw *w, const char *key, const char *s, size_t n)
 		snprintf(k, sizeof(k), "%s_b64", key);
 		jw_kb64(w, k, s, n);
 	}
+}
+
+/* Strings one after the other: a NULL-terminated vector, or NUL-terminated
+ * strings packed in [buf, end). */
+struct strcur {
+	char *const *v;
+	const char *buf, *end;
+};
+
+static const char *cur_next(struct strcur *c, size_t *len)
+{
+	const char *s;
+
+	if (c->v) {
+		s = *c->v;
+		if (s) {
+			c->v++;
+			*len = strlen(s);
+		}
+		return s;
+	}
+	if (c->buf >= c->end)
+		return NULL;
+	s = c->buf;
+	*len = strnlen(s, c->end - s);
+	c->buf += *len + 1;
+	return s;
+}
+
+/* key = their valid UTF-8 forms; key_b64 = every string's raw bytes when
+ * any form lost something (jtext's rule for lists) */
+static void ktext_list(struct jw *w, const char *key, struct strcur cur)
+{
+	struct strcur again = cur;
+	bool lossy = false;
+	const char *s;
+	size_t len;
+	char k[64];
+
+	jw_key(w, key);
+	jw_arr_open(w);
+	while ((s = cur_next(&cur, &len)))
+		lossy |= !text_value(w, s, len);
+	jw_arr_close(w);
+	if (!lossy)
+		return;
+	snprintf(k, sizeof(k), "%s_b64", key);
+	jw_key(w, k);
+	jw_arr_open(w);
+	while ((s = cur_next(&again, &len)))
+		jw_b64(w, s, len);
+	jw_arr_close(w);
+}
+
+void jw_ktextv(struct jw *w, const char *key, char *const *v)
+{
+	static char *const none[] = { NULL };
+
+	ktext_list(w, key, (struct strcur){ .v = v ? v : none });
+}
+
+void jw_kstrings(struct jw *w, const char *key, const char *buf, size_t n)
+{
+	ktext_list(w, key, (struct strcur){ .buf = buf, .end = buf + n });
 }

@@ -328,8 +328,8 @@ static bool fd_truncating(struct lineage *lg, struct lin_proc *p, int fd,
 	return s && s->used && s->trunc && s->dev == fi->dev && s->ino == fi->ino;
 }
 
-static void edge_add(struct lineage *lg, const char *from, const char *to, const char *via,
-		     uint64_t bytes)
+static struct lin_edge *edge_add(struct lineage *lg, const char *from, const char *to,
+				 const char *via, uint64_t bytes)
 {
 	char key[2 * PATH_MAX + 64];
 	struct lin_edge *e;
@@ -348,11 +348,12 @@ static void edge_add(struct lineage *lg, const char *from, const char *to, const
 			}
 			free(e);
 			lg->oom++;
-			return;
+			return NULL;
 		}
 		snprintf(e->via, sizeof(e->via), "%s", via);
 	}
 	e->bytes += bytes;
+	return e;
 }
 
 /* A pipe, FIFO or socket as a graph node; false for anything else. Both
@@ -441,10 +442,12 @@ static void queue_before_hash(struct lineage *lg, struct lin_file *f, pid_t pid,
 		lin_hasher_submit(lg->hasher, hfd, f->sha_before, real_ns);
 }
 
-static void note_read(struct lineage *lg, struct lin_file *f, struct lin_proc *p, uint64_t bytes,
-		      const char *via, int fd, uint64_t ts)
+/* note_read, note_write: the edge the bytes went to (NULL on failure) */
+static struct lin_edge *note_read(struct lineage *lg, struct lin_file *f, struct lin_proc *p,
+				  uint64_t bytes, const char *via, int fd, uint64_t ts)
 {
 	char from[PATH_MAX + 8], to[32];
+	struct lin_edge *e;
 
 	f->opened = true;
 	f->read = true;
@@ -455,13 +458,14 @@ static void note_read(struct lineage *lg, struct lin_file *f, struct lin_proc *p
 		f->existed = true;
 	file_node(f, from, sizeof(from));
 	lin_proc_node(p, to, sizeof(to));
-	edge_add(lg, from, to, via, bytes);
+	e = edge_add(lg, from, to, via, bytes);
 	if (!f->before_queued)
 		queue_before_hash(lg, f, p->pid, fd, f->dev, f->ino, ts);
+	return e;
 }
 
-static void note_write(struct lineage *lg, struct lin_file *f, struct lin_proc *p, uint64_t bytes,
-		       const char *via)
+static struct lin_edge *note_write(struct lineage *lg, struct lin_file *f, struct lin_proc *p,
+				   uint64_t bytes, const char *via)
 {
 	char from[32], to[PATH_MAX + 8];
 
@@ -474,7 +478,7 @@ static void note_write(struct lineage *lg, struct lin_file *f, struct lin_proc *
 		lg->oom++;
 	lin_proc_node(p, from, sizeof(from));
 	file_node(f, to, sizeof(to));
-	edge_add(lg, from, to, via, bytes);
+	return edge_add(lg, from, to, via, bytes);
 }
 
 static void note_exec(struct lineage *lg, struct lin_file *f, struct lin_proc *p, uint64_t ts)
@@ -558,11 +562,16 @@ static void note_chan(struct lineage *lg, struct lin_proc *p, const struct zcap_
 		edge_add(lg, proc, chan, via, bytes);
 }
 
-/* One end of a transfer: a file (read or written) or a channel. */
+/* One end of a transfer: a file (read or written) or a channel. memo (may
+ * be NULL) gets where a file's bytes went: file and edge, or neither for
+ * bytes that count nowhere; it stays invalid for a channel or a failure. */
 static void note_end(struct lineage *lg, struct lin_proc *p, const struct zcap_fdinfo *fi,
-		     const char *path, int fd, bool in, uint64_t bytes, const char *via, uint64_t ts)
+		     const char *path, int fd, bool in, uint64_t bytes, const char *via, uint64_t ts,
+		     struct lin_io_memo *memo)
 {
+	struct lin_edge *e = NULL;
 	struct lin_file *f;
+	bool counted = true;
 
 	if (fi->kind != ZCAP_FD_FILE) {
 		note_chan(lg, p, fi, path, fd, in, bytes, via);
@@ -571,12 +580,19 @@ static void note_end(struct lineage *lg, struct lin_proc *p, const struct zcap_f
 	f = file_of(lg, fi, path, p->pid, fd);
 	if (!f)
 		return;
-	if (!in)
-		note_write(lg, f, p, bytes, via);
-	else if (!fd_truncating(lg, p, fd, fi))
-		note_read(lg, f, p, bytes, via, fd, ts);
-	else
+	if (!in) {
+		e = note_write(lg, f, p, bytes, via);
+	} else if (!fd_truncating(lg, p, fd, fi)) {
+		e = note_read(lg, f, p, bytes, via, fd, ts);
+	} else {
 		f->opened = true; /* read back through an O_TRUNC fd: its own output */
+		counted = false;
+	}
+	if (memo && (e || !counted)) {
+		memo->f = counted ? f : NULL;
+		memo->e = e;
+		memo->gen = lg->gen;
+	}
 }
 
 /* ---- records ---------------------------------------------------------------- */
@@ -586,18 +602,42 @@ static uint64_t real_ns(const struct lineage *lg, const struct zcap_hdr *h)
 	return h->ts_ns + lg->mono_to_real;
 }
 
+/*
+ * A read or write. A process moving a file through many small calls sends
+ * one record each (a build's bpftool writes 100k lines): the next record
+ * of the same process, fd, file and direction, with no other record in
+ * between (lg->gen: any other kind of record may change what an id, a
+ * path or an fd stands for), only adds its bytes where the last one's
+ * went. The rest of what note_read/note_write do is done once already.
+ */
 static void on_io(struct lineage *lg, const struct zrec *r)
 {
 	const struct zcap_io *io = r->ev->io;
+	struct lin_io_memo *m = &lg->io_memo[((uint32_t)io->h.pid * 31u + (uint32_t)io->fd) %
+					     LIN_IO_MEMOS];
 	struct lin_proc *p;
 
 	if (io->ret <= 0 || r->len == 0)
 		return; /* nothing flowed */
+	if (io->f.kind == ZCAP_FD_FILE && m->gen == lg->gen && m->pid == (pid_t)io->h.pid &&
+	    m->fd == io->fd && m->dir == io->dir && m->dev == io->f.dev && m->ino == io->f.ino) {
+		if (m->f) {
+			*(io->dir == ZCAP_DIR_IN ? &m->f->bytes_read : &m->f->bytes_written) += r->len;
+			m->e->bytes += r->len;
+		}
+		return;
+	}
 	p = proc_of(lg, io->h.pid, 0, real_ns(lg, &io->h));
 	if (!p)
 		return;
+	m->gen = 0;
+	m->pid = io->h.pid;
+	m->fd = io->fd;
+	m->dir = io->dir;
+	m->dev = io->f.dev;
+	m->ino = io->f.ino;
 	note_end(lg, p, &io->f, r->path, io->fd, io->dir == ZCAP_DIR_IN, r->len,
-		 io->dir == ZCAP_DIR_IN ? "read" : "write", real_ns(lg, &io->h));
+		 io->dir == ZCAP_DIR_IN ? "read" : "write", real_ns(lg, &io->h), m);
 }
 
 static void on_open(struct lineage *lg, struct lin_proc *p, const struct zcap_fdinfo *fi, int fd,
@@ -946,9 +986,9 @@ static void on_uring(struct lineage *lg, struct lin_proc *p, const struct zrec *
 	if (e->ret <= 0)
 		return;
 	if (uring_reads(op))
-		note_end(lg, p, &e->f, NULL, -1, true, e->ret, "io_uring", ts);
+		note_end(lg, p, &e->f, NULL, -1, true, e->ret, "io_uring", ts, NULL);
 	else if (uring_writes(op))
-		note_end(lg, p, &e->f, NULL, -1, false, e->ret, "io_uring", ts);
+		note_end(lg, p, &e->f, NULL, -1, false, e->ret, "io_uring", ts, NULL);
 }
 
 static void on_mmap(struct lineage *lg, struct lin_proc *p, const struct zrec *r, uint64_t ts)
@@ -1074,14 +1114,17 @@ static void on_xfer(struct lineage *lg, const struct zrec *r)
 	p = proc_of(lg, x->h.pid, 0, ts);
 	if (!p)
 		return;
-	note_end(lg, p, &x->in, NULL, x->fd_in, true, x->ret, via, ts);
-	note_end(lg, p, &x->out, NULL, x->fd_out, false, x->ret, via, ts);
+	note_end(lg, p, &x->in, NULL, x->fd_in, true, x->ret, via, ts, NULL);
+	note_end(lg, p, &x->out, NULL, x->fd_out, false, x->ret, via, ts, NULL);
 }
 
 int lineage_feed(struct lineage *lg, const struct zrec *r)
 {
 	uint64_t oom = lg->oom;
 
+	/* what on_io remembered holds until a record of another kind */
+	if (r->ev->type != ZCAP_EV_IO)
+		lg->gen++;
 	switch (r->ev->type) {
 	case ZCAP_EV_IO:
 		on_io(lg, r);
@@ -1120,6 +1163,7 @@ struct lineage *lineage_new(char *const *cmd)
 	if (!lg)
 		return NULL;
 	lg->cmd = copy_argv(cmd);
+	lg->gen = 1;
 	lg->hasher = lin_hasher_new();
 	lg->mono_to_real = mono_to_real_offset();
 	if (gethostname(lg->host, sizeof(lg->host) - 1))

@@ -75,6 +75,19 @@ struct lin_edge {
 	uint64_t bytes;
 };
 
+/* Where on_io's last file bytes of one process and fd went (lineage_model.c). */
+struct lin_io_memo {
+	uint64_t gen; /* lineage.gen it holds for; 0 never */
+	pid_t pid;
+	int fd;
+	uint32_t dev;
+	uint8_t dir;
+	uint64_t ino;
+	struct lin_file *f; /* NULL: the bytes count nowhere (read through O_TRUNC) */
+	struct lin_edge *e;
+};
+#define LIN_IO_MEMOS 64
+
 struct lineage {
 	char **cmd;
 	struct lmap files_by_path; /* path -> lin_file */
@@ -101,6 +114,8 @@ struct lineage {
 	uint64_t bad_records;	       /* of dropped: records the decoder rejected */
 	struct lin_hasher *hasher;
 	struct fscreds *creds; /* --user: files are opened for hashing as USER */
+	uint64_t gen; /* records of other kinds than I/O so far, plus 1 */
+	struct lin_io_memo io_memo[LIN_IO_MEMOS];
 };
 
 /* Is this file entry part of the output (not a temporary absorbed into

@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 
 #include "escape.h"
+#include "jsonw.h"
 #include "jtext.h"
 #include "lineage_model.h"
 #include "lineage_out.h"
@@ -132,43 +133,6 @@ static struct lin_file **listed_files(struct lineage *lg, int *n)
 	return v;
 }
 
-static json_object *str_or_null(const char *s)
-{
-	return s && *s ? json_object_new_string(s) : NULL;
-}
-
-static json_object *pids_json(const struct pidset *s)
-{
-	json_object *a = json_object_new_array();
-
-	for (int i = 0; i < s->n; i++)
-		json_object_array_add(a, json_object_new_int(s->v[i]));
-	return a;
-}
-
-/* dropped_events by cause: the kernel's counters, malformed records,
- * allocation failures (docs/lineage.md). */
-static json_object *drops_json(const struct lineage *lg)
-{
-	json_object *d = json_object_new_object();
-
-	for (int i = 0; i < ZCAP_DROP_MAX; i++)
-		json_object_object_add(d, drop_cause_name(i), json_object_new_uint64(lg->drops[i]));
-	json_object_object_add(d, "bad_record", json_object_new_uint64(lg->bad_records));
-	json_object_object_add(d, "out_of_memory", json_object_new_uint64(lg->oom));
-	return d;
-}
-
-static json_object *time_json(uint64_t real_ns)
-{
-	char buf[48];
-
-	if (!real_ns)
-		return NULL;
-	lin_iso_time(real_ns, buf, sizeof(buf));
-	return json_object_new_string(buf);
-}
-
 static uint64_t ts_ns(const struct timespec *ts)
 {
 	return (uint64_t)ts->tv_sec * 1000000000ULL + ts->tv_nsec;
@@ -186,52 +150,128 @@ static int put_json(json_object *root, FILE *out)
 	return err;
 }
 
-static json_object *file_json(const struct lin_file *f)
+/* ---- the native JSON record ------------------------------------------------ */
+
+/*
+ * Written with the streaming writer in json-c's pretty layout (the bytes
+ * json_object_to_json_string_ext(PRETTY | NOSLASHESCAPE) gave for the same
+ * tree): a build's record has tens of thousands of edges, and a json-c
+ * object per member was most of the time zcap took after CMD ended.
+ */
+
+static void jw_pids(struct jw *w, const char *key, const struct pidset *s)
 {
-	json_object *o = json_object_new_object();
+	jw_key(w, key);
+	jw_arr_open(w);
+	for (int i = 0; i < s->n; i++)
+		jw_i64(w, s->v[i]);
+	jw_arr_close(w);
+}
+
+/* key: the string, or null when there is none (jtext_add_or_null) */
+static void jw_ktext_or_null(struct jw *w, const char *key, const char *s)
+{
+	if (s && *s) {
+		jw_ktext(w, key, s, strlen(s));
+	} else {
+		jw_key(w, key);
+		jw_null(w);
+	}
+}
+
+static void jw_ktime(struct jw *w, const char *key, uint64_t real_ns)
+{
+	char buf[48];
+
+	jw_key(w, key);
+	if (!real_ns) {
+		jw_null(w);
+		return;
+	}
+	lin_iso_time(real_ns, buf, sizeof(buf));
+	jw_str(w, buf);
+}
+
+/* A json-c value (the caller's extra members) in the same layout. */
+static void jw_json_c(struct jw *w, json_object *v)
+{
+	const char *s;
+
+	switch (json_object_get_type(v)) {
+	case json_type_object:
+		jw_obj_open(w);
+		json_object_object_foreach(v, key, val)
+		{
+			jw_key(w, key);
+			jw_json_c(w, val);
+		}
+		jw_obj_close(w);
+		break;
+	case json_type_array:
+		jw_arr_open(w);
+		for (size_t i = 0; i < json_object_array_length(v); i++)
+			jw_json_c(w, json_object_array_get_idx(v, i));
+		jw_arr_close(w);
+		break;
+	default: /* a scalar prints the same in every layout */
+		s = v ? json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
+							  JSON_C_TO_STRING_NOSLASHESCAPE)
+		      : "null";
+		jw_scalar(w, s, strlen(s));
+	}
+}
+
+static void file_jw(struct jw *w, const struct lin_file *f)
+{
 	bool input = f->read || f->executed;
 	bool output = (f->written || f->created) && !f->deleted;
 
-	jtext_add_str(o, "path", f->path);
-	json_object_object_add(o, "kind", json_object_new_string(f->link_target ? "symlink"
-								 : f->is_dir	 ? "dir"
-										 : "file"));
-	json_object_object_add(o, "opened", json_object_new_boolean(f->opened));
-	json_object_object_add(o, "read", json_object_new_boolean(f->read));
-	json_object_object_add(o, "written", json_object_new_boolean(f->written));
-	json_object_object_add(o, "executed", json_object_new_boolean(f->executed));
-	json_object_object_add(o, "created", json_object_new_boolean(f->created));
-	json_object_object_add(o, "deleted", json_object_new_boolean(f->deleted));
-	json_object_object_add(o, "bytes_read", json_object_new_uint64(f->bytes_read));
-	json_object_object_add(o, "bytes_written", json_object_new_uint64(f->bytes_written));
-	json_object_object_add(o, "sha256_before", input ? str_or_null(f->sha_before) : NULL);
-	json_object_object_add(o, "sha256_after", output ? str_or_null(f->sha_after) : NULL);
-	json_object_object_add(o, "readers", pids_json(&f->readers));
-	json_object_object_add(o, "writers", pids_json(&f->writers));
-	jtext_add_or_null(o, "origin", f->origin);
-	jtext_add_or_null(o, "link_target", f->link_target);
-	return o;
+	jw_obj_open(w);
+	jw_ktext(w, "path", f->path, strlen(f->path));
+	jw_kstr(w, "kind", f->link_target ? "symlink" : f->is_dir ? "dir" : "file");
+	jw_kbool(w, "opened", f->opened);
+	jw_kbool(w, "read", f->read);
+	jw_kbool(w, "written", f->written);
+	jw_kbool(w, "executed", f->executed);
+	jw_kbool(w, "created", f->created);
+	jw_kbool(w, "deleted", f->deleted);
+	jw_ku64(w, "bytes_read", f->bytes_read);
+	jw_ku64(w, "bytes_written", f->bytes_written);
+	jw_key(w, "sha256_before");
+	if (input && f->sha_before[0])
+		jw_str(w, f->sha_before);
+	else
+		jw_null(w);
+	jw_key(w, "sha256_after");
+	if (output && f->sha_after[0])
+		jw_str(w, f->sha_after);
+	else
+		jw_null(w);
+	jw_pids(w, "readers", &f->readers);
+	jw_pids(w, "writers", &f->writers);
+	jw_ktext_or_null(w, "origin", f->origin);
+	jw_ktext_or_null(w, "link_target", f->link_target);
+	jw_obj_close(w);
 }
 
 /* TCP connections as datasets (struct lin_peer), in first-seen order. */
-static json_object *peers_json(const struct lineage *lg)
+static void peers_jw(struct jw *w, const struct lineage *lg)
 {
-	json_object *a = json_object_new_array();
-
+	jw_key(w, "tcp_datasets");
+	jw_arr_open(w);
 	for (int i = 0; i < lg->npeers; i++) {
 		const struct lin_peer *pe = lg->peers[i];
-		json_object *o = json_object_new_object();
 
-		json_object_object_add(o, "namespace", json_object_new_string(pe->ns));
-		json_object_object_add(o, "name", json_object_new_string(pe->name));
-		json_object_object_add(o, "bytes_sent", json_object_new_uint64(pe->bytes_sent));
-		json_object_object_add(o, "bytes_received",
-				       json_object_new_uint64(pe->bytes_received));
-		json_object_object_add(o, "senders", pids_json(&pe->senders));
-		json_object_object_add(o, "receivers", pids_json(&pe->receivers));
-		json_object_array_add(a, o);
+		jw_obj_open(w);
+		jw_kstr(w, "namespace", pe->ns);
+		jw_kstr(w, "name", pe->name);
+		jw_ku64(w, "bytes_sent", pe->bytes_sent);
+		jw_ku64(w, "bytes_received", pe->bytes_received);
+		jw_pids(w, "senders", &pe->senders);
+		jw_pids(w, "receivers", &pe->receivers);
+		jw_obj_close(w);
 	}
-	return a;
+	jw_arr_close(w);
 }
 
 int lineage_write_json(struct lineage *lg, FILE *out)
@@ -241,75 +281,105 @@ int lineage_write_json(struct lineage *lg, FILE *out)
 
 int lineage_write_json_with(struct lineage *lg, FILE *out, json_object *extra)
 {
-	json_object *root = json_object_new_object(), *procs, *files, *edges;
 	struct lin_edge **ev = NULL;
 	struct lin_file **fv;
+	struct jw w;
 	int nf, ne = 0, err;
 
 	fv = listed_files(lg, &nf);
 	err = lin_edges_resolved(lg, &ev, &ne);
-	if (!root || !fv || err) {
-		json_object_put(root);
+	if (!fv || err) {
 		json_object_put(extra);
 		free(fv);
 		return err ? err : -ENOMEM;
 	}
-	json_object_object_add(root, "zcap_version", json_object_new_string(ZCAP_VERSION));
-	jtext_add_strv(root, "command", lg->cmd);
-	jtext_add_str(root, "host", lg->host);
+	jw_init(&w);
+	w.pretty = true;
+	jw_obj_open(&w);
+	jw_kstr(&w, "zcap_version", ZCAP_VERSION);
+	jw_ktextv(&w, "command", lg->cmd);
+	jw_ktext(&w, "host", lg->host, strlen(lg->host));
 	/* stopped by a signal while CMD ran: CMD has no exit code yet */
-	json_object_object_add(root, "exit_code",
-			       lg->stop_signal ? NULL : json_object_new_int(lg->exit_code));
-	json_object_object_add(root, "interrupted", json_object_new_boolean(lg->stop_signal != 0));
-	json_object_object_add(root, "stop_signal",
-			       lg->stop_signal ? json_object_new_int(lg->stop_signal) : NULL);
-	json_object_object_add(root, "start_time", time_json(ts_ns(&lg->start)));
-	json_object_object_add(root, "end_time", time_json(ts_ns(&lg->end)));
-	json_object_object_add(root, "dropped_events", json_object_new_uint64(lg->dropped));
-	json_object_object_add(root, "drops", drops_json(lg));
+	jw_key(&w, "exit_code");
+	if (lg->stop_signal)
+		jw_null(&w);
+	else
+		jw_i64(&w, lg->exit_code);
+	jw_kbool(&w, "interrupted", lg->stop_signal != 0);
+	jw_key(&w, "stop_signal");
+	if (lg->stop_signal)
+		jw_i64(&w, lg->stop_signal);
+	else
+		jw_null(&w);
+	jw_ktime(&w, "start_time", ts_ns(&lg->start));
+	jw_ktime(&w, "end_time", ts_ns(&lg->end));
+	jw_ku64(&w, "dropped_events", lg->dropped);
+	/* dropped_events by cause: the kernel's counters, malformed records,
+	 * allocation failures (docs/lineage.md) */
+	jw_key(&w, "drops");
+	jw_obj_open(&w);
+	for (int i = 0; i < ZCAP_DROP_MAX; i++)
+		jw_ku64(&w, drop_cause_name(i), lg->drops[i]);
+	jw_ku64(&w, "bad_record", lg->bad_records);
+	jw_ku64(&w, "out_of_memory", lg->oom);
+	jw_obj_close(&w);
 	if (extra) {
 		json_object_object_foreach(extra, key, val)
-			json_object_object_add(root, key, json_object_get(val));
+		{
+			jw_key(&w, key);
+			jw_json_c(&w, val);
+		}
 		json_object_put(extra);
 	}
 
-	procs = json_object_new_array();
+	jw_key(&w, "processes");
+	jw_arr_open(&w);
 	for (int i = 0; i < lg->nprocs; i++) {
 		const struct lin_proc *p = lg->procs[i];
-		json_object *o = json_object_new_object();
 
-		json_object_object_add(o, "pid", json_object_new_int(p->pid));
-		json_object_object_add(o, "ppid", json_object_new_int(p->ppid));
-		jtext_add_strv(o, "argv", p->argv);
-		jtext_add_or_null(o, "exe", p->exe);
-		json_object_object_add(o, "exit_code",
-				       p->exited ? json_object_new_int(p->exit_code) : NULL);
-		json_object_object_add(o, "start_time", time_json(p->start_ns));
-		json_object_object_add(o, "end_time", time_json(p->end_ns));
-		json_object_array_add(procs, o);
+		jw_obj_open(&w);
+		jw_ki64(&w, "pid", p->pid);
+		jw_ki64(&w, "ppid", p->ppid);
+		jw_ktextv(&w, "argv", p->argv);
+		jw_ktext_or_null(&w, "exe", p->exe);
+		jw_key(&w, "exit_code");
+		if (p->exited)
+			jw_i64(&w, p->exit_code);
+		else
+			jw_null(&w);
+		jw_ktime(&w, "start_time", p->start_ns);
+		jw_ktime(&w, "end_time", p->end_ns);
+		jw_obj_close(&w);
 	}
-	json_object_object_add(root, "processes", procs);
+	jw_arr_close(&w);
 
-	files = json_object_new_array();
+	jw_key(&w, "files");
+	jw_arr_open(&w);
 	for (int i = 0; i < nf; i++)
-		json_object_array_add(files, file_json(fv[i]));
-	json_object_object_add(root, "files", files);
+		file_jw(&w, fv[i]);
+	jw_arr_close(&w);
 
-	edges = json_object_new_array();
+	jw_key(&w, "edges");
+	jw_arr_open(&w);
 	for (int i = 0; i < ne; i++) {
-		json_object *o = json_object_new_object();
-
-		jtext_add_str(o, "from", ev[i]->from);
-		jtext_add_str(o, "to", ev[i]->to);
-		json_object_object_add(o, "via", json_object_new_string(ev[i]->via));
-		json_object_object_add(o, "bytes", json_object_new_uint64(ev[i]->bytes));
-		json_object_array_add(edges, o);
+		jw_obj_open(&w);
+		jw_ktext(&w, "from", ev[i]->from, strlen(ev[i]->from));
+		jw_ktext(&w, "to", ev[i]->to, strlen(ev[i]->to));
+		jw_kstr(&w, "via", ev[i]->via);
+		jw_ku64(&w, "bytes", ev[i]->bytes);
+		jw_obj_close(&w);
 	}
-	json_object_object_add(root, "edges", edges);
-	json_object_object_add(root, "tcp_datasets", peers_json(lg));
+	jw_arr_close(&w);
+	peers_jw(&w, lg);
+	jw_obj_close(&w);
+	jw_raw(&w, "\n", 1);
 	free(fv);
 	lin_edges_free(ev, ne);
-	return put_json(root, out);
+	err = w.oom ? -ENOMEM : 0;
+	if (!err && fwrite(w.buf, 1, w.len, out) != w.len)
+		err = -EIO;
+	jw_free(&w);
+	return err;
 }
 
 /* ---- derivation: which inputs an output's data came from ----------------- */

@@ -50,38 +50,6 @@ static void add_base64(struct jw *o, const char *k, const uint8_t *data, size_t 
 	jw_kb64(o, k, data, len);
 }
 
-/* argv as exec saw it: n bytes of NUL-terminated strings, as "argv" (valid
- * UTF-8) and, when any string is not, "argv_b64" with the raw bytes. */
-static void add_strings(struct jw *o, const char *key, const char *buf, size_t n)
-{
-	const char *end = buf + n;
-	bool lossy = false;
-	char k[64];
-
-	jw_key(o, key);
-	jw_arr_open(o);
-	for (const char *s = buf; s < end;) {
-		size_t len = strnlen(s, end - s);
-
-		jw_text(o, s, len);
-		lossy |= !utf8_valid(s, len);
-		s += len + 1;
-	}
-	jw_arr_close(o);
-	if (!lossy)
-		return;
-	snprintf(k, sizeof(k), "%s_b64", key);
-	jw_key(o, k);
-	jw_arr_open(o);
-	for (const char *s = buf; s < end;) {
-		size_t len = strnlen(s, end - s);
-
-		jw_b64(o, s, len);
-		s += len + 1;
-	}
-	jw_arr_close(o);
-}
-
 /* Opens the record's object: json_record closes it (after the cgroup).
  * real_off: the sink's CLOCK_REALTIME - CLOCK_MONOTONIC, for "time". */
 static void hdr_obj(struct jw *o, uint64_t real_off, const char *type, const struct zcap_hdr *h)
@@ -240,7 +208,7 @@ static void proc_obj(struct jw *o, uint64_t real_off, const struct zrec *r)
 	} else if (p->syscall == ZCAP_SYS_EXEC) {
 		const char *file = (const char *)r->data + p->argv_len;
 
-		add_strings(o, "argv", (const char *)r->data, p->argv_len);
+		jw_kstrings(o, "argv", (const char *)r->data, p->argv_len);
 		jw_ktext(o, "filename", file, strnlen(file, r->data_len - p->argv_len));
 	} else if (p->exit_code & 0x7f) { /* a wait(2) status */
 		add_int(o, "exit_code", 128 + (p->exit_code & 0x7f));

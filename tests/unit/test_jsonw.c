@@ -117,33 +117,37 @@ static void test_numbers(void **state)
 }
 
 /* Nesting: empty containers, objects in arrays in objects, and commas. */
-static void test_nesting(void **state)
+/* A document with every kind of nesting: empty object and array, an
+ * array in an array, objects in arrays and objects; written by the
+ * writer, and the same as a json-c tree. */
+static void nested_doc(struct jw *w)
+{
+	jw_obj_open(w);
+	jw_kstr(w, "type", "io");
+	jw_key(w, "empty");
+	jw_obj_open(w);
+	jw_obj_close(w);
+	jw_key(w, "list");
+	jw_arr_open(w);
+	jw_arr_open(w);
+	jw_arr_close(w);
+	jw_obj_open(w);
+	jw_ku64(w, "a", 1);
+	jw_key(w, "d");
+	jw_obj_open(w);
+	jw_kstr(w, "x", "y");
+	jw_obj_close(w);
+	jw_obj_close(w);
+	jw_i64(w, -3);
+	jw_arr_close(w);
+	jw_ku64(w, "last", 7);
+	jw_obj_close(w);
+}
+
+static json_object *nested_json(void)
 {
 	json_object *o = json_object_new_object(), *a = json_object_new_array();
 	json_object *e = json_object_new_object(), *d = json_object_new_object();
-	struct jw w;
-
-	jw_init(&w);
-	jw_obj_open(&w);
-	jw_kstr(&w, "type", "io");
-	jw_key(&w, "empty");
-	jw_obj_open(&w);
-	jw_obj_close(&w);
-	jw_key(&w, "list");
-	jw_arr_open(&w);
-	jw_arr_open(&w);
-	jw_arr_close(&w);
-	jw_obj_open(&w);
-	jw_ku64(&w, "a", 1);
-	jw_key(&w, "d");
-	jw_obj_open(&w);
-	jw_kstr(&w, "x", "y");
-	jw_obj_close(&w);
-	jw_obj_close(&w);
-	jw_i64(&w, -3);
-	jw_arr_close(&w);
-	jw_ku64(&w, "last", 7);
-	jw_obj_close(&w);
 
 	json_object_object_add(o, "type", json_object_new_string("io"));
 	json_object_object_add(o, "empty", json_object_new_object());
@@ -155,7 +159,16 @@ static void test_nesting(void **state)
 	json_object_array_add(a, json_object_new_int64(-3));
 	json_object_object_add(o, "list", a);
 	json_object_object_add(o, "last", json_object_new_uint64(7));
-	assert_same(&w, o);
+	return o;
+}
+
+static void test_nesting(void **state)
+{
+	struct jw w;
+
+	jw_init(&w);
+	nested_doc(&w);
+	assert_same(&w, nested_json());
 
 	/* reset: a second document in the same buffer starts clean */
 	jw_reset(&w);
@@ -163,6 +176,63 @@ static void test_nesting(void **state)
 	jw_obj_close(&w);
 	assert_int_equal(w.len, 2);
 	assert_memory_equal(w.buf, "{}", 2);
+	jw_free(&w);
+}
+
+static void assert_same_pretty(struct jw *w, json_object *o)
+{
+	const char *want = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+								    JSON_C_TO_STRING_NOSLASHESCAPE);
+
+	assert_false(w->oom);
+	assert_int_equal(w->len, strlen(want));
+	assert_memory_equal(w->buf, want, w->len);
+	json_object_put(o);
+}
+
+/* Pretty (the lineage record's layout): json-c's PRETTY | NOSLASHESCAPE,
+ * the nested document, a top-level empty array, null members, scalars
+ * as text, and lists of untrusted strings as jtext_add_strv and
+ * jtext_add_strings build them. */
+static void test_pretty(void **state)
+{
+	char *argv[] = { "make", "caf\xe9", "", NULL };
+	char *plain[] = { "a", NULL };
+	const char packed[] = "ls\0-l\0\xff";
+	json_object *o;
+	struct jw w;
+
+	jw_init(&w);
+	w.pretty = true;
+	nested_doc(&w);
+	assert_same_pretty(&w, nested_json());
+
+	jw_reset(&w);
+	jw_arr_open(&w);
+	jw_arr_close(&w);
+	assert_same_pretty(&w, json_object_new_array());
+
+	jw_reset(&w);
+	jw_obj_open(&w);
+	jw_ktextv(&w, "argv", argv);
+	jw_ktextv(&w, "plain", plain);
+	jw_ktextv(&w, "none", NULL);
+	jw_kstrings(&w, "packed", packed, sizeof(packed) - 1);
+	jw_key(&w, "n");
+	jw_null(&w);
+	jw_key(&w, "s");
+	jw_scalar(&w, "-3", 2);
+	jw_ku64(&w, "max", UINT64_MAX);
+	jw_obj_close(&w);
+	o = json_object_new_object();
+	jtext_add_strv(o, "argv", argv);
+	jtext_add_strv(o, "plain", plain);
+	jtext_add_strv(o, "none", NULL);
+	jtext_add_strings(o, "packed", packed, sizeof(packed) - 1);
+	json_object_object_add(o, "n", NULL);
+	json_object_object_add(o, "s", json_object_new_int(-3));
+	json_object_object_add(o, "max", json_object_new_uint64(UINT64_MAX));
+	assert_same_pretty(&w, o);
 	jw_free(&w);
 }
 
@@ -240,6 +310,7 @@ int main(void)
 		cmocka_unit_test(test_strings_every_byte),
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_nesting),
+		cmocka_unit_test(test_pretty),
 		cmocka_unit_test(test_b64_and_text),
 		cmocka_unit_test(test_growth),
 		cmocka_unit_test(test_rfc3339),

@@ -11,7 +11,10 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <json-c/json.h>
+
 #include "lineage_model.h"
+#include "lineage_out.h"
 
 #define PID 4242
 
@@ -206,6 +209,118 @@ static void test_atomic_save(void **state)
 	lineage_free(lg);
 }
 
+static uint64_t edge_bytes(struct lineage *lg, const char *from, const char *to, const char *via)
+{
+	char key[256];
+	struct lin_edge *e;
+
+	snprintf(key, sizeof(key), "%s\x01%s\x01%s", from, to, via);
+	e = lmap_get(&lg->edges_by_key, key);
+	return e ? e->bytes : 0;
+}
+
+/*
+ * Many small reads and writes (on_io reuses where the last record of the
+ * same process and fd went): exact totals per file and edge, two fds and
+ * two processes interleaved, a rename in between moving later bytes to
+ * the new name, and reads through an O_TRUNC fd counting nowhere.
+ */
+static void test_small_io_totals(void **state)
+{
+	struct lineage *lg = new_model();
+	struct lin_file *a, *b, *c, *d;
+
+	open_file(lg, PID, 3, "/w/a", 50, O_RDONLY, 0);
+	open_file(lg, PID, 4, "/w/b", 51, O_WRONLY | O_CREAT, ZCAP_FD_CREATED);
+	open_file(lg, PID + 1, 5, "/w/b", 51, O_WRONLY | O_APPEND, 0);
+	for (int i = 0; i < 100; i++) {
+		io(lg, PID, 3, 50, ZCAP_DIR_IN, 7, "/w/a");
+		io(lg, PID, 4, 51, ZCAP_DIR_OUT, 3, "/w/b");
+		if (i % 10 == 0)
+			io(lg, PID + 1, 5, 51, ZCAP_DIR_OUT, 2, "/w/b");
+	}
+	a = file(lg, "/w/a");
+	b = file(lg, "/w/b");
+	assert_int_equal(a->bytes_read, 700);
+	assert_int_equal(b->bytes_written, 320);
+	assert_int_equal(b->writers.n, 2);
+	assert_int_equal(edge_bytes(lg, "file:/w/a", "process:4242", "read"), 700);
+	assert_int_equal(edge_bytes(lg, "process:4242", "file:/w/b", "write"), 300);
+	assert_int_equal(edge_bytes(lg, "process:4243", "file:/w/b", "write"), 20);
+
+	/* renamed while open: the bytes after the rename go to the new name */
+	fs_two(lg, ZCAP_SYS_RENAME, "/w/b", "/w/c");
+	for (int i = 0; i < 5; i++)
+		io(lg, PID, 4, 51, ZCAP_DIR_OUT, 1, "/w/b");
+	c = file(lg, "/w/c");
+	assert_int_equal(c->bytes_written, 325);
+	assert_int_equal(edge_bytes(lg, "process:4242", "file:/w/c", "write"), 5);
+	assert_int_equal(edge_bytes(lg, "process:4242", "file:/w/b", "write"), 300);
+
+	/* an O_TRUNC fd reads back its own output: no bytes read */
+	open_file(lg, PID, 6, "/w/d", 52, O_RDWR | O_TRUNC, 0);
+	io(lg, PID, 6, 52, ZCAP_DIR_OUT, 4, "/w/d");
+	io(lg, PID, 6, 52, ZCAP_DIR_IN, 4, "/w/d");
+	io(lg, PID, 6, 52, ZCAP_DIR_IN, 4, "/w/d");
+	d = file(lg, "/w/d");
+	assert_int_equal(d->bytes_written, 4);
+	assert_int_equal(d->bytes_read, 0);
+	assert_false(d->read);
+
+	/* the fd closed and opened again on another file */
+	fd_call(lg, PID, ZCAP_SYS_CLOSE, 0, 3, -1, 50);
+	open_file(lg, PID, 3, "/w/e", 53, O_RDONLY, 0);
+	io(lg, PID, 3, 53, ZCAP_DIR_IN, 9, "/w/e");
+	assert_int_equal(file(lg, "/w/e")->bytes_read, 9);
+	assert_int_equal(a->bytes_read, 700);
+	lineage_free(lg);
+}
+
+/*
+ * The JSON record is written by the streaming writer in json-c's pretty
+ * layout: json-c, reading it back and printing it again, must give the
+ * very same bytes (a path that is not UTF-8, null members, an extra
+ * object with nested members and an empty array included).
+ */
+static void test_json_layout(void **state)
+{
+	struct lineage *lg = new_model();
+	json_object *extra = json_object_new_object(), *ol = json_object_new_object(), *back;
+	char *text = NULL;
+	size_t len = 0;
+	const char *again;
+	FILE *f;
+
+	open_file(lg, PID, 3, "/w/in\xff.txt", 40, O_RDONLY, 0);
+	io(lg, PID, 3, 40, ZCAP_DIR_IN, 5, "/w/in\xff.txt");
+	open_file(lg, PID, 4, "/w/.out.tmp", 41, O_WRONLY | O_CREAT | O_EXCL, ZCAP_FD_CREATED);
+	io(lg, PID, 4, 41, ZCAP_DIR_OUT, 12, "/w/.out.tmp");
+	fs_two(lg, ZCAP_SYS_RENAME, "/w/.out.tmp", "/w/out");
+	json_object_object_add(ol, "url", json_object_new_string("http://h:5000/api/v1/lineage"));
+	json_object_object_add(ol, "events", json_object_new_uint64(3));
+	json_object_object_add(ol, "none", NULL);
+	json_object_object_add(ol, "list", json_object_new_array());
+	json_object_object_add(extra, "openlineage_http", ol);
+	lineage_finish(lg, &(struct timespec){ 1, 0 }, &(struct timespec){ 2, 5000000 }, 0, 0);
+
+	f = open_memstream(&text, &len);
+	assert_non_null(f);
+	assert_int_equal(lineage_write_json_with(lg, f, extra), 0);
+	assert_int_equal(fclose(f), 0);
+	assert_true(len > 0 && text[len - 1] == '\n');
+	assert_non_null(strstr(text, "\"path_b64\":\"L3cvaW7/LnR4dA==\""));
+	assert_non_null(strstr(text, "\"origin\":\"/w/.out.tmp\""));
+	back = json_tokener_parse(text);
+	assert_non_null(back);
+	again = json_object_to_json_string_ext(back, JSON_C_TO_STRING_PRETTY |
+							     JSON_C_TO_STRING_NOSLASHESCAPE);
+	assert_int_equal(strlen(again), len - 1);
+	assert_memory_equal(again, text, len - 1);
+	json_object_put(back);
+	free(text);
+	lineage_free(lg);
+}
+
 static void test_normalize(void **state)
 {
 	static const char *const cases[][2] = {
@@ -228,6 +343,8 @@ int main(void)
 		cmocka_unit_test(test_xfer),
 		cmocka_unit_test(test_trunc_fd),
 		cmocka_unit_test(test_atomic_save),
+		cmocka_unit_test(test_small_io_totals),
+		cmocka_unit_test(test_json_layout),
 		cmocka_unit_test(test_normalize),
 	};
 
