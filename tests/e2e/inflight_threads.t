@@ -4,7 +4,7 @@ call up only while its tid bucket counts one in flight (kern/common.bpf.h,
 inflight_pending), so every count must be right when calls of many threads
 and processes overlap. A python program (comm zcap-inflight) and a child it
 forks block 8 and 4 threads in recv, each on its own TCP connection to the
-test's port, while their other syscalls (files, pipes) go on; once every
+test's port (all made before the fork), while their other syscalls (files, pipes) go on; once every
 thread sits in recvfrom (/proc/TID/syscall) the main threads send each its
 own payload. The io records of the two processes must be exactly the 12
 receives (tid, fd, bytes) and the 12 sends, nothing of the files or pipes.
@@ -24,7 +24,7 @@ RECVFROM_NR = {"x86_64": 45, "aarch64": 207}
 # argv: port, recvfrom's number, scratch dir. Prints one line per receive
 # ("pid tid fd hexpayload") and per send ("pid tid fd hexpayload S").
 PROGRAM = r'''
-import ctypes, os, socket, sys, threading
+import ctypes, os, socket, sys, threading, time
 ctypes.CDLL(None).prctl(15, b"zcap-inflight", 0, 0, 0)
 port, nr, work = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 lst = socket.socket()
@@ -36,12 +36,15 @@ def in_recvfrom(tid):
     with open("/proc/self/task/%d/syscall" % tid) as f:
         return f.read().split()[0] == str(nr)
 
-def run(nthreads, tag):
-    pairs = []
-    for i in range(nthreads):
-        c = socket.create_connection(("127.0.0.1", port))
-        a, _ = lst.accept()
-        pairs.append((c, a))
+# every connection made before the fork: each process's pairs are its own
+pairs = []
+for i in range(12):
+    c = socket.create_connection(("127.0.0.1", port))
+    a, _ = lst.accept()
+    pairs.append((c, a))
+
+def run(pairs, tag):
+    nthreads = len(pairs)
     lines, tids = [], [None] * nthreads
     started = threading.Barrier(nthreads + 1)
 
@@ -65,7 +68,7 @@ def run(nthreads, tag):
     started.wait()
     # every worker blocked inside recvfrom: their calls are in flight together
     while not all(in_recvfrom(t) for t in tids):
-        os.sched_yield()
+        time.sleep(0.01)  # a poll, not a timed check: lets the workers run
     for i, (c, a) in enumerate(pairs):
         payload = ("%s thread %d of %d: %s" % (tag, i, nthreads, "x" * i)).encode()
         c.sendall(payload)
@@ -83,10 +86,16 @@ r, w = os.pipe()
 child = os.fork()
 if child == 0:
     os.close(r)
-    os.write(w, "\n".join(run(4, "child")).encode() + b"\n")
+    for c, a in pairs[:8]:
+        c.close()
+        a.close()
+    os.write(w, "\n".join(run(pairs[8:], "child")).encode() + b"\n")
     os._exit(0)
 os.close(w)
-out += run(8, "parent")
+for c, a in pairs[8:]:
+    c.close()
+    a.close()
+out += run(pairs[:8], "parent")
 got = b""
 while True:
     b = os.read(r, 65536)
