@@ -122,8 +122,9 @@ struct inflight {
 	__u64 args[6];
 	__u64 call_id;
 	__u64 ts_ns;
-	__u16 sc; /* enum zcap_syscall */
-	__u16 _pad[3];
+	__u16 sc;      /* enum zcap_syscall */
+	__u16 counted; /* still in its bucket's inflight_pending count */
+	__u16 _pad[2];
 };
 
 struct {
@@ -132,6 +133,33 @@ struct {
 	__type(key, __u32);
 	__type(value, struct inflight);
 } inflight SEC(".maps");
+
+/*
+ * Calls saved and not yet seen by sys_exit, per bucket of tids (tid &
+ * (ZCAP_PENDING_BUCKETS - 1)). sys_exit runs for every syscall on the
+ * machine; most are no call of ours, and an array lookup (inlined) tells
+ * it so where the inflight hash lookup costs as much again as an empty
+ * hook. Counts, not flags: threads share buckets. save_args counts an
+ * entry in and marks it counted; sys_exit counts it out the first time it
+ * finds it. An entry the LRU evicts (or one saved over) leaves its count
+ * behind, which only costs its bucket the hash lookup; a count is never
+ * short, so no call of ours is skipped.
+ */
+#define ZCAP_PENDING_BUCKETS (1 << 16)
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, ZCAP_PENDING_BUCKETS);
+	__type(key, __u32);
+	__type(value, __u32);
+} inflight_pending SEC(".maps");
+
+static __always_inline __u32 *pending_bucket(__u32 tid)
+{
+	__u32 bucket = tid & (ZCAP_PENDING_BUCKETS - 1);
+
+	return bpf_map_lookup_elem(&inflight_pending, &bucket);
+}
 
 /*
  * Syscall dispatch. Two raw tracepoints (sys_enter, sys_exit, in
@@ -144,11 +172,31 @@ struct {
  */
 /* libbpf 1.1 has no PT_REGS_PARM6_CORE_SYSCALL */
 #if defined(__TARGET_ARCH_x86)
-#define SYSCALL_ARG6(r) BPF_CORE_READ((r), r9)
+#define SYSCALL_ARG6(r)	     BPF_CORE_READ((r), r9)
+#define SYSCALL_ARG6_BTF(r) ((r)->r9)
 #elif defined(__TARGET_ARCH_arm64)
-#define SYSCALL_ARG6(r) BPF_CORE_READ((r), regs[5])
+#define SYSCALL_ARG6(r)	     BPF_CORE_READ((r), regs[5])
+#define SYSCALL_ARG6_BTF(r) ((r)->regs[5])
 #else
-#define SYSCALL_ARG6(r) 0
+#define SYSCALL_ARG6(r)	     0
+#define SYSCALL_ARG6_BTF(r) 0
+#endif
+
+/*
+ * save_args' registers and argument n (1-6) from them. The bounded build
+ * (kernels before 5.17) reads the raw tracepoint's pt_regs with a
+ * bpf_probe_read_kernel call per argument; elsewhere bpf_task_pt_regs
+ * (5.15+) gives the same registers (the task's saved user ones)
+ * BTF-typed, and an argument is a plain load.
+ */
+#ifdef ZCAP_BOUNDED_LOOPS
+#define enter_regs(ctx)	 ((struct pt_regs *)(ctx)->args[0])
+#define ENTER_PARM(n, r) PT_REGS_PARM##n##_CORE_SYSCALL(r)
+#define ENTER_PARM6(r)	 SYSCALL_ARG6(r)
+#else
+#define enter_regs(ctx)	 ((struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf()))
+#define ENTER_PARM(n, r) PT_REGS_PARM##n##_SYSCALL(r)
+#define ENTER_PARM6(r)	 SYSCALL_ARG6_BTF(r)
 #endif
 
 #define ZCAP_NR_MAX 1024
@@ -253,25 +301,34 @@ static __always_inline __u64 next_call_id(void)
 /* Save the call's arguments for its exit program. */
 static __always_inline int save_args(struct bpf_raw_tracepoint_args *ctx, __u16 sc)
 {
-	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+	struct pt_regs *regs = enter_regs(ctx);
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct inflight in = {};
+	__u32 *pending;
 
 	in.sc = sc;
 	in.call_id = next_call_id();
 	in.ts_ns = bpf_ktime_get_ns();
-	in.args[0] = PT_REGS_PARM1_CORE_SYSCALL(regs);
-	in.args[1] = PT_REGS_PARM2_CORE_SYSCALL(regs);
-	in.args[2] = PT_REGS_PARM3_CORE_SYSCALL(regs);
-	in.args[3] = PT_REGS_PARM4_CORE_SYSCALL(regs);
-	in.args[4] = PT_REGS_PARM5_CORE_SYSCALL(regs);
-	in.args[5] = SYSCALL_ARG6(regs);
-	if (bpf_map_update_elem(&inflight, &tid, &in, BPF_ANY))
+	in.args[0] = ENTER_PARM(1, regs);
+	in.args[1] = ENTER_PARM(2, regs);
+	in.args[2] = ENTER_PARM(3, regs);
+	in.args[3] = ENTER_PARM(4, regs);
+	in.args[4] = ENTER_PARM(5, regs);
+	in.args[5] = ENTER_PARM6(regs);
+	in.counted = 1;
+	if (bpf_map_update_elem(&inflight, &tid, &in, BPF_ANY)) {
 		count_drop(ZCAP_DROP_MAPFULL);
+		return 0;
+	}
+	pending = pending_bucket(tid);
+	if (pending)
+		__sync_fetch_and_add(pending, 1);
 	return 0;
 }
 
-/* Argument n of the syscall being entered (enter programs). */
+/* Argument n of the syscall being entered (enter programs): one
+ * bpf_probe_read_kernel, cheaper than the two helper calls that would
+ * make the registers BTF-typed. */
 static __always_inline __u64 enter_arg(struct bpf_raw_tracepoint_args *ctx, int n)
 {
 	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
@@ -687,23 +744,55 @@ static __always_inline struct file *fill_fd_info(struct zcap_fdinfo *fi, int fd)
 }
 
 /*
+ * The current task's file at fd, for sys_enter, which runs for every
+ * syscall on the machine. Where bpf_get_current_task_btf exists (5.11+,
+ * so in every build but the bounded one) the task's fields are plain
+ * loads (a fault reads 0), not a bpf_probe_read_kernel call each.
+ */
+static __always_inline struct file *current_fd_file(int fd)
+{
+#ifdef ZCAP_BOUNDED_LOOPS
+	return fd_to_file((void *)bpf_get_current_task(), fd);
+#else
+	struct fdtable *fdt = bpf_get_current_task_btf()->files->fdt;
+	struct file **fds;
+	struct file *file = NULL;
+
+	if (fd < 0 || (unsigned int)fd >= fdt->max_fds)
+		return NULL;
+	/* a pointer to pointers is a number to the verifier: read by helper */
+	fds = fdt->fd;
+	bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
+	return file;
+#endif
+}
+
+/*
  * --port at syscall entry: can a call on this fd be one the port selects?
  * Only an inet socket with that local or remote port can; everything else
  * (files, pipes, /dev/null: nearly every syscall of a busy machine) is
- * turned away before its arguments are saved, for a file mode read. The
- * exit program decides again with everything it reads.
+ * turned away before its arguments are saved. The exit program decides
+ * again with everything it reads.
+ *
+ * What an uninteresting call costs here is mostly the memory it touches:
+ * on a kernel with page-table isolation and no PCID every syscall starts
+ * with an empty TLB, so each page is a walk (docs/performance.md). A
+ * socket's file always has its struct socket in private_data; regular
+ * files and devices have nothing there and are turned away on the struct
+ * file alone, which the syscall reads anyway, without their inode.
  */
 static __always_inline bool fd_may_match_port(int fd)
 {
-	struct task_struct *task = (void *)bpf_get_current_task();
-	struct file *file = fd_to_file(task, fd);
+	struct file *file = current_fd_file(fd);
 	struct socket *sock;
 	struct sock *sk;
 	__u16 family;
 
-	if (!file || (BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+	if (!file)
 		return false;
 	sock = BPF_CORE_READ(file, private_data);
+	if (!sock || (BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+		return false;
 	sk = BPF_CORE_READ(sock, sk);
 	family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	if (family != AF_INET && family != AF_INET6)

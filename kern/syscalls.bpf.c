@@ -725,10 +725,24 @@ SEC("raw_tp/sys_exit")
 int zcap_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct inflight *in = bpf_map_lookup_elem(&inflight, &tid);
+	__u32 *pending = pending_bucket(tid);
+	struct inflight *in;
 
+	/* no call of this thread's bucket in flight: nearly every syscall */
+	if (pending && !*pending)
+		return 0;
+	in = bpf_map_lookup_elem(&inflight, &tid);
 	if (!in)
 		return 0;
+	if (!in->counted) {
+		/* an earlier call's entry its exit program left behind: it
+		 * says nothing about this call */
+		bpf_map_delete_elem(&inflight, &tid);
+		return 0;
+	}
+	in->counted = 0;
+	if (pending)
+		__sync_fetch_and_add(pending, -1);
 	bpf_tail_call(ctx, &exit_progs, in->sc);
 	bpf_map_delete_elem(&inflight, &tid); /* no exit program: forget it */
 	return 0;

@@ -27,7 +27,7 @@
 static const char *const shared_maps[] = { "events",	 "drops",	"traced_pids",
 					   "scratch",	 "inflight",	"sys_of_nr",
 					   "enter_progs", "exit_progs", "trunc_ino",
-					   "comm_filter", "sock_owner" };
+					   "comm_filter", "sock_owner", "inflight_pending" };
 
 /* The parts, in load order; the first creates the shared maps. */
 static const struct bpf_part *const all_parts[] = {

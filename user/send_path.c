@@ -342,6 +342,9 @@ static void shrink_maps(struct zerocopy_bpf *skel, int ncpus)
 	bpf_map__set_max_entries(skel->maps.scratch, ncpus * SLOTS_PER_CPU);
 	bpf_map__set_max_entries(skel->maps.zc_walks, ncpus * SLOTS_PER_CPU);
 	bpf_map__set_max_entries(skel->maps.inflight, 64);
+	/* no dispatcher here to read the counts: a bucket past the end is
+	 * none, which save_args skips */
+	bpf_map__set_max_entries(skel->maps.inflight_pending, 1);
 	bpf_map__set_max_entries(skel->maps.traced_pids, 8);
 	bpf_map__set_max_entries(skel->maps.zc_sends, 64);
 }
