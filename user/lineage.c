@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,9 +26,6 @@
 #include "util.h"
 
 #define LINEAGE_BUFFER_KIB 32768
-/* malloc keeps what is freed below these for reuse (see keep_freed_memory) */
-#define KEEP_MMAP_THRESHOLD (32 << 20)
-#define KEEP_TRIM_THRESHOLD (64 << 20)
 /* OpenLineage over HTTP: the defaults of the OpenLineage clients where
  * they have one (a 5 s timeout) */
 #define OL_INTERVAL_S 60.0
@@ -397,20 +393,6 @@ static int write_output(struct lineage *lg, struct outfile *of, const struct lin
 	if (!err)
 		err = outfile_commit(of);
 	return err;
-}
-
-/*
- * Freed memory stays in the heap for the next allocation instead of going
- * back to the kernel. Loading parses the kernel's BTF (several MB) once per
- * BPF object and frees it, and the hasher reads every input through a
- * 1 MiB buffer: with glibc's defaults each of those is fresh memory, page
- * faults while CMD waits to start (a tenth of a second of a make's
- * lineage) and while it runs. The model lives until the end anyway.
- */
-static void keep_freed_memory(void)
-{
-	mallopt(M_MMAP_THRESHOLD, KEEP_MMAP_THRESHOLD);
-	mallopt(M_TRIM_THRESHOLD, KEEP_TRIM_THRESHOLD);
 }
 
 int cmd_lineage(int argc, char **argv)

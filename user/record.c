@@ -640,6 +640,7 @@ static int record_packets(struct record_args *a)
 	struct sink *sink = NULL;
 	int rc, err;
 
+	keep_freed_memory(); /* packets wait in memory for their window */
 	if (to_stdout && isatty(STDOUT_FILENO)) {
 		zcap_err("record: not writing %s to a terminal (use -o FILE, or pipe: "
 			 "-o - | wireshark -k -i -)",

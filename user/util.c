@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
@@ -84,4 +85,19 @@ double mono_now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * Freed memory stays in the heap for the next allocation instead of going
+ * back to the kernel. Loading parses the kernel's BTF (several MB) once per
+ * BPF object and frees it; lineage's hasher reads every input through a
+ * 1 MiB buffer; packet output holds each packet (up to 256 KiB) for half a
+ * second. With glibc's defaults each of those is fresh memory: page faults
+ * (and a 64 KiB packet's copy mostly spent faulting) while CMD waits to
+ * start and while it runs.
+ */
+void keep_freed_memory(void)
+{
+	mallopt(M_MMAP_THRESHOLD, 32 << 20);
+	mallopt(M_TRIM_THRESHOLD, 64 << 20);
 }

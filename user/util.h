@@ -28,4 +28,7 @@ bool parse_seconds(const char *s, double *out);
 /* CLOCK_MONOTONIC in seconds. */
 double mono_now_s(void);
 
+/* Keep freed memory in the heap (big buffers reused without page faults). */
+void keep_freed_memory(void);
+
 #endif
