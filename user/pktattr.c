@@ -441,8 +441,11 @@ static void packet_key(const struct pkt_info *p, bool src, struct tuple_key *k)
 	memcpy(k->raddr, src ? p->daddr : p->saddr, 16);
 }
 
-bool pktattr_owner_connected(struct pktattr *a, const struct pkt_info *p, bool src,
-			     struct pkt_owner *out)
+/* The connected socket; unless exact, then one bound to any address
+ * (unconnected UDP sendto), a listener or unconnected socket on that
+ * address, on any address. */
+static bool owner_lookup(struct pktattr *a, const struct pkt_info *p, bool src, bool exact,
+			 struct pkt_owner *out)
 {
 	struct tuple_key k;
 	struct sock_ent *e;
@@ -451,40 +454,35 @@ bool pktattr_owner_connected(struct pktattr *a, const struct pkt_info *p, bool s
 		return false;
 	packet_key(p, src, &k);
 	e = sock_find(a, &k);
-	if (e)
-		*out = e->o;
-	return e;
-}
-
-bool pktattr_owner(struct pktattr *a, const struct pkt_info *p, bool src, struct pkt_owner *out)
-{
-	struct tuple_key k;
-	struct sock_ent *e;
-
-	if (!p->has_ports)
-		return false;
-	packet_key(p, src, &k);
-	/* connected socket; bound to any address (unconnected UDP sendto);
-	 * listener or unconnected socket on that address; on any address */
-	e = sock_find(a, &k);
-	if (!e) {
+	if (!e && !exact) {
 		memset(k.laddr, 0, 16);
 		e = sock_find(a, &k);
-	}
-	if (!e) {
-		memcpy(k.laddr, src ? p->saddr : p->daddr, 16);
-		memset(k.raddr, 0, 16);
-		k.rport = 0;
-		e = sock_find(a, &k);
-	}
-	if (!e) {
-		memset(k.laddr, 0, 16);
-		e = sock_find(a, &k);
+		if (!e) {
+			memcpy(k.laddr, src ? p->saddr : p->daddr, 16);
+			memset(k.raddr, 0, 16);
+			k.rport = 0;
+			e = sock_find(a, &k);
+		}
+		if (!e) {
+			memset(k.laddr, 0, 16);
+			e = sock_find(a, &k);
+		}
 	}
 	if (!e)
 		return false;
 	*out = e->o;
 	return true;
+}
+
+bool pktattr_owner_connected(struct pktattr *a, const struct pkt_info *p, bool src,
+			     struct pkt_owner *out)
+{
+	return owner_lookup(a, p, src, true, out);
+}
+
+bool pktattr_owner(struct pktattr *a, const struct pkt_info *p, bool src, struct pkt_owner *out)
+{
+	return owner_lookup(a, p, src, false, out);
 }
 
 struct piece {

@@ -252,6 +252,12 @@ static void test_owners(void **state)
 	assert_int_equal(o.pid, 200);
 	assert_int_equal(o.fd, 3);
 	assert_false(pktattr_owner(a, &pi, true, &o)); /* the remote end */
+	/* by the exact 4-tuple only: the accepted socket, not the listener */
+	assert_false(pktattr_owner_connected(a, &pi, false, &o));
+	parse4(&pi, IPPROTO_TCP, LOCAL, LOCAL, 40000, 8080, 1, 10);
+	assert_true(pktattr_owner_connected(a, &pi, false, &o));
+	assert_int_equal(o.fd, 7);
+	parse4(&pi, IPPROTO_TCP, NET_B, LOCAL, 5555, 8080, 1, 0);
 	/* same port, other protocol; other port */
 	parse4(&pi, IPPROTO_UDP, NET_B, LOCAL, 5555, 8080, 0, 0);
 	assert_false(pktattr_owner(a, &pi, false, &o));
