@@ -76,6 +76,11 @@ void *part_open_skel(size_t size, int (*create)(void *obj),
 				      name##_bounded_bpf__elf_bytes, name##_destroy_obj);          \
 	}
 
+/* The syscall a dispatch program serves (its name sc_enter__NAME or
+ * sc_exit__NAME, kern/common.bpf.h): NAME, and whether it is the enter
+ * program; NULL for any other program. */
+const char *part_prog_syscall(const char *prog, bool *enter);
+
 /* Options every part's skeleton opens with (the BTF of zcap_btf_path()). */
 const struct bpf_object_open_opts *part_open_opts(void);
 

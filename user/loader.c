@@ -250,15 +250,24 @@ struct dispatch {
 	int err;
 };
 
+const char *part_prog_syscall(const char *prog, bool *enter)
+{
+	*enter = !strncmp(prog, "sc_enter__", 10);
+	if (*enter)
+		return prog + 10;
+	return strncmp(prog, "sc_exit__", 9) ? NULL : prog + 9;
+}
+
 static int register_program(struct loader *l, struct dispatch *d, struct bpf_program *prog)
 {
-	const char *name = bpf_program__name(prog);
-	bool enter = !strncmp(name, "sc_enter__", 10);
+	const char *name = bpf_program__name(prog), *call;
+	bool enter;
 	int sc, key, fd;
 
-	if (!enter && strncmp(name, "sc_exit__", 9))
+	call = part_prog_syscall(name, &enter);
+	if (!call)
 		return 0;
-	sc = syscall_by_name(name + (enter ? 10 : 9));
+	sc = syscall_by_name(call);
 	if (sc <= 0) {
 		zcap_err("BPF program %s names no known syscall", name);
 		return -EINVAL;

@@ -54,9 +54,8 @@ static const char *const pkt_owner_calls[] = { "accept", "accept4", "connect", "
 
 static bool pkt_owner_call(const char *prog)
 {
-	const char *call = !strncmp(prog, "sc_enter__", 10) ? prog + 10
-			   : !strncmp(prog, "sc_exit__", 9) ? prog + 9
-							    : NULL;
+	bool enter;
+	const char *call = part_prog_syscall(prog, &enter);
 
 	if (!call)
 		return true; /* not a syscall program: process life cycle */

@@ -210,7 +210,20 @@ static void lo_match_ingress(struct pkt_sink *s, const struct qpkt *in)
 	}
 }
 
-static void queue_unlink(struct pkt_sink *s, struct qpkt *q);
+/* Take q out of the time-ordered queue. */
+static void queue_unlink(struct pkt_sink *s, struct qpkt *q)
+{
+	if (q->prev)
+		q->prev->next = q->next;
+	else
+		s->qhead = q->next;
+	if (q->next)
+		q->next->prev = q->prev;
+	else
+		s->qtail = q->prev;
+	q->next = q->prev = NULL;
+}
+
 static void queue_in_time_order(struct pkt_sink *s, struct qpkt *q);
 
 /* The loopback delivery of an egress packet (kern/skb.bpf.c sent its bytes
@@ -386,11 +399,12 @@ static bool packet_owner(struct pkt_sink *s, const struct qpkt *q, bool src, str
 	unsigned int exact = src ? ZCAP_PKT_SND_EXACT : ZCAP_PKT_RCV_EXACT;
 	const struct zcap_sock_owner *k = src ? &q->snd : &q->rcv;
 
-	if ((q->owners & exact) ||
-	    ((q->owners & known) && !(q->parsed && pktattr_owner_connected(s->attr, &q->pi, src, o))))
+	if (q->owners & exact)
 		return owner_from_kernel(k, o);
+	if (q->parsed && pktattr_owner_connected(s->attr, &q->pi, src, o))
+		return true;
 	if (q->owners & known)
-		return true; /* the connected socket's record */
+		return owner_from_kernel(k, o);
 	return q->parsed && pktattr_owner(s->attr, &q->pi, src, o);
 }
 
@@ -458,11 +472,7 @@ static void flush_queue(struct pkt_sink *s, uint64_t now, bool all)
 	while (s->qhead && (all || s->qbytes > QUEUE_BYTES_MAX || s->qhead->ts + PKT_HOLD_NS <= now)) {
 		struct qpkt *q = s->qhead;
 
-		s->qhead = q->next;
-		if (s->qhead)
-			s->qhead->prev = NULL;
-		else
-			s->qtail = NULL;
+		queue_unlink(s, q);
 		s->qbytes -= sizeof(*q) + q->caplen;
 		lo_unlink(q);
 		emit(s, q);
@@ -491,19 +501,6 @@ static void queue_in_time_order(struct pkt_sink *s, struct qpkt *q)
 		after->next = q;
 	else
 		s->qhead = q;
-}
-
-static void queue_unlink(struct pkt_sink *s, struct qpkt *q)
-{
-	if (q->prev)
-		q->prev->next = q->next;
-	else
-		s->qhead = q->next;
-	if (q->next)
-		q->next->prev = q->prev;
-	else
-		s->qtail = q->prev;
-	q->next = q->prev = NULL;
 }
 
 static int enqueue(struct pkt_sink *s, const struct zrec *r)
