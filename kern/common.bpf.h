@@ -230,6 +230,90 @@ struct {
 #define ZCAP_SYSCALL_EXIT(name) \
 	SEC("raw_tp") int sc_exit__##name(struct bpf_raw_tracepoint_args *ctx)
 
+/*
+ * Packet output runs its few syscall programs from those syscalls' own
+ * tracepoints (syscalls:sys_enter_NAME / sys_exit_NAME) when the kernel has
+ * them: the raw sys_enter/sys_exit pair costs every syscall on the machine
+ * its programs' run, while a syscall tracepoint costs the calls it does not
+ * select next to nothing (docs/performance.md). The programs are the same:
+ * the tracepoint's arguments are handed to them as the raw tracepoint's
+ * context (registers at entry, the return value at exit). The loader picks
+ * one dispatch or the other (user/part_syscalls.c).
+ */
+struct zcap_tp_enter {
+	__u64 common;
+	long nr;
+	unsigned long args[6];
+};
+
+struct zcap_tp_exit {
+	__u64 common;
+	long nr;
+	long ret;
+};
+
+/* The tracepoint's arguments where the syscall's registers would be. A
+ * syscall tracepoint's record holds only the call's nargs arguments, and a
+ * program reading past them is refused at attach (EACCES). */
+static __always_inline void tp_regs(struct pt_regs *r, const struct zcap_tp_enter *t,
+				    const int nargs)
+{
+	__u64 a[6] = {};
+
+	for (int i = 0; i < 6; i++)
+		if (i < nargs)
+			a[i] = t->args[i];
+#if defined(__TARGET_ARCH_x86)
+	r->di = a[0];
+	r->si = a[1];
+	r->dx = a[2];
+	r->r10 = a[3];
+	r->r8 = a[4];
+	r->r9 = a[5];
+#elif defined(__TARGET_ARCH_arm64)
+	r->orig_x0 = a[0];
+	for (int i = 0; i < 6; i++)
+		r->regs[i] = a[i];
+#else
+#error "tp_regs: no syscall register layout for this architecture"
+#endif
+}
+
+/* --port: the I/O calls and close name their fd first; on an fd that
+ * cannot match (fd_may_match_port), saving the arguments is all the work
+ * there would be. */
+static __always_inline bool port_checks_call(__u16 sc)
+{
+	return cfg.filter_port && (sc <= ZCAP_SYS_RECVMMSG || sc == ZCAP_SYS_CLOSE);
+}
+
+/* A syscall's two tracepoint programs, running ENTER and EXIT (expressions
+ * of the raw context ctx) for the zcap syscall SC of NARGS arguments. */
+#define ZCAP_TP_PAIR(tp, SC, NARGS, ENTER, EXIT)                                    \
+	SEC("tracepoint/syscalls/sys_enter_" #tp)                                   \
+	int tp_enter__##tp(struct zcap_tp_enter *tp_ctx)                            \
+	{                                                                           \
+		struct pt_regs regs = {};                                           \
+		__u64 raw[2];                                                       \
+		struct bpf_raw_tracepoint_args *ctx = (void *)raw;                  \
+                                                                                    \
+		if (!want_current() ||                                              \
+		    (port_checks_call(SC) && !fd_may_match_port(tp_ctx->args[0])))  \
+			return 0;                                                   \
+		tp_regs(&regs, tp_ctx, NARGS);                                      \
+		raw[0] = (__u64)&regs;                                              \
+		raw[1] = tp_ctx->nr;                                                \
+		return ENTER;                                                       \
+	}                                                                           \
+	SEC("tracepoint/syscalls/sys_exit_" #tp)                                    \
+	int tp_exit__##tp(struct zcap_tp_exit *tp_ctx)                              \
+	{                                                                           \
+		__u64 raw[2] = { 0, tp_ctx->ret };                                  \
+		struct bpf_raw_tracepoint_args *ctx = (void *)raw;                  \
+                                                                                    \
+		return EXIT;                                                        \
+	}
+
 /* Unique id per captured call; shared by all records of that call: a
  * per-CPU sequence number with the CPU in bits 40-51 (no atomic
  * fetch-and-add, which kernels before 5.12 refuse; exact in JSON). */

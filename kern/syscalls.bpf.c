@@ -697,6 +697,23 @@ FD_SYSCALL(connect, ZCAP_SYS_CONNECT, fd_exit)
 FD_SYSCALL(bind, ZCAP_SYS_BIND, fd_exit)
 FD_SYSCALL(listen, ZCAP_SYS_LISTEN, fd_exit)
 
+/* Packet output's dispatch where the kernel has syscall tracepoints: only
+ * the calls that name a socket's owner (user/part_syscalls.c). */
+ZCAP_TP_PAIR(accept, ZCAP_SYS_ACCEPT, 3, save_args(ctx, ZCAP_SYS_ACCEPT),
+	     fd_exit(ctx, ZCAP_SYS_ACCEPT))
+ZCAP_TP_PAIR(accept4, ZCAP_SYS_ACCEPT4, 4, save_args(ctx, ZCAP_SYS_ACCEPT4),
+	     fd_exit(ctx, ZCAP_SYS_ACCEPT4))
+ZCAP_TP_PAIR(connect, ZCAP_SYS_CONNECT, 3, save_args(ctx, ZCAP_SYS_CONNECT),
+	     fd_exit(ctx, ZCAP_SYS_CONNECT))
+ZCAP_TP_PAIR(bind, ZCAP_SYS_BIND, 3, save_args(ctx, ZCAP_SYS_BIND),
+	     fd_exit(ctx, ZCAP_SYS_BIND))
+ZCAP_TP_PAIR(sendto, ZCAP_SYS_SENDTO, 6, send_enter(ctx, ZCAP_SYS_SENDTO),
+	     io_exit(ctx, ZCAP_SYS_SENDTO, ZCAP_DIR_OUT))
+ZCAP_TP_PAIR(sendmsg, ZCAP_SYS_SENDMSG, 3, send_enter(ctx, ZCAP_SYS_SENDMSG),
+	     io_exit(ctx, ZCAP_SYS_SENDMSG, ZCAP_DIR_OUT))
+ZCAP_TP_PAIR(sendmmsg, ZCAP_SYS_SENDMMSG, 4, send_enter(ctx, ZCAP_SYS_SENDMMSG),
+	     io_exit(ctx, ZCAP_SYS_SENDMMSG, ZCAP_DIR_OUT))
+
 /* ---- dispatch --------------------------------------------------------- */
 
 SEC("raw_tp/sys_enter")
@@ -709,10 +726,7 @@ int zcap_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	if (!v || !*v || !want_current())
 		return 0;
 	sc = *v & 0xffff;
-	/* --port: the I/O calls and close name their fd first; on an fd that
-	 * cannot match, saving the arguments is all the work there would be */
-	if (cfg.filter_port && (sc <= ZCAP_SYS_RECVMMSG || sc == ZCAP_SYS_CLOSE) &&
-	    !fd_may_match_port(enter_arg(ctx, 0)))
+	if (port_checks_call(sc) && !fd_may_match_port(enter_arg(ctx, 0)))
 		return 0;
 	if (*v & ZCAP_NR_ENTER) {
 		bpf_tail_call(ctx, &enter_progs, sc);

@@ -453,6 +453,22 @@ static __always_inline int on_send_start(struct sock *sk, const struct zc_source
 
 	if (!want_current())
 		return 0;
+	/* packet output: the packets carry user-buffer sends whole; only a
+	 * page-backed body's file origin is news. A socket no syscall named
+	 * (io_uring's accept and connect, one passed over a unix socket) gets
+	 * its sender as owner here. Decided on the iterator's kind alone,
+	 * before a slot is taken or the message walked. */
+	if (cfg.pkt_owners && msg) {
+		__u8 kind = iter_kind(msg);
+		struct zcap_fdinfo f;
+
+		if (kind == ZC_IT_UBUF || kind == ZC_IT_IOVEC) {
+			fill_sk_info(&f, sk);
+			sock_owner_note_new(&f);
+		}
+		if (kind != ZC_IT_BVEC)
+			return 0;
+	}
 	if (msg && st && st->active && st->msg == (__u64)msg &&
 	    BPF_CORE_READ(msg, msg_iter.count) <= st->left) {
 		/* a later loop iteration of the same message */
@@ -468,17 +484,6 @@ static __always_inline int on_send_start(struct sock *sk, const struct zc_source
 	it = walk_source(w, src, &left);
 	if (it == ZC_IT_OTHER || !left)
 		goto out;
-	/* packet output: the packets carry user-buffer sends whole; only a
-	 * page-backed body's file origin is news. A socket no syscall named
-	 * (io_uring's accept and connect, one passed over a unix socket) gets
-	 * its sender as owner here. */
-	if (cfg.pkt_owners && it != ZC_IT_BVEC) {
-		struct zcap_fdinfo f;
-
-		fill_sk_info(&f, sk);
-		sock_owner_note_new(&f);
-		goto out;
-	}
 	in = bpf_map_lookup_elem(&inflight, &tid);
 	/* user memory of a captured syscall: the syscall capture has it */
 	if (it != ZC_IT_BVEC && in)
@@ -718,7 +723,7 @@ static __always_inline struct inflight *saved_call(struct bpf_raw_tracepoint_arg
  *   splice/copy_file_range(in, *off_in, out, *off_out, len, flags)
  *                                               -> args[1], args[3], args[5]
  */
-ZCAP_SYSCALL_ENTER(sendfile)
+static __always_inline int sendfile_enter(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct inflight *in = saved_call(ctx, ZCAP_SYS_SENDFILE64);
 	__u64 flags = 0;
@@ -728,6 +733,11 @@ ZCAP_SYSCALL_ENTER(sendfile)
 	in->args[4] = resolve_off(in->args[1], in->args[2], ZCAP_XF_IN_POS, &flags);
 	in->args[5] = flags;
 	return 0;
+}
+
+ZCAP_SYSCALL_ENTER(sendfile)
+{
+	return sendfile_enter(ctx);
 }
 
 static __always_inline int enter_two_offsets(struct bpf_raw_tracepoint_args *ctx, __u16 sc)
@@ -967,6 +977,20 @@ ZCAP_SYSCALL_EXIT(copy_file_range)
 {
 	return xfer_exit(ctx, ZCAP_SYS_COPY_FILE_RANGE);
 }
+
+/* Packet output's dispatch where the kernel has syscall tracepoints
+ * (kern/common.bpf.h): the transfers whose file bytes packets carry. */
+ZCAP_TP_PAIR(sendfile64, ZCAP_SYS_SENDFILE64, 4, sendfile_enter(ctx),
+	     xfer_exit(ctx, ZCAP_SYS_SENDFILE64))
+ZCAP_TP_PAIR(splice, ZCAP_SYS_SPLICE, 6, enter_two_offsets(ctx, ZCAP_SYS_SPLICE),
+	     xfer_exit(ctx, ZCAP_SYS_SPLICE))
+ZCAP_TP_PAIR(copy_file_range, ZCAP_SYS_COPY_FILE_RANGE, 6,
+	     enter_two_offsets(ctx, ZCAP_SYS_COPY_FILE_RANGE),
+	     xfer_exit(ctx, ZCAP_SYS_COPY_FILE_RANGE))
+ZCAP_TP_PAIR(tee, ZCAP_SYS_TEE, 4, (saved_call(ctx, ZCAP_SYS_TEE), 0),
+	     xfer_exit(ctx, ZCAP_SYS_TEE))
+ZCAP_TP_PAIR(vmsplice, ZCAP_SYS_VMSPLICE, 4, (saved_call(ctx, ZCAP_SYS_VMSPLICE), 0),
+	     xfer_exit(ctx, ZCAP_SYS_VMSPLICE))
 
 /* ---- kernel variables for user space ------------------------------------ */
 

@@ -87,4 +87,12 @@ const struct bpf_object_open_opts *part_open_opts(void);
 /* Disable tracepoint programs whose tracepoint this kernel lacks. */
 void part_skip_missing_tracepoints(struct bpf_object *obj);
 
+/* Packet output runs its syscall programs from the syscalls' own
+ * tracepoints where the kernel has them (kern/common.bpf.h: ZCAP_TP_PAIR),
+ * else from the raw sys_enter/sys_exit dispatch, as everything else does.
+ * $ZCAP_TEST_RAW_DISPATCH=1 keeps the raw dispatch (tests of it). */
+bool part_pkt_tracepoints(const struct loader_opts *o);
+/* Leave the dispatch not chosen out of a part's object. */
+void part_choose_dispatch(struct bpf_object *obj, const struct loader_opts *o);
+
 #endif

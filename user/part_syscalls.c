@@ -2,6 +2,7 @@
 /* The syscall-tracepoint part: user-buffer I/O, fd and process life cycle. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bpf_part.h"
@@ -24,6 +25,28 @@ void part_skip_missing_tracepoints(struct bpf_object *obj)
 			continue;
 		/* e.g. no open(2) or pipe(2) tracepoints on arm64 */
 		if (!tracepoint_exists(cat, name))
+			bpf_program__set_autoload(prog, false);
+	}
+}
+
+bool part_pkt_tracepoints(const struct loader_opts *o)
+{
+	return o->want_packets && !getenv("ZCAP_TEST_RAW_DISPATCH") && !tracefs_ensure(NULL) &&
+	       tracepoint_exists("syscalls", "sys_enter_accept4");
+}
+
+void part_choose_dispatch(struct bpf_object *obj, const struct loader_opts *o)
+{
+	bool tracepoints = part_pkt_tracepoints(o);
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, obj) {
+		const char *name = bpf_program__name(prog);
+		bool enter, raw = part_prog_syscall(name, &enter) || !strcmp(name, "zcap_sys_enter") ||
+				  !strcmp(name, "zcap_sys_exit");
+		bool tp = !strncmp(name, "tp_enter__", 10) || !strncmp(name, "tp_exit__", 9);
+
+		if (tracepoints ? raw : tp)
 			bpf_program__set_autoload(prog, false);
 	}
 }
@@ -72,12 +95,15 @@ static int sys_prepare(void *skel, const struct loader_opts *o, char *desc, size
 
 	if (err)
 		return err;
+	part_choose_dispatch(sys_object(skel), o);
 	part_skip_missing_tracepoints(sys_object(skel));
 	if (o->want_packets) {
 		bpf_object__for_each_program(prog, sys_object(skel))
 			if (!pkt_owner_call(bpf_program__name(prog)))
 				bpf_program__set_autoload(prog, false);
-		snprintf(desc, len, "raw_tp sys_enter/sys_exit (socket owners), sched");
+		snprintf(desc, len, "%s (socket owners), sched",
+			 part_pkt_tracepoints(o) ? "syscall tracepoints of accept, connect, bind, sends"
+						 : "raw_tp sys_enter/sys_exit");
 		return 0;
 	}
 	snprintf(desc, len, "raw_tp sys_enter/sys_exit, sched");

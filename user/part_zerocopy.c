@@ -48,6 +48,8 @@ static int zc_prepare(void *skel_, const struct loader_opts *o, char *desc, size
 		ncpus = 1;
 	bpf_map__set_max_entries(skel->maps.zc_walks, ncpus * SLOTS_PER_CPU);
 	bpf_program__set_autoload(skel->progs.zc_read_kvar, false);
+	part_choose_dispatch(skel->obj, o);
+	part_skip_missing_tracepoints(skel->obj);
 	skel->rodata->zc_page_shift = send_path_page_shift();
 	if (strcmp(want, "auto") && send_family_by_name(want) < 0) {
 		zcap_err("unknown send hook '%s' (auto, kprobe, fentry, tracepoint)", want);

@@ -491,6 +491,34 @@ struct piece {
 	const struct zc_range *rg;
 };
 
+/* How far out of sequence order two ranges can be: records of two CPUs. */
+#define RANGES_SWAPPED 8
+
+/* A flow's range i, oldest first (cap is a power of two). */
+static const struct zc_range *flow_range(const struct zc_flow *f, unsigned int i)
+{
+	return &f->r[(f->head + i) & (f->cap - 1)];
+}
+
+/* Where a newest-first search for the packet's ranges begins: past the
+ * first range that starts after the packet ends (found as if the ranges
+ * were in sequence order) by as many as may be swapped. */
+static unsigned int scan_end(const struct zc_flow *f, const struct pkt_info *p)
+{
+	unsigned int lo = 0, hi = f->n;
+
+	while (lo < hi) {
+		unsigned int mid = lo + (hi - lo) / 2;
+		int32_t start = (int32_t)(flow_range(f, mid)->seq - p->seq);
+
+		if (start >= (int64_t)p->payload_len)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return f->n - lo > RANGES_SWAPPED ? lo + RANGES_SWAPPED : f->n;
+}
+
 static bool continues(const struct piece *prev, const struct piece *p)
 {
 	if (p->start > prev->end || strcmp(prev->rg->path, p->rg->path) ||
@@ -520,12 +548,15 @@ int pktattr_sources(struct pktattr *a, const struct pkt_info *p, pktattr_line_fn
 	f = flow_find(a, &k);
 	if (!f)
 		return 0;
-	/* Newest first: ranges come in sequence order (a socket's sends are
-	 * serialised; records of two CPUs may swap a little), so once several
-	 * in a row end before the packet starts, the older ones do too. A
-	 * busy keep-alive connection keeps RANGES_MAX of them. */
-	for (unsigned int i = f->n, behind = 0; i-- > 0 && n < PIECES_MAX && behind < 8;) {
-		const struct zc_range *rg = &f->r[(f->head + i) % f->cap];
+	/* Newest first from the packet's place: ranges come in sequence order
+	 * (a socket's sends are serialised; records of two CPUs may swap a
+	 * little), so once several in a row end before the packet starts, the
+	 * older ones do too. A busy keep-alive connection keeps RANGES_MAX of
+	 * them, and a packet held for the sink's window has hundreds newer
+	 * than itself: those are skipped by bisection, not one by one. */
+	for (unsigned int i = scan_end(f, p), behind = 0;
+	     i-- > 0 && n < PIECES_MAX && behind < RANGES_SWAPPED;) {
+		const struct zc_range *rg = flow_range(f, i);
 		/* sequence arithmetic is modulo 2^32: distances as signed */
 		int64_t start = (int32_t)(rg->seq - p->seq), end = start + (int64_t)rg->len;
 		int64_t cs = start > 0 ? start : 0;

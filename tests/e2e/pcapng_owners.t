@@ -9,7 +9,11 @@ the kernel names the listener, the accept record the connection) and sends
 a datagram from an unbound UDP socket (its first sendto binds it: the
 datagram leaves before the call returns). Every packet of both flows names its sender (pid, tid, comm, fd)
 and, loopback being this host, its receiver, exactly; and no packet is
-written twice (tcpdump -i lo is the oracle for the packet set)."""
+written twice (tcpdump -i lo is the oracle for the packet set).
+
+Both dispatches of the owner syscalls are run: the syscalls' own
+tracepoints (chosen where the kernel has them) and the raw
+sys_enter/sys_exit pair ($ZCAP_TEST_RAW_DISPATCH=1, the fallback)."""
 import json
 import os
 import sys
@@ -60,18 +64,33 @@ with open(out, "w") as f:
 """
 
 
+DISPATCHES = (
+    ("syscall tracepoints", {}, "syscall tracepoints of accept, connect, bind, sends"),
+    ("raw sys_enter/sys_exit", {"ZCAP_TEST_RAW_DISPATCH": "1"},
+     "raw_tp sys_enter/sys_exit (socket owners)"),
+)
+
+
 def main():
-    tap.plan(5)
+    tap.plan(6 * len(DISPATCHES))
+    for name, env, hooks in DISPATCHES:
+        tap.note("dispatch: " + name)
+        run(env, hooks)
+    return tap.done()
+
+
+def run(env, hooks):
     work = tempfile.mkdtemp(prefix="zcap-pcapng-owners-")
     prog, rep = os.path.join(work, "prog.py"), os.path.join(work, "report.json")
     with open(prog, "w") as f:
         f.write(PROG)
     ours, theirs = os.path.join(work, "zcap.pcapng"), os.path.join(work, "tcpdump.pcap")
     with ph.Tcpdump(theirs, expr="tcp or udp", immediate=True):
-        z = ph.ZcapOut(ours, [], ["python3", prog, rep], ready=False)
+        z = ph.ZcapOut(ours, ["-v"], ["python3", prog, rep], ready=False, env=env)
         rc = z.wait()
         time.sleep(1)
     tap.is_(rc, 0, "zcap record -o x.pcapng -- python3 prog.py exits 0")
+    tap.ok(hooks in z.stderr, "the owners come from the %s" % hooks)
     with open(rep) as f:
         r = json.load(f)
     p, c = r["parent"], r["child"]
@@ -102,7 +121,6 @@ def main():
     tap.is_(sorted(ph.packet_list(ours, tcp)), sorted(ph.packet_list(theirs, tcp)),
             "the TCP packets are tcpdump's, each once")
     ph.cleanup(work)
-    return tap.done()
 
 
 if __name__ == "__main__":

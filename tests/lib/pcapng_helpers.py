@@ -164,16 +164,17 @@ class Tcpdump:
 
 class ZcapOut:
     """`zcap record -o PATH ARGS [-- CMD]` in the background, ready on entry
-    (without a command); stop() sends a signal and waits; .rc, .stderr."""
+    (without a command); stop() sends a signal and waits; .rc, .stderr.
+    env: variables added to zcap's environment."""
 
-    def __init__(self, path, args=(), cmd=None, ready=True):
+    def __init__(self, path, args=(), cmd=None, ready=True, env=None):
         self.path = path
         argv = [ZCAP, "record", "-o", path] + [str(a) for a in args]
         if cmd:
             argv += ["--"] + [str(c) for c in cmd]
         self._err = tempfile.NamedTemporaryFile(prefix="zcap-err-")
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=self._err)
+                                     stderr=self._err, env=dict(os.environ, **(env or {})))
         self.rc = None
         self.stderr = None
         if ready:

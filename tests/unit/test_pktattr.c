@@ -352,6 +352,48 @@ static void test_sources(void **state)
 	pktattr_free(a);
 }
 
+/* A keep-alive flow with hundreds of ranges, some recorded out of order
+ * (two CPUs' records): a packet from the middle, the oldest and the newest
+ * find exactly theirs, and the ring keeps the newest RANGES_MAX (1024). */
+static void test_sources_long_flow(void **state)
+{
+	struct pktattr *a = pktattr_new();
+	struct lines ls = { 0 };
+	struct pkt_info pi;
+	struct fake k;
+	char path[32];
+
+	(void)state;
+	for (uint32_t i = 0; i < 1500; i++) {
+		/* records 2k and 2k+1 swapped in the middle third */
+		uint32_t j = i >= 500 && i < 1000 ? i ^ 1 : i;
+
+		snprintf(path, sizeof(path), "/f%u", j);
+		pktattr_learn(a, send_rec(&k, 1, "nginx", LOCAL, 80, LOCAL, 40000, 5000 + 1000 * j,
+					  1000, path, 0));
+	}
+	parse4(&pi, IPPROTO_TCP, LOCAL, LOCAL, 80, 40000, 5000 + 1000 * 700 + 500, 1000);
+	assert_int_equal(pktattr_sources(a, &pi, collect, &ls), 2);
+	assert_string_equal(ls.l[0], "sendfile /f700 [500, 1000)");
+	assert_string_equal(ls.l[1], "sendfile /f701 [0, 500)");
+	ls.n = 0;
+	parse4(&pi, IPPROTO_TCP, LOCAL, LOCAL, 80, 40000, 5000 + 1000 * 1499, 1000);
+	assert_int_equal(pktattr_sources(a, &pi, collect, &ls), 1);
+	assert_string_equal(ls.l[0], "sendfile /f1499 [0, 1000)");
+	ls.n = 0;
+	parse4(&pi, IPPROTO_TCP, LOCAL, LOCAL, 80, 40000, 5000 + 1000 * 476, 3000);
+	assert_int_equal(pktattr_sources(a, &pi, collect, &ls), 3);
+	assert_string_equal(ls.l[0], "sendfile /f476 [0, 1000)");
+	assert_string_equal(ls.l[2], "sendfile /f478 [0, 1000)");
+	/* older than the ring keeps, and newer than any range: nothing */
+	ls.n = 0;
+	parse4(&pi, IPPROTO_TCP, LOCAL, LOCAL, 80, 40000, 5000 + 1000 * 475, 1000);
+	assert_int_equal(pktattr_sources(a, &pi, collect, &ls), 0);
+	parse4(&pi, IPPROTO_TCP, LOCAL, LOCAL, 80, 40000, 5000 + 1000 * 1500, 1000);
+	assert_int_equal(pktattr_sources(a, &pi, collect, &ls), 0);
+	pktattr_free(a);
+}
+
 /* ---- the sink: what reaches the file ---- */
 
 struct sinkrun {
@@ -526,6 +568,7 @@ int main(void)
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_owners),
 		cmocka_unit_test(test_sources),
+		cmocka_unit_test(test_sources_long_flow),
 		cmocka_unit_test(test_sink_loopback),
 		cmocka_unit_test(test_sink_count_and_filter),
 	};
