@@ -108,6 +108,11 @@ $(BUILD)/tools/bench_consumer: tools/bench_consumer.c $(LIB_OBJS) $(PCAP_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $^ $(LDLIBS) -o $@
 
+# two empty sys_enter/sys_exit programs: the hook's own cost (`make bench`)
+$(BUILD)/tools/hook_floor: tools/hook_floor.c $(BUILD)/hook_floor.skel.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $< -lbpf -lelf -lz -o $@
+
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS) $(PCAP_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itests/unit $^ $(LDLIBS) -lcmocka -o $@

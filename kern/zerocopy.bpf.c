@@ -140,17 +140,25 @@ static __always_inline bool path_news(struct file *file, const struct zcap_fdinf
 
 /* ---- socket identity from a struct sock -------------------------------- */
 
-static __always_inline void fill_sk_info(struct zcap_fdinfo *fi, struct sock *sk)
+/* A TCP socket's two ends: what sock_owner is keyed by. */
+static __always_inline void fill_sk_ends(struct zcap_fdinfo *fi, struct sock *sk)
 {
-	struct inode *inode;
-
 	__builtin_memset(fi, 0, sizeof(*fi));
 	if (!sk)
 		return;
 	fi->kind = ZCAP_FD_TCP;
 	fi->family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	fi->sock_type = BPF_CORE_READ_BITFIELD_PROBED(sk, sk_type);
 	fill_inet_addrs(fi, sk);
+}
+
+static __always_inline void fill_sk_info(struct zcap_fdinfo *fi, struct sock *sk)
+{
+	struct inode *inode;
+
+	fill_sk_ends(fi, sk);
+	if (!sk)
+		return;
+	fi->sock_type = BPF_CORE_READ_BITFIELD_PROBED(sk, sk_type);
 	inode = BPF_CORE_READ(sk, sk_socket, file, f_inode);
 	if (inode) {
 		fi->ino = BPF_CORE_READ(inode, i_ino);
@@ -463,7 +471,7 @@ static __always_inline int on_send_start(struct sock *sk, const struct zc_source
 		struct zcap_fdinfo f;
 
 		if (kind == ZC_IT_UBUF || kind == ZC_IT_IOVEC) {
-			fill_sk_info(&f, sk);
+			fill_sk_ends(&f, sk);
 			sock_owner_note_new(&f);
 		}
 		if (kind != ZC_IT_BVEC)

@@ -364,32 +364,51 @@ UNRELATED_CALLS = 2 * 1000000  # a read and a write per block
 
 def bench_unrelated(bench, rows):
     """What every process on the machine pays while a filtered capture runs:
-    dd (not captured: port 9 is nobody's) timed alone and under zcap."""
+    dd (not captured: port 9 is nobody's) timed alone, under two empty
+    sys_enter/sys_exit programs (tools/hook_floor: the hook's own cost, which
+    no dispatch can go below) and under zcap."""
     zcap = bench["zcap"]
-    res = {"untraced": [], "zcap": []}
+    floor = os.path.join(bench["tools"], "hook_floor")
+    cfgs = ("untraced", "empty hook pair", "zcap")
+    res = {cfg: [] for cfg in cfgs}
     for rnd in range(ROUNDS):
-        for cfg in (("untraced", "zcap") if rnd % 2 == 0 else ("zcap", "untraced")):
+        for cfg in (cfgs if rnd % 2 == 0 else cfgs[::-1]):
             log("unrelated syscalls round %d: %s" % (rnd + 1, cfg))
             zp = None
             if cfg == "zcap":
                 zp = PROCS.start([zcap, "record", "--port", "9", "-o", "/dev/null"],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
                 wait_line(zp, "zcap: capturing", 60, "zcap record --port 9")
+            elif cfg == "empty hook pair":
+                zp = PROCS.start([floor], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                if zp.stdout.readline().strip() != b"attached":
+                    raise BenchError("hook_floor did not attach: %s" % zp.stderr.read()[-300:])
             t0 = time.monotonic()
             subprocess.run(UNRELATED, check=True, timeout=600)
             res[cfg].append(time.monotonic() - t0)
             if zp:
                 zp.send_signal(signal.SIGINT)
                 zp.communicate(timeout=60)
-                PROCS.wait(zp, 60, "zcap record --port 9")
+                PROCS.wait(zp, 60, cfg)
     base = median(res["untraced"])
-    added = median([(z - u) * 1e9 / UNRELATED_CALLS for z, u in zip(res["zcap"], res["untraced"])])
+
+    def added(cfg):
+        return median([(z - u) * 1e9 / UNRELATED_CALLS
+                       for z, u in zip(res[cfg], res["untraced"])])
+
+    def ratio(cfg):
+        return median([z / u for z, u in zip(res[cfg], res["untraced"])])
+
     wl = "unrelated syscalls, dd bs=64 (2M)"
     rows.append((wl, "untraced", "%.2f s" % base, 1.0, "", None, "%.0f ns per syscall"
                  % (base * 1e9 / UNRELATED_CALLS)))
-    rows.append((wl, "zcap record --port 9", "%.2f s" % median(res["zcap"]),
-                 median([z / u for z, u in zip(res["zcap"], res["untraced"])]),
-                 "<= +120 ns", added <= 120, "%+.0f ns per syscall" % added))
+    rows.append((wl, "empty sys_enter/sys_exit programs", "%.2f s" % median(res["empty hook pair"]),
+                 ratio("empty hook pair"), "", None,
+                 "%+.0f ns per syscall: the hook's own floor" % added("empty hook pair")))
+    rows.append((wl, "zcap record --port 9", "%.2f s" % median(res["zcap"]), ratio("zcap"),
+                 "<= +120 ns", added("zcap") <= 120,
+                 "%+.0f ns per syscall, %+.0f over the empty programs"
+                 % (added("zcap"), added("zcap") - added("empty hook pair"))))
 
 
 # ---------------------------------------------------------------- lineage
