@@ -461,22 +461,26 @@ static __always_inline int on_send_start(struct sock *sk, const struct zc_source
 
 	if (!want_current())
 		return 0;
+	/* What is news here is decided on the iterator's kind alone, before a
+	 * slot is taken or the message walked. */
+	it = msg ? iter_kind(msg) : ZC_IT_BVEC;
+	if (it == ZC_IT_OTHER)
+		return 0;
 	/* packet output: the packets carry user-buffer sends whole; only a
 	 * page-backed body's file origin is news. A socket no syscall named
 	 * (io_uring's accept and connect, one passed over a unix socket) gets
-	 * its sender as owner here. Decided on the iterator's kind alone,
-	 * before a slot is taken or the message walked. */
-	if (cfg.pkt_owners && msg) {
-		__u8 kind = iter_kind(msg);
+	 * its sender as owner here. */
+	if (cfg.pkt_owners && it != ZC_IT_BVEC) {
 		struct zcap_fdinfo f;
 
-		if (kind == ZC_IT_UBUF || kind == ZC_IT_IOVEC) {
-			fill_sk_ends(&f, sk);
-			sock_owner_note_new(&f);
-		}
-		if (kind != ZC_IT_BVEC)
-			return 0;
+		fill_sk_ends(&f, sk);
+		sock_owner_note_new(&f);
+		return 0;
 	}
+	in = bpf_map_lookup_elem(&inflight, &tid);
+	/* user memory of a captured syscall: the syscall capture has it */
+	if (it != ZC_IT_BVEC && in)
+		return 0;
 	if (msg && st && st->active && st->msg == (__u64)msg &&
 	    BPF_CORE_READ(msg, msg_iter.count) <= st->left) {
 		/* a later loop iteration of the same message */
@@ -491,10 +495,6 @@ static __always_inline int on_send_start(struct sock *sk, const struct zc_source
 		goto out;
 	it = walk_source(w, src, &left);
 	if (it == ZC_IT_OTHER || !left)
-		goto out;
-	in = bpf_map_lookup_elem(&inflight, &tid);
-	/* user memory of a captured syscall: the syscall capture has it */
-	if (it != ZC_IT_BVEC && in)
 		goto out;
 	nst.msg = (__u64)msg;
 	nst.sk = (__u64)sk;
