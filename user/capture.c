@@ -283,13 +283,15 @@ int capture_run(const struct capture_opts *o, struct sink **sinks, int nsinks,
 		p.error = err;
 		goto cleanup;
 	}
+	/* everything is attached and the output open: root is no longer
+	 * needed (stopped already: stay root to kill CMD below). Dropped
+	 * before the line that says the capture runs, which is what scripts
+	 * wait for: from then on, /proc shows the user -Z named. */
+	if (o->drop_to && !stop_signal_caught() && (err = privdrop_now(o->drop_to)))
+		goto cleanup;
 	if (!o->quiet)
 		fprintf(stderr, "zcap: capturing (%s)%s\n", loader_hooks(l),
 			o->cmd ? "" : ", Ctrl-C to stop");
-	/* everything is attached and the output open: root is no longer
-	 * needed (stopped already: stay root to kill CMD below) */
-	if (o->drop_to && !stop_signal_caught() && (err = privdrop_now(o->drop_to)))
-		goto cleanup;
 	/* stopped while setting up: CMD never starts (it is killed below) */
 	if (cmd_pid > 0 && !stop_signal_caught()) {
 		spawn_resume(cmd_pid);
