@@ -180,10 +180,18 @@ struct pktattr *pktattr_new(void)
 	return calloc(1, sizeof(struct pktattr));
 }
 
+/* A flow's range i, oldest first. The ring's cap doubles from 16 up to
+ * RANGES_MAX, so it is always a power of two. */
+_Static_assert((RANGES_MAX & (RANGES_MAX - 1)) == 0, "RANGES_MAX is a power of two");
+static struct zc_range *flow_range(const struct zc_flow *f, unsigned int i)
+{
+	return &f->r[(f->head + i) & (f->cap - 1)];
+}
+
 static void flow_free(struct zc_flow *f)
 {
 	for (unsigned int i = 0; i < f->n; i++)
-		free(f->r[(f->head + i) % f->cap].path);
+		free(flow_range(f, i)->path);
 	free(f->r);
 	free(f);
 }
@@ -358,7 +366,7 @@ static bool flow_room(struct zc_flow *f)
 		return true;
 	if (f->cap >= RANGES_MAX) {
 		free(f->r[f->head].path);
-		f->head = (f->head + 1) % f->cap;
+		f->head = (f->head + 1) & (f->cap - 1);
 		f->n--;
 		return true;
 	}
@@ -367,7 +375,7 @@ static bool flow_room(struct zc_flow *f)
 	if (!nr)
 		return false;
 	for (unsigned int i = 0; i < f->n; i++)
-		nr[i] = f->r[(f->head + i) % f->cap];
+		nr[i] = *flow_range(f, i);
 	free(f->r);
 	f->r = nr;
 	f->cap = cap;
@@ -387,7 +395,7 @@ static void learn_range(struct pktattr *a, const struct zcap_fdinfo *fi, const s
 	f = flow_get(a, &k);
 	if (!f || !flow_room(f))
 		return;
-	rg = &f->r[(f->head + f->n) % f->cap];
+	rg = flow_range(f, f->n);
 	memset(rg, 0, sizeof(*rg));
 	/* escaped once here: it is only ever shown in comments */
 	rg->path = esc_strdup(r->src_path, 0);
@@ -493,12 +501,6 @@ struct piece {
 
 /* How far out of sequence order two ranges can be: records of two CPUs. */
 #define RANGES_SWAPPED 8
-
-/* A flow's range i, oldest first (cap is a power of two). */
-static const struct zc_range *flow_range(const struct zc_flow *f, unsigned int i)
-{
-	return &f->r[(f->head + i) & (f->cap - 1)];
-}
 
 /* Where a newest-first search for the packet's ranges begins: past the
  * first range that starts after the packet ends (found as if the ranges
