@@ -3,9 +3,11 @@
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "escape.h"
@@ -59,6 +61,18 @@ struct block {
 	int err;
 };
 
+/*
+ * Packet data an EPB takes from the caller's memory instead of copying it
+ * into the buffer (pcapng_epb.data_owner): the output waiting is the
+ * buffer cut at each piece's buf_at, with the piece's bytes in the cut.
+ */
+struct piece {
+	size_t buf_at; /* the buffer's bytes before this offset come first */
+	const void *data;
+	size_t len;
+	void *owner; /* handed to the release function once written */
+};
+
 struct pcapng_writer {
 	int fd;
 	off_t pos;		/* end of the last block written; -1 when not seekable */
@@ -66,6 +80,11 @@ struct pcapng_writer {
 	uint32_t n_ifaces;
 	uint32_t *snaplens;	/* per interface id */
 	struct block blk;	/* blocks not written yet, then the one being built */
+	struct piece *pieces;	/* in output order */
+	size_t n_pieces, cap_pieces, piece_bytes;
+	struct iovec *iov;	/* the output as iovecs, built at each flush */
+	pcapng_release_fn release;
+	void *release_ctx;
 };
 
 static void *block_reserve(struct block *b, size_t n)
@@ -206,17 +225,18 @@ static void opt_end(struct block *b, size_t options_start)
 		opt_header(b, OPT_ENDOFOPT, 0);
 }
 
-/* Fill in both total-length fields. */
-static int block_end(struct block *b)
+/* Fill in both total-length fields; @outside: bytes of the block in a
+ * piece (not in the buffer). */
+static int block_end(struct block *b, size_t outside)
 {
 	uint32_t total;
 
 	put_u32(b, 0);
 	if (b->err)
 		return b->err;
-	if (b->len - b->start > UINT32_MAX)
+	if (b->len - b->start + outside > UINT32_MAX)
 		return -EINVAL;
-	total = (uint32_t)(b->len - b->start);
+	total = (uint32_t)(b->len - b->start + outside);
 	memcpy(b->p + b->start + 4, &total, 4);
 	memcpy(b->p + b->len - 4, &total, 4);
 	return 0;
@@ -279,27 +299,143 @@ int pcapng_write_unit(int fd, const void *buf, size_t len, off_t *end)
 	return 0;
 }
 
+/* The output waiting as iovecs: buffer runs with the pieces between
+ * (@iov: room for 2 * n_pieces + 1). */
+static size_t output_iov(const struct pcapng_writer *w, struct iovec *iov)
+{
+	size_t n = 0, at = 0;
+
+	for (size_t i = 0; i < w->n_pieces; i++) {
+		const struct piece *pc = &w->pieces[i];
+
+		if (pc->buf_at > at)
+			iov[n++] = (struct iovec){ w->blk.p + at, pc->buf_at - at };
+		iov[n++] = (struct iovec){ (void *)pc->data, pc->len };
+		at = pc->buf_at;
+	}
+	if (w->blk.len > at)
+		iov[n++] = (struct iovec){ w->blk.p + at, w->blk.len - at };
+	return n;
+}
+
+/* writev(2) bytes [off, off + len) of the iovecs, whole: the same loop as
+ * pcapng_write_all. */
+static int write_iov_range(int fd, const struct iovec *iov, size_t n, size_t off, size_t len)
+{
+	struct iovec part[64];
+
+	while (len) {
+		size_t k = 0, want = 0;
+		ssize_t done;
+
+		while (n && off >= iov->iov_len) {
+			off -= iov->iov_len;
+			iov++;
+			n--;
+		}
+		for (size_t i = 0; i < n && k < 64 && want < len; i++) {
+			size_t skip = i ? 0 : off, l = iov[i].iov_len - skip;
+
+			if (l > len - want)
+				l = len - want;
+			part[k++] = (struct iovec){ (uint8_t *)iov[i].iov_base + skip, l };
+			want += l;
+		}
+		if (!k)
+			return -EIO;
+		done = writev(fd, part, (int)k);
+		if (done < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+
+				if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+					return -errno;
+				continue;
+			}
+			return -errno;
+		}
+		if (done == 0)
+			return -EIO;
+		off += (size_t)done;
+		len -= (size_t)done;
+	}
+	return 0;
+}
+
+/* As pcapng_write_unit, for a range of the iovecs. */
+static int write_iov_unit(int fd, const struct iovec *iov, size_t n, size_t off, size_t len,
+			  off_t *end)
+{
+	int err = write_iov_range(fd, iov, n, off, len);
+
+	if (err) {
+		if (*end >= 0 && ftruncate(fd, *end) == 0)
+			lseek(fd, *end, SEEK_SET);
+		return err;
+	}
+	if (*end >= 0)
+		*end += (off_t)len;
+	return 0;
+}
+
+/* Copy @len bytes at output offset @off (a block's length field: always
+ * in a buffer run, but read through the iovecs all the same). */
+static void iov_read(const struct iovec *iov, size_t n, size_t off, void *dst, size_t len)
+{
+	uint8_t *d = dst;
+
+	for (size_t i = 0, l; i < n && len; i++) {
+		if (off >= iov[i].iov_len) {
+			off -= iov[i].iov_len;
+			continue;
+		}
+		l = iov[i].iov_len - off < len ? iov[i].iov_len - off : len;
+		memcpy(d, (uint8_t *)iov[i].iov_base + off, l);
+		d += l;
+		len -= l;
+		off = 0;
+	}
+}
+
+/* Hand every piece back to its owner. */
+static void release_pieces(struct pcapng_writer *w)
+{
+	for (size_t i = 0; i < w->n_pieces; i++)
+		if (w->release)
+			w->release(w->release_ctx, w->pieces[i].owner);
+	w->n_pieces = 0;
+	w->piece_bytes = 0;
+}
+
 int pcapng_writer_flush(struct pcapng_writer *w)
 {
 	struct block *b = &w->blk;
+	size_t n, total = b->len + w->piece_bytes;
+	struct iovec one, *iov = w->n_pieces ? w->iov : &one;
 	int err;
 
-	if (w->error || !b->len)
+	if (w->error || !total) {
+		release_pieces(w);
 		return w->error;
-	err = pcapng_write_unit(w->fd, b->p, b->len, &w->pos);
+	}
+	n = output_iov(w, iov);
+	err = write_iov_unit(w->fd, iov, n, 0, total, &w->pos);
 	if (err && w->pos >= 0) {
 		/* the batch did not fit (a full disk) and was cut off: as
 		 * many of its blocks as fit, whole, one by one */
-		for (size_t off = 0, len; off + 8 <= b->len; off += len) {
-			uint32_t total;
+		for (size_t off = 0, len; off + 8 <= total; off += len) {
+			uint32_t blen;
 
-			memcpy(&total, b->p + off + 4, 4);
-			len = total;
-			if (pcapng_write_unit(w->fd, b->p + off, len, &w->pos))
+			iov_read(iov, n, off + 4, &blen, 4);
+			len = blen;
+			if (!len || write_iov_unit(w->fd, iov, n, off, len, &w->pos))
 				break;
 		}
 	}
 	b->start = b->len = 0;
+	release_pieces(w);
 	if (err)
 		w->error = err;
 	return err;
@@ -307,20 +443,57 @@ int pcapng_writer_flush(struct pcapng_writer *w)
 
 size_t pcapng_writer_pending(const struct pcapng_writer *w)
 {
-	return w ? w->blk.len : 0;
+	return w ? w->blk.len + w->piece_bytes : 0;
 }
 
 /* The block just built joins the output; written once enough wait. */
 static int block_flush(struct pcapng_writer *w)
 {
 	struct block *b = &w->blk;
-	int err = block_end(b);
+	size_t outside = 0, first = w->n_pieces;
+	int err;
 
+	/* the block's own piece: cut after its start (an earlier block's
+	 * piece is cut before that block's trailer) */
+	while (first && w->pieces[first - 1].buf_at > b->start)
+		outside += w->pieces[--first].len;
+	err = block_end(b, outside);
 	if (err) {
 		b->len = b->start; /* dropped: the writer stays usable */
+		for (size_t i = first; i < w->n_pieces; i++) {
+			w->piece_bytes -= w->pieces[i].len;
+			if (w->release)
+				w->release(w->release_ctx, w->pieces[i].owner);
+		}
+		w->n_pieces = first;
 		return err;
 	}
-	return b->len >= OUT_FLUSH_BYTES ? pcapng_writer_flush(w) : 0;
+	return pcapng_writer_pending(w) >= OUT_FLUSH_BYTES ? pcapng_writer_flush(w) : 0;
+}
+
+/* The packet's bytes, in whole words, as a piece of the output: the buffer
+ * stays word-aligned, so the options after it are padded as ever. False
+ * (the caller copies them) when the list cannot grow. */
+static bool add_piece(struct pcapng_writer *w, const void *data, size_t len, void *owner)
+{
+	if (w->n_pieces == w->cap_pieces) {
+		size_t cap = w->cap_pieces ? 2 * w->cap_pieces : 16;
+		struct piece *pieces = realloc(w->pieces, cap * sizeof(*pieces));
+		struct iovec *iov;
+
+		if (!pieces)
+			return false;
+		w->pieces = pieces;
+		/* a buffer run before each piece, and one after the last */
+		iov = realloc(w->iov, (2 * cap + 1) * sizeof(*iov));
+		if (!iov)
+			return false;
+		w->iov = iov;
+		w->cap_pieces = cap;
+	}
+	w->pieces[w->n_pieces++] = (struct piece){ w->blk.len, data, len, owner };
+	w->piece_bytes += len;
+	return true;
 }
 
 static int write_shb(struct pcapng_writer *w, const struct pcapng_shb_info *shb)
@@ -432,19 +605,36 @@ static int check_epb(const struct pcapng_writer *w, const struct pcapng_epb *p)
 	return 0;
 }
 
+void pcapng_writer_set_release(struct pcapng_writer *w, pcapng_release_fn fn, void *ctx)
+{
+	w->release = fn;
+	w->release_ctx = ctx;
+}
+
+/* Give an owner back now: its data was copied, or the EPB refused. */
+static void release_now(struct pcapng_writer *w, const struct pcapng_epb *p)
+{
+	if (w && p && p->data_owner && w->release)
+		w->release(w->release_ctx, p->data_owner);
+}
+
 int pcapng_write_epb(struct pcapng_writer *w, const struct pcapng_epb *p)
 {
 	struct block *b;
-	size_t opts, i;
+	size_t opts, i, whole = 0;
 	int err;
 
-	if (!w || !p)
+	if (!w || !p) {
+		release_now(w, p);
 		return -EINVAL;
+	}
 	err = check_epb(w, p);
-	if (err)
+	if (!err)
+		err = w->error;
+	if (err) {
+		release_now(w, p);
 		return err;
-	if (w->error)
-		return w->error;
+	}
 
 	b = &w->blk;
 	block_begin(b, BT_EPB);
@@ -452,7 +642,14 @@ int pcapng_write_epb(struct pcapng_writer *w, const struct pcapng_epb *p)
 	put_ts(b, p->ts_ns);
 	put_u32(b, p->caplen);
 	put_u32(b, p->origlen);
-	put_bytes(b, p->data, p->caplen);
+	if (p->data_owner && p->caplen >= 4 && !b->err) {
+		whole = p->caplen & ~(size_t)3;
+		if (!add_piece(w, p->data, whole, p->data_owner))
+			whole = 0;
+	}
+	put_bytes(b, (const uint8_t *)p->data + whole, p->caplen - whole);
+	if (!whole)
+		release_now(w, p); /* copied */
 	pad_to_4(b);
 	opts = b->len;
 	if (p->flags)
@@ -511,6 +708,8 @@ int pcapng_writer_close(struct pcapng_writer *w)
 	err = pcapng_writer_flush(w);
 	free(w->blk.p);
 	free(w->snaplens);
+	free(w->pieces);
+	free(w->iov);
 	free(w);
 	return err;
 }

@@ -3,11 +3,12 @@
  * Minimal pcap-ng writer (libpcap 1.10 can read pcap-ng but not write it).
  *
  * One section, written in host byte order: SHB, then one IDB per interface,
- * then EPBs and ISBs. Every block is assembled in memory and handed to the
- * kernel with a single write loop, so a reader at the other end of a pipe
- * (wireshark -k -i -) or a file left behind by a killed writer only ever
- * holds whole blocks (short of dying inside that one write()). There is no
- * user-space buffering, hence nothing to flush.
+ * then EPBs and ISBs. Whole blocks are assembled in memory and handed to the
+ * kernel in batches (pcapng_writer_flush), so a reader at the other end of a
+ * pipe (wireshark -k -i -) or a file left behind by a killed writer only
+ * ever holds whole blocks (short of dying inside one write). An EPB's
+ * packet bytes can stay in the caller's memory until then (data_owner):
+ * the batch goes out with writev, and the bytes are never copied.
  *
  * Strings (SHB/IDB options, comments) are sanitised to valid UTF-8: see
  * pcapng_sanitize_utf8().
@@ -58,7 +59,18 @@ struct pcapng_epb {
 	uint32_t pid, tid;
 	const char *const *comments;	/* n_comments opt_comment strings; "" skipped */
 	size_t n_comments;
+	/*
+	 * NULL: data is copied into the writer's buffer. Else data stays
+	 * where it is, written from there by the next flush (writev), and
+	 * data_owner goes to the release function (pcapng_writer_set_release)
+	 * once it is no longer needed: after that write, at once when the
+	 * data was copied after all, or when the call fails. The call always
+	 * takes it.
+	 */
+	void *data_owner;
 };
+
+typedef void (*pcapng_release_fn)(void *ctx, void *data_owner);
 
 /* Which struct pcapng_isb fields are written (counter value 0 is meaningful). */
 enum pcapng_isb_field {
@@ -101,6 +113,9 @@ int pcapng_add_interface(struct pcapng_writer *w, const char *if_name, const cha
  * in all (libpcap would refuse the block).
  */
 int pcapng_write_epb(struct pcapng_writer *w, const struct pcapng_epb *p);
+
+/* The function EPBs' data_owner go to (none: they are not handed back). */
+void pcapng_writer_set_release(struct pcapng_writer *w, pcapng_release_fn fn, void *ctx);
 
 /* Write one ISB with the fields flagged in @s->present (and the comment).
  * -EINVAL for a comment longer than 65535 bytes. */

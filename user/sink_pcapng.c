@@ -25,7 +25,17 @@
 
 #define IFACES_MAX	 256
 #define PKT_SNAP_MAX	 262144 /* kern/skb.bpf.c PKT_MAX */
-#define QUEUE_BYTES_MAX	 (256u << 20) /* beyond this, packets go out before their window */
+/* Beyond this, packets go out before their window. Held packets are read
+ * once more to be written: a cap the CPU's caches can keep near holds the
+ * consumer's cost, where 256 MiB of them (64 KiB bodies at the bench's
+ * rate) cost it page faults and cache misses enough to lose twice the
+ * events (docs/performance.md). */
+#define QUEUE_BYTES_MAX	 (32u << 20)
+/* From this size on a packet's bytes are written from where they are held
+ * (pcapng_epb.data_owner), not copied into the writer's buffer first: the
+ * ring record is the one copy userspace makes. Below it a copy costs less
+ * than an iovec. */
+#define PIECE_MIN	 512
 #define LO_BUCKETS	 4096	     /* power of two */
 #define COMMENTS_MAX	 8
 
@@ -297,8 +307,9 @@ static void cgroup_lines(struct comments *c, const struct cgroup_info *cg)
 	}
 }
 
-static int write_packet(struct pkt_sink *s, const struct qpkt *q, const struct comments *c,
-			const struct pkt_owner *owner)
+/* Write q; *taken: the writer holds q now, and frees it once written. */
+static int write_packet(struct pkt_sink *s, struct qpkt *q, const struct comments *c,
+			const struct pkt_owner *owner, bool *taken)
 {
 	uint32_t caplen = q->caplen < s->snaplen ? q->caplen : s->snaplen;
 	uint64_t ts = q->ts + s->base.mono_to_real_ns;
@@ -323,6 +334,10 @@ static int write_packet(struct pkt_sink *s, const struct qpkt *q, const struct c
 		epb.has_pid = 1;
 		epb.pid = owner->pid;
 		epb.tid = owner->tid;
+	}
+	if (caplen >= PIECE_MIN) {
+		epb.data_owner = q;
+		*taken = true;
 	}
 	return pcapng_write_epb(s->ng, &epb);
 }
@@ -408,20 +423,21 @@ static bool packet_owner(struct pkt_sink *s, const struct qpkt *q, bool src, str
 	return q->parsed && pktattr_owner(s->attr, &q->pi, src, o);
 }
 
-/* Attribute and write (or filter out) the oldest queued packet. */
-static void emit(struct pkt_sink *s, struct qpkt *q)
+/* Attribute and write (or filter out) the oldest queued packet. True when
+ * the writer took q (it frees it); else the caller does. */
+static bool emit(struct pkt_sink *s, struct qpkt *q)
 {
 	struct pkt_owner snd, rcv;
 	struct comments c = { 0 };
-	bool have_snd = false, have_rcv = false;
+	bool have_snd = false, have_rcv = false, taken = false;
 	bool out = q->dir == ZCAP_DIR_OUT;
 	int rc;
 
 	if (s->done || s->error)
-		return;
+		return false;
 	if (q->copied) {
 		s->duplicates++;
-		return;
+		return false;
 	}
 	q->ifc->seen++;
 	/* Named in the kernel (the sock_owner map, kern/skb.bpf.c), else by
@@ -435,7 +451,7 @@ static void emit(struct pkt_sink *s, struct qpkt *q)
 		have_rcv = packet_owner(s, q, false, &rcv);
 	if (s->o.owned_only && !have_snd && !have_rcv) {
 		s->filtered++;
-		return;
+		return false;
 	}
 	if (s->ng) {
 		/* the sender unprefixed, as users read "which process sent it" */
@@ -449,20 +465,21 @@ static void emit(struct pkt_sink *s, struct qpkt *q)
 	}
 	rc = s->o.rot ? maybe_rotate(s, q) : 0;
 	if (!rc && !s->done)
-		rc = write_packet(s, q, &c, have_snd ? &snd : have_rcv ? &rcv : NULL);
+		rc = write_packet(s, q, &c, have_snd ? &snd : have_rcv ? &rcv : NULL, &taken);
 	for (size_t i = 0; i < c.n; i++)
 		free(c.lines[i]);
 	if (rc) {
 		s->error = rc;
-		return;
+		return taken;
 	}
 	if (s->done)
-		return; /* -G with -W: the last file is full */
+		return taken; /* -G with -W: the last file is full */
 	q->ifc->written++;
 	s->written++;
 	s->bytes += q->pkt_len;
 	if (s->o.max_packets && s->written >= s->o.max_packets)
 		s->done = true;
+	return taken;
 }
 
 /* Write queued packets captured at least PKT_HOLD_NS before `now`
@@ -475,8 +492,8 @@ static void flush_queue(struct pkt_sink *s, uint64_t now, bool all)
 		queue_unlink(s, q);
 		s->qbytes -= sizeof(*q) + q->caplen;
 		lo_unlink(q);
-		emit(s, q);
-		free(q);
+		if (!emit(s, q))
+			free(q);
 	}
 }
 
@@ -739,6 +756,12 @@ static const struct sink_ops pkt_ops = {
 	.destroy = pkt_destroy,
 };
 
+/* The writer is done with a packet it wrote from the queue's memory. */
+static void release_packet(void *ctx, void *owner)
+{
+	free(owner);
+}
+
 static int open_writer(struct pkt_sink *s)
 {
 	struct utsname u;
@@ -758,7 +781,10 @@ static int open_writer(struct pkt_sink *s)
 		snprintf(hw, sizeof(hw), "%s", u.machine);
 	}
 	s->ng = pcapng_writer_open(s->o.fd, &shb);
-	return s->ng ? 0 : -errno;
+	if (!s->ng)
+		return -errno;
+	pcapng_writer_set_release(s->ng, release_packet, s);
+	return 0;
 }
 
 struct sink *sink_pcapng_new(const struct pkt_sink_opts *o)

@@ -103,6 +103,18 @@ static char *temp_path(void)
 	return path;
 }
 
+/* EPBs with data_owner (written from the caller's memory): the owners
+ * handed back so far, and whether write_big_stream uses them. */
+static int released;
+static int pieces_mode;
+
+static void count_release(void *ctx, void *owner)
+{
+	assert_ptr_equal(ctx, &released);
+	assert_non_null(owner);
+	released++;
+}
+
 /* ---- block layout ---- */
 
 static void test_shb_bytes(void **state)
@@ -578,6 +590,10 @@ static int write_big_stream(int fd, const uint8_t *big)
 
 	if (!w)
 		return -errno;
+	if (pieces_mode) {
+		pcapng_writer_set_release(w, count_release, &released);
+		epb.data_owner = (void *)big;
+	}
 	if (pcapng_add_interface(w, "big", NULL, PCAPNG_LINKTYPE_RAW, 0) != 0)
 		err = -1;
 	for (i = 0; i < 3 && !err; i++) {
@@ -593,10 +609,12 @@ static int write_big_stream(int fd, const uint8_t *big)
 
 static uint8_t *reference_stream(const uint8_t *big, size_t *len)
 {
-	int fd = mem_fd();
+	int fd = mem_fd(), mode = pieces_mode;
 	uint8_t *ref;
 
+	pieces_mode = 0; /* the reference is the copying writer's */
 	assert_int_equal(write_big_stream(fd, big), 0);
+	pieces_mode = mode;
 	ref = fd_contents(fd, len);
 	close(fd);
 	return ref;
@@ -731,6 +749,133 @@ static void test_full_disk_keeps_whole_blocks(void **state)
 static void test_nonblocking_short_writes(void **state)
 {
 	run_through_pipe(1, NULL);
+}
+
+/* ---- EPB data written from the caller's memory (data_owner) ---- */
+
+/* Every length, word-aligned or not, gives the bytes a copy gives; the
+ * owner comes back once, when its bytes were written, not before. */
+static void test_pieces_same_bytes(void **state)
+{
+	static const uint32_t lens[] = { 0, 1, 3, 4, 5, 7, 8, 9, 1000, 1001, 1002, 1003 };
+	uint8_t *data = big_payload();
+	const char *comment[] = { "piece" };
+
+	for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+		uint8_t *got[2];
+		size_t len[2];
+
+		for (int mode = 0; mode < 2; mode++) {
+			struct pcapng_epb epb = { .ts_ns = 9, .data = lens[k] ? data : NULL,
+						  .caplen = lens[k], .origlen = 2000,
+						  .flags = PCAPNG_EPB_FLAG_INBOUND,
+						  .comments = comment, .n_comments = 1 };
+			int fd = mem_fd();
+			struct pcapng_writer *w = pcapng_writer_open(fd, NULL);
+
+			assert_non_null(w);
+			pcapng_writer_set_release(w, count_release, &released);
+			assert_int_equal(pcapng_add_interface(w, NULL, NULL, PCAPNG_LINKTYPE_RAW, 0),
+					 0);
+			released = 0;
+			for (int i = 0; i < 3; i++) {
+				epb.data_owner = mode ? data + i : NULL;
+				epb.data = lens[k] ? data + i : NULL;
+				assert_int_equal(pcapng_write_epb(w, &epb), 0);
+			}
+			/* a piece waits for the flush; shorter than a word, it was
+			 * copied and came back at once */
+			assert_int_equal(released, mode && lens[k] < 4 ? 3 : 0);
+			assert_int_equal(pcapng_writer_flush(w), 0);
+			assert_int_equal(released, mode ? 3 : 0);
+			assert_int_equal(pcapng_writer_close(w), 0);
+			assert_int_equal(released, mode ? 3 : 0);
+			got[mode] = fd_contents(fd, &len[mode]);
+			close(fd);
+		}
+		assert_int_equal(len[0], len[1]);
+		assert_memory_equal(got[0], got[1], len[0]);
+		free(got[0]);
+		free(got[1]);
+	}
+	free(data);
+}
+
+/* Refused, or after a write error: the owner comes back at once. */
+static void test_pieces_released_on_error(void **state)
+{
+	static uint8_t data[64];
+	struct pcapng_epb epb = { .data = data, .caplen = 64, .origlen = 64, .data_owner = data };
+	void (*old)(int) = signal(SIGPIPE, SIG_IGN);
+	struct pcapng_writer *w;
+	int p[2];
+
+	assert_int_equal(pipe(p), 0);
+	w = pcapng_writer_open(p[1], NULL);
+	assert_non_null(w);
+	pcapng_writer_set_release(w, count_release, &released);
+	assert_int_equal(pcapng_add_interface(w, NULL, NULL, PCAPNG_LINKTYPE_RAW, 0), 0);
+	released = 0;
+	epb.origlen = 10; /* caplen > origlen */
+	assert_int_equal(pcapng_write_epb(w, &epb), -EINVAL);
+	assert_int_equal(released, 1);
+	epb.origlen = 64;
+	assert_int_equal(pcapng_write_epb(w, &epb), 0);
+	assert_int_equal(released, 1);
+	close(p[0]); /* the reader went away */
+	assert_int_equal(pcapng_writer_flush(w), -EPIPE);
+	assert_int_equal(released, 2); /* not written, given back all the same */
+	assert_int_equal(pcapng_write_epb(w, &epb), -EPIPE);
+	assert_int_equal(released, 3);
+	assert_int_equal(pcapng_writer_close(w), -EPIPE);
+	close(p[1]);
+	signal(SIGPIPE, old);
+}
+
+/* Short writes (a full pipe) and EINTR in the middle of the iovecs. */
+static void test_pieces_through_pipe(void **state)
+{
+	pieces_mode = 1;
+	released = 0;
+	run_through_pipe(1, NULL);
+	assert_int_equal(released, 3);
+	pieces_mode = 0;
+}
+
+/* A batch of pieces the disk does not take whole: whole blocks only. */
+static void test_pieces_full_disk(void **state)
+{
+	static uint8_t data[101];
+	struct pcapng_epb epb = { .data = data, .caplen = sizeof(data), .origlen = sizeof(data),
+				  .data_owner = data };
+	const size_t epb_len = 28 + 104 + 4, limit = 1000;
+	struct rlimit old, lim = { .rlim_cur = limit, .rlim_max = RLIM_INFINITY };
+	void (*oldsig)(int) = signal(SIGXFSZ, SIG_IGN);
+	char *path = temp_path();
+	int fd = open(path, O_RDWR | O_TRUNC | O_CLOEXEC);
+	struct pcapng_writer *w;
+
+	assert_true(fd >= 0);
+	w = pcapng_writer_open(fd, NULL);
+	assert_non_null(w);
+	pcapng_writer_set_release(w, count_release, &released);
+	released = 0;
+	assert_int_equal(pcapng_add_interface(w, NULL, NULL, PCAPNG_LINKTYPE_RAW, 0), 0);
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(pcapng_write_epb(w, &epb), 0);
+	assert_int_equal(pcapng_writer_pending(w), 32 + 20 * epb_len);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim.rlim_max = old.rlim_max;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	assert_int_equal(pcapng_writer_close(w), -EFBIG);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, oldsig);
+	assert_int_equal(released, 20);
+	assert_int_equal(fd_size(fd), SHB_NO_OPTIONS_LEN + 32 +
+					      (limit - SHB_NO_OPTIONS_LEN - 32) / epb_len * epb_len);
+	close(fd);
+	unlink(path);
+	free(path);
 }
 
 static volatile sig_atomic_t alarms;
@@ -1072,6 +1217,10 @@ int main(void)
 		cmocka_unit_test(test_full_disk_keeps_whole_blocks),
 		cmocka_unit_test(test_nonblocking_short_writes),
 		cmocka_unit_test_teardown(test_eintr_short_writes, stop_alarms),
+		cmocka_unit_test(test_pieces_same_bytes),
+		cmocka_unit_test(test_pieces_released_on_error),
+		cmocka_unit_test(test_pieces_through_pipe),
+		cmocka_unit_test(test_pieces_full_disk),
 		cmocka_unit_test(test_pcapng_libpcap_roundtrip),
 		cmocka_unit_test(test_pcapng_tshark),
 		cmocka_unit_test(test_classic_bytes),
