@@ -728,8 +728,20 @@ size_t pcapng_sanitize_utf8(char *out, const char *in, size_t len)
 
 	while (i < len) {
 		uint32_t cp;
-		size_t n = utf8_char(s + i, len - i, &cp);
+		size_t n;
 
+		/* a run of printable ASCII (nearly every comment) as it is */
+		for (n = 0; i + n < len && ((s[i + n] >= 0x20 && s[i + n] < 0x7f) ||
+					    s[i + n] == '\t' || s[i + n] == '\n');
+		     n++)
+			;
+		if (n) {
+			if (out != in)
+				memmove(out + i, s + i, n);
+			i += n;
+			continue;
+		}
+		n = utf8_char(s + i, len - i, &cp);
 		if (n && !is_control(cp)) {
 			memmove(out + i, s + i, n);
 		} else {

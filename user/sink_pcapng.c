@@ -37,6 +37,10 @@
  * than an iovec. */
 #define PIECE_MIN	 512
 #define LO_BUCKETS	 4096	     /* power of two */
+/* Queued packets up to this size (with their struct qpkt) come from a
+ * free list: malloc's own caches stop short of a 1 KiB packet. */
+#define QPKT_SMALL	 2048
+#define QPKT_SPARE_MAX	 4096 /* small ones kept for reuse, at most */
 #define COMMENTS_MAX	 8
 
 struct iface {
@@ -50,7 +54,7 @@ struct iface {
 };
 
 struct qpkt {
-	struct qpkt *next, *prev;
+	struct qpkt *next, *prev; /* next: the free list's link too */
 	/* loopback egress packets waiting for their ingress copies, by flow */
 	struct qpkt *lo_next, **lo_pprev;
 	uint64_t ts;
@@ -68,6 +72,23 @@ struct qpkt {
 	uint8_t data[];
 };
 
+/*
+ * The last lines built, by what they say: a flow's packets name the same
+ * processes and cgroup packet after packet, and formatting them was most
+ * of the sink's time per small packet.
+ */
+struct owner_line_cache {
+	bool valid;
+	struct pkt_owner o;
+	char line[128];
+};
+
+struct cgroup_line_cache {
+	bool valid;
+	uint64_t id;
+	char *lines[3]; /* cgroup, container, pod; NULL when not said */
+};
+
 struct pkt_sink {
 	struct sink base; /* first: the capture loop sees a struct sink */
 	struct pkt_sink_opts o;
@@ -81,6 +102,10 @@ struct pkt_sink {
 	struct iface ifs[IFACES_MAX];
 	int nifs;
 	struct qpkt *lo_egress[LO_BUCKETS];
+	struct owner_line_cache snd_line, rcv_line;
+	struct cgroup_line_cache cgroup_line;
+	struct qpkt *spare; /* free QPKT_SMALL allocations */
+	size_t n_spare;
 	uint64_t written, bytes, filtered, duplicates, kernel_drops;
 	uint64_t drops[ZCAP_DROP_MAX]; /* events lost in the kernel, by cause */
 	uint64_t start_real_ns, start_mono_ns, last_progress_ns, last_write_ns;
@@ -156,6 +181,31 @@ static int iface_idb(struct pkt_sink *s, struct iface *ifc)
 		return id;
 	ifc->if_id = id;
 	return 0;
+}
+
+static struct qpkt *qpkt_alloc(struct pkt_sink *s, size_t data_len)
+{
+	struct qpkt *q;
+
+	if (sizeof(*q) + data_len > QPKT_SMALL)
+		return malloc(sizeof(*q) + data_len);
+	if (!s->spare)
+		return malloc(QPKT_SMALL);
+	q = s->spare;
+	s->spare = q->next;
+	s->n_spare--;
+	return q;
+}
+
+static void qpkt_free(struct pkt_sink *s, struct qpkt *q)
+{
+	if (q && sizeof(*q) + q->caplen <= QPKT_SMALL && s->n_spare < QPKT_SPARE_MAX) {
+		q->next = s->spare;
+		s->spare = q;
+		s->n_spare++;
+		return;
+	}
+	free(q);
 }
 
 static size_t flow_bucket(const struct pkt_info *pi)
@@ -255,8 +305,11 @@ static void lo_delivered(struct pkt_sink *s, const struct zcap_pkt_ev *pe,
 	}
 }
 
+/* A packet's comments: lines it owns (freed after the write) or lines of
+ * the sink's caches. */
 struct comments {
-	char *lines[COMMENTS_MAX];
+	const char *lines[COMMENTS_MAX];
+	char *owned[COMMENTS_MAX];
 	size_t n;
 };
 
@@ -264,50 +317,86 @@ static void add_line(void *ctx, const char *line)
 {
 	struct comments *c = ctx;
 
-	if (c->n < COMMENTS_MAX && (c->lines[c->n] = strdup(line)))
-		c->n++;
+	if (c->n < COMMENTS_MAX && (c->owned[c->n] = strdup(line)))
+		c->lines[c->n] = c->owned[c->n], c->n++;
 }
 
-static void owner_line(struct comments *c, const char *prefix, const struct pkt_owner *o)
+static void add_cached(struct comments *c, const char *line)
 {
-	char line[128], comm[ESC_MAX * ZCAP_COMM_LEN + 1];
+	if (c->n < COMMENTS_MAX)
+		c->lines[c->n] = line, c->owned[c->n++] = NULL;
+}
+
+static void comments_free(struct comments *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		free(c->owned[i]);
+}
+
+static void owner_line(struct comments *c, struct owner_line_cache *lc, const char *prefix,
+		       const struct pkt_owner *o)
+{
+	char comm[ESC_MAX * ZCAP_COMM_LEN + 1];
 	int n;
 
+	if (lc->valid && lc->o.pid == o->pid && lc->o.tid == o->tid && lc->o.fd == o->fd &&
+	    !strcmp(lc->o.comm, o->comm)) {
+		add_cached(c, lc->line);
+		return;
+	}
 	/* a comm "x\nto pid 1" or "x fd 9" must not read as another field */
 	esc_mem(comm, o->comm, strnlen(o->comm, ZCAP_COMM_LEN), ESC_WORD);
-	n = snprintf(line, sizeof(line), "%spid %u tid %u comm %s", prefix, o->pid, o->tid, comm);
+	n = snprintf(lc->line, sizeof(lc->line), "%spid %u tid %u comm %s", prefix, o->pid,
+		     o->tid, comm);
+	if (o->fd >= 0 && n > 0 && (size_t)n < sizeof(lc->line))
+		snprintf(lc->line + n, sizeof(lc->line) - n, " fd %d", o->fd);
+	lc->o = *o;
+	lc->valid = true;
+	add_cached(c, lc->line);
+}
 
-	if (o->fd >= 0 && n > 0 && (size_t)n < sizeof(line))
-		snprintf(line + n, sizeof(line) - n, " fd %d", o->fd);
-	add_line(c, line);
+static void cgroup_cache_clear(struct cgroup_line_cache *lc)
+{
+	for (int i = 0; i < 3; i++) {
+		free(lc->lines[i]);
+		lc->lines[i] = NULL;
+	}
+	lc->valid = false;
 }
 
 /* "cgroup PATH" of the socket the packet was seen at (the sender's at
  * egress, the receiver's at ingress), and "container RUNTIME ID" and
  * "pod UID" when the path names them. */
-static void cgroup_lines(struct comments *c, const struct cgroup_info *cg)
+static void cgroup_lines(struct comments *c, struct cgroup_line_cache *lc, struct cgroupmap *map,
+			 uint64_t id)
 {
-	char *path, line[128];
+	const struct cgroup_info *cg;
 
-	if (!cg || !cg->path)
-		return;
-	/* any byte but '/' can be in a cgroup's name */
-	path = esc_strdup(cg->path, 0);
-	if (path && c->n < COMMENTS_MAX && asprintf(&c->lines[c->n], "cgroup %s", path) > 0)
-		c->n++;
-	free(path);
-	if (cg->ct.id[0]) {
-		snprintf(line, sizeof(line), "container %s %s",
-			 cg->ct.runtime ? cg->ct.runtime : "unknown", cg->ct.id);
-		add_line(c, line);
+	if (!lc->valid || lc->id != id) {
+		cgroup_cache_clear(lc);
+		lc->valid = true;
+		lc->id = id;
+		cg = cgroupmap_get(map, id);
+		if (cg && cg->path) {
+			/* any byte but '/' can be in a cgroup's name */
+			char *path = esc_strdup(cg->path, 0);
+
+			if (path && asprintf(&lc->lines[0], "cgroup %s", path) < 0)
+				lc->lines[0] = NULL;
+			free(path);
+			if (cg->ct.id[0] && asprintf(&lc->lines[1], "container %s %s",
+						     cg->ct.runtime ? cg->ct.runtime : "unknown",
+						     cg->ct.id) < 0)
+				lc->lines[1] = NULL;
+			if (cg->ct.pod_uid[0] && asprintf(&lc->lines[2], "pod %s", cg->ct.pod_uid) < 0)
+				lc->lines[2] = NULL;
+		}
 	}
-	if (cg->ct.pod_uid[0]) {
-		snprintf(line, sizeof(line), "pod %s", cg->ct.pod_uid);
-		add_line(c, line);
-	}
+	for (int i = 0; i < 3; i++)
+		if (lc->lines[i])
+			add_cached(c, lc->lines[i]);
 }
 
-/* Write q; *taken: the writer holds q now, and frees it once written. */
 static int write_packet(struct pkt_sink *s, struct qpkt *q, const struct comments *c,
 			const struct pkt_owner *owner, bool *taken)
 {
@@ -319,7 +408,7 @@ static int write_packet(struct pkt_sink *s, struct qpkt *q, const struct comment
 		.caplen = caplen,
 		.origlen = q->pkt_len,
 		.flags = q->dir == ZCAP_DIR_IN ? PCAPNG_EPB_FLAG_INBOUND : PCAPNG_EPB_FLAG_OUTBOUND,
-		.comments = (const char *const *)c->lines,
+		.comments = c->lines,
 		.n_comments = c->n,
 	};
 	int rc;
@@ -456,18 +545,17 @@ static bool emit(struct pkt_sink *s, struct qpkt *q)
 	if (s->ng) {
 		/* the sender unprefixed, as users read "which process sent it" */
 		if (have_snd)
-			owner_line(&c, "", &snd);
+			owner_line(&c, &s->snd_line, "", &snd);
 		if (have_rcv)
-			owner_line(&c, "to ", &rcv);
+			owner_line(&c, &s->rcv_line, "to ", &rcv);
 		if (q->parsed)
 			pktattr_sources(s->attr, &q->pi, add_line, &c);
-		cgroup_lines(&c, cgroupmap_get(s->base.cgroups, q->cgroup_id));
+		cgroup_lines(&c, &s->cgroup_line, s->base.cgroups, q->cgroup_id);
 	}
 	rc = s->o.rot ? maybe_rotate(s, q) : 0;
 	if (!rc && !s->done)
 		rc = write_packet(s, q, &c, have_snd ? &snd : have_rcv ? &rcv : NULL, &taken);
-	for (size_t i = 0; i < c.n; i++)
-		free(c.lines[i]);
+	comments_free(&c);
 	if (rc) {
 		s->error = rc;
 		return taken;
@@ -493,7 +581,7 @@ static void flush_queue(struct pkt_sink *s, uint64_t now, bool all)
 		s->qbytes -= sizeof(*q) + q->caplen;
 		lo_unlink(q);
 		if (!emit(s, q))
-			free(q);
+			qpkt_free(s, q);
 	}
 }
 
@@ -535,7 +623,7 @@ static int enqueue(struct pkt_sink *s, const struct zrec *r)
 		return 0;
 	}
 	/* the packet's bytes are copied over: only the header needs zeroes */
-	q = malloc(sizeof(*q) + r->data_len);
+	q = qpkt_alloc(s, r->data_len);
 	if (!q)
 		return -ENOMEM;
 	memset(q, 0, sizeof(*q));
@@ -745,7 +833,14 @@ static void pkt_destroy(struct sink *base)
 		s->qhead = q->next;
 		free(q);
 	}
+	while (s->spare) {
+		struct qpkt *q = s->spare;
+
+		s->spare = q->next;
+		free(q);
+	}
 	pktattr_free(s->attr);
+	cgroup_cache_clear(&s->cgroup_line);
 	free(s);
 }
 
@@ -759,7 +854,7 @@ static const struct sink_ops pkt_ops = {
 /* The writer is done with a packet it wrote from the queue's memory. */
 static void release_packet(void *ctx, void *owner)
 {
-	free(owner);
+	qpkt_free(ctx, owner);
 }
 
 static int open_writer(struct pkt_sink *s)
