@@ -37,10 +37,12 @@
  * than an iovec. */
 #define PIECE_MIN	 512
 #define LO_BUCKETS	 4096	     /* power of two */
-/* Queued packets up to this size (with their struct qpkt) come from a
- * free list: malloc's own caches stop short of a 1 KiB packet. */
+/* Queued packets of (QPKT_CACHED, QPKT_SMALL] bytes with their struct
+ * qpkt come from a free list of QPKT_SMALL blocks: malloc's own per-thread
+ * cache stops at about 1 KiB, just short of a 1 KiB body's packet. */
+#define QPKT_CACHED	 1024
 #define QPKT_SMALL	 2048
-#define QPKT_SPARE_MAX	 4096 /* small ones kept for reuse, at most */
+#define QPKT_SPARE_MAX	 4096 /* blocks kept for reuse, at most */
 #define COMMENTS_MAX	 8
 
 struct iface {
@@ -183,11 +185,18 @@ static int iface_idb(struct pkt_sink *s, struct iface *ifc)
 	return 0;
 }
 
+static bool qpkt_pooled(size_t data_len)
+{
+	size_t n = sizeof(struct qpkt) + data_len;
+
+	return n > QPKT_CACHED && n <= QPKT_SMALL;
+}
+
 static struct qpkt *qpkt_alloc(struct pkt_sink *s, size_t data_len)
 {
 	struct qpkt *q;
 
-	if (sizeof(*q) + data_len > QPKT_SMALL)
+	if (!qpkt_pooled(data_len))
 		return malloc(sizeof(*q) + data_len);
 	if (!s->spare)
 		return malloc(QPKT_SMALL);
@@ -199,7 +208,7 @@ static struct qpkt *qpkt_alloc(struct pkt_sink *s, size_t data_len)
 
 static void qpkt_free(struct pkt_sink *s, struct qpkt *q)
 {
-	if (q && sizeof(*q) + q->caplen <= QPKT_SMALL && s->n_spare < QPKT_SPARE_MAX) {
+	if (q && qpkt_pooled(q->caplen) && s->n_spare < QPKT_SPARE_MAX) {
 		q->next = s->spare;
 		s->spare = q;
 		s->n_spare++;
