@@ -37,12 +37,13 @@
  * than an iovec. */
 #define PIECE_MIN	 512
 #define LO_BUCKETS	 4096	     /* power of two */
-/* Queued packets of (QPKT_CACHED, QPKT_SMALL] bytes with their struct
- * qpkt come from a free list of QPKT_SMALL blocks: malloc's own per-thread
- * cache stops at about 1 KiB, just short of a 1 KiB body's packet. */
-#define QPKT_CACHED	 1024
-#define QPKT_SMALL	 2048
-#define QPKT_SPARE_MAX	 4096 /* blocks kept for reuse, at most */
+/* Queued packets up to 2 KiB with their struct qpkt come from free lists
+ * of 512, 1024 and 2048-byte blocks: the queue holds thousands at once,
+ * too many for malloc's per-thread cache, and malloc proper was the
+ * consumer's largest cost at 1 KiB bodies. */
+#define QPKT_CLASSES	 3
+#define QPKT_CLASS_MIN	 512
+#define QPKT_SPARE_MAX	 4096 /* blocks kept for reuse per class, at most */
 #define COMMENTS_MAX	 8
 
 struct iface {
@@ -106,8 +107,8 @@ struct pkt_sink {
 	struct qpkt *lo_egress[LO_BUCKETS];
 	struct owner_line_cache snd_line, rcv_line;
 	struct cgroup_line_cache cgroup_line;
-	struct qpkt *spare; /* free QPKT_SMALL allocations */
-	size_t n_spare;
+	struct qpkt *spare[QPKT_CLASSES]; /* free blocks by size class */
+	size_t n_spare[QPKT_CLASSES];
 	uint64_t written, bytes, filtered, duplicates, kernel_drops;
 	uint64_t drops[ZCAP_DROP_MAX]; /* events lost in the kernel, by cause */
 	uint64_t start_real_ns, start_mono_ns, last_progress_ns, last_write_ns;
@@ -185,33 +186,40 @@ static int iface_idb(struct pkt_sink *s, struct iface *ifc)
 	return 0;
 }
 
-static bool qpkt_pooled(size_t data_len)
+/* The size class of a queued packet; QPKT_CLASSES when it has none. */
+static int qpkt_class(size_t data_len)
 {
 	size_t n = sizeof(struct qpkt) + data_len;
+	int c = 0;
 
-	return n > QPKT_CACHED && n <= QPKT_SMALL;
+	while (c < QPKT_CLASSES && n > (size_t)QPKT_CLASS_MIN << c)
+		c++;
+	return c;
 }
 
 static struct qpkt *qpkt_alloc(struct pkt_sink *s, size_t data_len)
 {
+	int c = qpkt_class(data_len);
 	struct qpkt *q;
 
-	if (!qpkt_pooled(data_len))
+	if (c == QPKT_CLASSES)
 		return malloc(sizeof(*q) + data_len);
-	if (!s->spare)
-		return malloc(QPKT_SMALL);
-	q = s->spare;
-	s->spare = q->next;
-	s->n_spare--;
+	if (!s->spare[c])
+		return malloc((size_t)QPKT_CLASS_MIN << c);
+	q = s->spare[c];
+	s->spare[c] = q->next;
+	s->n_spare[c]--;
 	return q;
 }
 
 static void qpkt_free(struct pkt_sink *s, struct qpkt *q)
 {
-	if (q && qpkt_pooled(q->caplen) && s->n_spare < QPKT_SPARE_MAX) {
-		q->next = s->spare;
-		s->spare = q;
-		s->n_spare++;
+	int c = q ? qpkt_class(q->caplen) : QPKT_CLASSES;
+
+	if (c < QPKT_CLASSES && s->n_spare[c] < QPKT_SPARE_MAX) {
+		q->next = s->spare[c];
+		s->spare[c] = q;
+		s->n_spare[c]++;
 		return;
 	}
 	free(q);
@@ -842,11 +850,13 @@ static void pkt_destroy(struct sink *base)
 		s->qhead = q->next;
 		free(q);
 	}
-	while (s->spare) {
-		struct qpkt *q = s->spare;
+	for (int c = 0; c < QPKT_CLASSES; c++) {
+		while (s->spare[c]) {
+			struct qpkt *q = s->spare[c];
 
-		s->spare = q->next;
-		free(q);
+			s->spare[c] = q->next;
+			free(q);
+		}
 	}
 	pktattr_free(s->attr);
 	cgroup_cache_clear(&s->cgroup_line);
