@@ -243,83 +243,10 @@ static int block_end(struct block *b, size_t outside)
 }
 
 /*
- * One block, one loop: restart after EINTR and short writes, wait on a
- * non-blocking fd, so the block reaches the fd whole or the writer is
- * poisoned.
+ * writev(2) bytes [off, off + len) of the iovecs, whole: restart after
+ * EINTR and short writes, wait on a non-blocking fd, so the bytes reach
+ * the fd whole or the writer is poisoned.
  */
-int pcapng_write_all(int fd, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-
-				if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
-					return -errno;
-				continue;
-			}
-			return -errno;
-		}
-		if (n == 0)
-			return -EIO;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-off_t pcapng_unit_start(int fd)
-{
-	struct stat st;
-
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
-		return lseek(fd, 0, SEEK_CUR);
-	return -1;
-}
-
-int pcapng_write_unit(int fd, const void *buf, size_t len, off_t *end)
-{
-	int err = pcapng_write_all(fd, buf, len);
-
-	if (err) {
-		/* a full disk took part of the unit: cut it off, so the file
-		 * ends with the last whole one (readers need no repair) */
-		if (*end >= 0 && ftruncate(fd, *end) == 0)
-			lseek(fd, *end, SEEK_SET);
-		return err;
-	}
-	if (*end >= 0)
-		*end += (off_t)len;
-	return 0;
-}
-
-/* The output waiting as iovecs: buffer runs with the pieces between
- * (@iov: room for 2 * n_pieces + 1). */
-static size_t output_iov(const struct pcapng_writer *w, struct iovec *iov)
-{
-	size_t n = 0, at = 0;
-
-	for (size_t i = 0; i < w->n_pieces; i++) {
-		const struct piece *pc = &w->pieces[i];
-
-		if (pc->buf_at > at)
-			iov[n++] = (struct iovec){ w->blk.p + at, pc->buf_at - at };
-		iov[n++] = (struct iovec){ (void *)pc->data, pc->len };
-		at = pc->buf_at;
-	}
-	if (w->blk.len > at)
-		iov[n++] = (struct iovec){ w->blk.p + at, w->blk.len - at };
-	return n;
-}
-
-/* writev(2) bytes [off, off + len) of the iovecs, whole: the same loop as
- * pcapng_write_all. */
 static int write_iov_range(int fd, const struct iovec *iov, size_t n, size_t off, size_t len)
 {
 	struct iovec part[64];
@@ -364,7 +291,9 @@ static int write_iov_range(int fd, const struct iovec *iov, size_t n, size_t off
 	return 0;
 }
 
-/* As pcapng_write_unit, for a range of the iovecs. */
+/* The same as a unit: when it fails (a full disk took part of it) a
+ * regular file is cut back to @end, so it ends with the last whole unit
+ * and readers need no repair. */
 static int write_iov_unit(int fd, const struct iovec *iov, size_t n, size_t off, size_t len,
 			  off_t *end)
 {
@@ -378,6 +307,48 @@ static int write_iov_unit(int fd, const struct iovec *iov, size_t n, size_t off,
 	if (*end >= 0)
 		*end += (off_t)len;
 	return 0;
+}
+
+int pcapng_write_all(int fd, const void *buf, size_t len)
+{
+	struct iovec v = { (void *)buf, len };
+
+	return write_iov_range(fd, &v, 1, 0, len);
+}
+
+off_t pcapng_unit_start(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		return lseek(fd, 0, SEEK_CUR);
+	return -1;
+}
+
+int pcapng_write_unit(int fd, const void *buf, size_t len, off_t *end)
+{
+	struct iovec v = { (void *)buf, len };
+
+	return write_iov_unit(fd, &v, 1, 0, len, end);
+}
+
+/* The output waiting as iovecs: buffer runs with the pieces between
+ * (@iov: room for 2 * n_pieces + 1). */
+static size_t output_iov(const struct pcapng_writer *w, struct iovec *iov)
+{
+	size_t n = 0, at = 0;
+
+	for (size_t i = 0; i < w->n_pieces; i++) {
+		const struct piece *pc = &w->pieces[i];
+
+		if (pc->buf_at > at)
+			iov[n++] = (struct iovec){ w->blk.p + at, pc->buf_at - at };
+		iov[n++] = (struct iovec){ (void *)pc->data, pc->len };
+		at = pc->buf_at;
+	}
+	if (w->blk.len > at)
+		iov[n++] = (struct iovec){ w->blk.p + at, w->blk.len - at };
+	return n;
 }
 
 /* Copy @len bytes at output offset @off (a block's length field: always

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* pcap-ng writer and classic pcap wrapper: exact bytes, errors, libpcap read-back. */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
@@ -710,40 +711,52 @@ static void test_blocks_batched(void **state)
 	close(fd);
 }
 
-/* A batch the disk does not take whole: as many whole blocks as fit are
+/*
+ * A batch the disk does not take whole: as many whole blocks as fit are
  * written, the file never ends inside one (RLIMIT_FSIZE stands in for a
- * full disk: write(2) fails with EFBIG past it). */
-static void test_full_disk_keeps_whole_blocks(void **state)
+ * full disk: write(2) fails with EFBIG past it). @pieces: the EPBs' data
+ * is written from the caller's memory, and every owner comes back.
+ */
+static void full_disk_case(size_t caplen, bool pieces)
 {
-	static uint8_t data[100];
-	const struct pcapng_epb epb = { .data = data, .caplen = sizeof(data),
-					.origlen = sizeof(data) };
-	const size_t epb_len = 28 + sizeof(data) + 4, limit = 1000;
+	static uint8_t data[128];
+	struct pcapng_epb epb = { .data = data, .caplen = caplen, .origlen = caplen,
+				  .data_owner = pieces ? data : NULL };
+	const size_t epb_len = 28 + ((caplen + 3) & ~(size_t)3) + 4, limit = 1000;
 	struct rlimit old, lim = { .rlim_cur = limit, .rlim_max = RLIM_INFINITY };
 	void (*oldsig)(int) = signal(SIGXFSZ, SIG_IGN);
 	char *path = temp_path();
 	int fd = open(path, O_RDWR | O_TRUNC | O_CLOEXEC);
 	struct pcapng_writer *w;
 
-	(void)state;
+	assert_true(caplen <= sizeof(data));
 	assert_true(fd >= 0);
 	w = pcapng_writer_open(fd, NULL);
 	assert_non_null(w);
+	pcapng_writer_set_release(w, count_release, &released);
+	released = 0;
 	assert_int_equal(pcapng_add_interface(w, NULL, NULL, PCAPNG_LINKTYPE_RAW, 0), 0);
 	for (int i = 0; i < 20; i++)
 		assert_int_equal(pcapng_write_epb(w, &epb), 0);
+	assert_int_equal(pcapng_writer_pending(w), 32 + 20 * epb_len);
 	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
 	lim.rlim_max = old.rlim_max;
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
 	assert_int_equal(pcapng_writer_close(w), -EFBIG);
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
 	signal(SIGXFSZ, oldsig);
+	assert_int_equal(released, pieces ? 20 : 0);
 	/* SHB, IDB, then every EPB that fits whole */
 	assert_int_equal(fd_size(fd), SHB_NO_OPTIONS_LEN + 32 +
 					      (limit - SHB_NO_OPTIONS_LEN - 32) / epb_len * epb_len);
 	close(fd);
 	unlink(path);
 	free(path);
+}
+
+static void test_full_disk_keeps_whole_blocks(void **state)
+{
+	full_disk_case(100, false);
 }
 
 static void test_nonblocking_short_writes(void **state)
@@ -845,37 +858,7 @@ static void test_pieces_through_pipe(void **state)
 /* A batch of pieces the disk does not take whole: whole blocks only. */
 static void test_pieces_full_disk(void **state)
 {
-	static uint8_t data[101];
-	struct pcapng_epb epb = { .data = data, .caplen = sizeof(data), .origlen = sizeof(data),
-				  .data_owner = data };
-	const size_t epb_len = 28 + 104 + 4, limit = 1000;
-	struct rlimit old, lim = { .rlim_cur = limit, .rlim_max = RLIM_INFINITY };
-	void (*oldsig)(int) = signal(SIGXFSZ, SIG_IGN);
-	char *path = temp_path();
-	int fd = open(path, O_RDWR | O_TRUNC | O_CLOEXEC);
-	struct pcapng_writer *w;
-
-	assert_true(fd >= 0);
-	w = pcapng_writer_open(fd, NULL);
-	assert_non_null(w);
-	pcapng_writer_set_release(w, count_release, &released);
-	released = 0;
-	assert_int_equal(pcapng_add_interface(w, NULL, NULL, PCAPNG_LINKTYPE_RAW, 0), 0);
-	for (int i = 0; i < 20; i++)
-		assert_int_equal(pcapng_write_epb(w, &epb), 0);
-	assert_int_equal(pcapng_writer_pending(w), 32 + 20 * epb_len);
-	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
-	lim.rlim_max = old.rlim_max;
-	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
-	assert_int_equal(pcapng_writer_close(w), -EFBIG);
-	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
-	signal(SIGXFSZ, oldsig);
-	assert_int_equal(released, 20);
-	assert_int_equal(fd_size(fd), SHB_NO_OPTIONS_LEN + 32 +
-					      (limit - SHB_NO_OPTIONS_LEN - 32) / epb_len * epb_len);
-	close(fd);
-	unlink(path);
-	free(path);
+	full_disk_case(101, true);
 }
 
 static volatile sig_atomic_t alarms;
