@@ -618,7 +618,8 @@ int pcapng_write_epb(struct pcapng_writer *w, const struct pcapng_epb *p)
 		if (!add_piece(w, p->data, whole, p->data_owner))
 			whole = 0;
 	}
-	put_bytes(b, (const uint8_t *)p->data + whole, p->caplen - whole);
+	if (p->caplen > whole) /* data may be NULL when caplen is 0 */
+		put_bytes(b, (const uint8_t *)p->data + whole, p->caplen - whole);
 	if (!whole)
 		release_now(w, p); /* copied */
 	pad_to_4(b);

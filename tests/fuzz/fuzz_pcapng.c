@@ -3,7 +3,9 @@
  * libFuzzer target: the pcap-ng writer (pcap-export/pcapng.c) driven by
  * fuzzed calls — interfaces with any names and snaplens, packets of any
  * size with any comments and options, statistics blocks, UTF-8
- * sanitising — writing into a memory file. Afterwards the file must be
+ * sanitising, packet bytes copied or written from the caller's memory
+ * (data_owner) — writing into a memory file. Every owner must come back
+ * exactly once. Afterwards the file must be
  * what the header promises: a sequence of whole blocks (both length fields
  * equal, multiples of 4), each EPB within its interface's snaplen, every
  * option inside its block, every string option free of control bytes and
@@ -199,6 +201,15 @@ static void check_file(int fd, const uint32_t *snaplens, int nifs)
 
 static uint8_t packet[PCAPNG_MAX_SNAPLEN + 64];
 
+/* EPBs handed over with a data_owner, and owners handed back. */
+static unsigned long owned, released;
+
+static void count_release(void *ctx, void *owner)
+{
+	CHECK(ctx == &released && owner == packet);
+	released++;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct input in = { data, size };
@@ -224,6 +235,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		close(fd);
 		return 0;
 	}
+	owned = released = 0;
+	pcapng_writer_set_release(w, count_release, &released);
 	while (in.left) {
 		switch (u8(&in) % 4) {
 		case 0: { /* interface */
@@ -249,13 +262,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			char *comments[MAX_COMMENTS];
 			struct pcapng_epb epb = { 0 };
 			size_t n = u8(&in) % (MAX_COMMENTS + 1);
+			uint8_t how;
 			int rc;
 
 			epb.if_id = u8(&in) % (MAX_IFACES + 1);
 			epb.ts_ns = u64(&in);
 			epb.caplen = u32(&in) % (PCAPNG_MAX_SNAPLEN + 64);
 			epb.origlen = u32(&in);
-			epb.data = u8(&in) & 1 ? packet : NULL;
+			how = u8(&in);
+			epb.data = how & 1 ? packet : NULL;
+			if (how & 2) { /* by reference: the owner must come back */
+				epb.data_owner = packet;
+				owned++;
+			}
 			epb.flags = u32(&in);
 			epb.has_pid = u8(&in) & 1;
 			epb.pid = u32(&in);
@@ -301,6 +320,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	CHECK(pcapng_writer_close(w) == 0);
+	CHECK(released == owned);
 	check_file(fd, snaplens, nifs);
 	close(fd);
 	return 0;
