@@ -537,6 +537,8 @@ static bool emit(struct pkt_sink *s, struct qpkt *q)
 	struct comments c = { 0 };
 	bool have_snd = false, have_rcv = false, taken = false;
 	bool out = q->dir == ZCAP_DIR_OUT;
+	struct iface *ifc;
+	uint32_t pkt_len;
 	int rc;
 
 	if (s->done || s->error)
@@ -570,6 +572,9 @@ static bool emit(struct pkt_sink *s, struct qpkt *q)
 		cgroup_lines(&c, &s->cgroup_line, s->base.cgroups, q->cgroup_id);
 	}
 	rc = s->o.rot ? maybe_rotate(s, q) : 0;
+	/* once the writer took q, its flush may free q at once */
+	ifc = q->ifc;
+	pkt_len = q->pkt_len;
 	if (!rc && !s->done)
 		rc = write_packet(s, q, &c, have_snd ? &snd : have_rcv ? &rcv : NULL, &taken);
 	comments_free(&c);
@@ -579,9 +584,9 @@ static bool emit(struct pkt_sink *s, struct qpkt *q)
 	}
 	if (s->done)
 		return taken; /* -G with -W: the last file is full */
-	q->ifc->written++;
+	ifc->written++;
 	s->written++;
-	s->bytes += q->pkt_len;
+	s->bytes += pkt_len;
 	if (s->o.max_packets && s->written >= s->o.max_packets)
 		s->done = true;
 	return taken;
