@@ -53,6 +53,9 @@
  */
 #define OUT_FLUSH_BYTES (256u << 10)
 
+/* iovecs per writev(2) call: a batch of small pieces goes in several */
+#define IOV_BATCH 64
+
 /* The output buffer: whole blocks in [0, start), the one being assembled
  * from start on; err sticks at the first allocation failure. */
 struct block {
@@ -249,7 +252,7 @@ static int block_end(struct block *b, size_t outside)
  */
 static int write_iov_range(int fd, const struct iovec *iov, size_t n, size_t off, size_t len)
 {
-	struct iovec part[64];
+	struct iovec part[IOV_BATCH];
 
 	while (len) {
 		size_t k = 0, want = 0;
@@ -260,7 +263,7 @@ static int write_iov_range(int fd, const struct iovec *iov, size_t n, size_t off
 			iov++;
 			n--;
 		}
-		for (size_t i = 0; i < n && k < 64 && want < len; i++) {
+		for (size_t i = 0; i < n && k < IOV_BATCH && want < len; i++) {
 			size_t skip = i ? 0 : off, l = iov[i].iov_len - skip;
 
 			if (l > len - want)
@@ -370,14 +373,16 @@ static void iov_read(const struct iovec *iov, size_t n, size_t off, void *dst, s
 	}
 }
 
-/* Hand every piece back to its owner. */
-static void release_pieces(struct pcapng_writer *w)
+/* Hand the pieces from @first on back to their owners; they leave the
+ * output. */
+static void release_pieces(struct pcapng_writer *w, size_t first)
 {
-	for (size_t i = 0; i < w->n_pieces; i++)
+	for (size_t i = first; i < w->n_pieces; i++) {
+		w->piece_bytes -= w->pieces[i].len;
 		if (w->release)
 			w->release(w->release_ctx, w->pieces[i].owner);
-	w->n_pieces = 0;
-	w->piece_bytes = 0;
+	}
+	w->n_pieces = first;
 }
 
 int pcapng_writer_flush(struct pcapng_writer *w)
@@ -388,7 +393,7 @@ int pcapng_writer_flush(struct pcapng_writer *w)
 	int err;
 
 	if (w->error || !total) {
-		release_pieces(w);
+		release_pieces(w, 0);
 		return w->error;
 	}
 	n = output_iov(w, iov);
@@ -406,7 +411,7 @@ int pcapng_writer_flush(struct pcapng_writer *w)
 		}
 	}
 	b->start = b->len = 0;
-	release_pieces(w);
+	release_pieces(w, 0);
 	if (err)
 		w->error = err;
 	return err;
@@ -431,12 +436,7 @@ static int block_flush(struct pcapng_writer *w)
 	err = block_end(b, outside);
 	if (err) {
 		b->len = b->start; /* dropped: the writer stays usable */
-		for (size_t i = first; i < w->n_pieces; i++) {
-			w->piece_bytes -= w->pieces[i].len;
-			if (w->release)
-				w->release(w->release_ctx, w->pieces[i].owner);
-		}
-		w->n_pieces = first;
+		release_pieces(w, first);
 		return err;
 	}
 	return pcapng_writer_pending(w) >= OUT_FLUSH_BYTES ? pcapng_writer_flush(w) : 0;

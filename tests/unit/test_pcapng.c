@@ -519,19 +519,30 @@ static void test_other_rejections(void **state)
 	close(fd);
 }
 
+/* A writer on a pipe (SIGPIPE ignored: its old handler in *old), with one
+ * interface; the caller closes p[0] to make the reader go away. */
+static struct pcapng_writer *writer_on_pipe(int p[2], void (**old)(int))
+{
+	struct pcapng_writer *w;
+
+	*old = signal(SIGPIPE, SIG_IGN);
+	assert_int_equal(pipe(p), 0);
+	w = pcapng_writer_open(p[1], NULL);
+	assert_non_null(w);
+	pcapng_writer_set_release(w, count_release, &released);
+	assert_int_equal(pcapng_add_interface(w, NULL, NULL, PCAPNG_LINKTYPE_RAW, 0), 0);
+	return w;
+}
+
 static void test_write_error_is_sticky(void **state)
 {
 	const uint8_t data[4] = { 1, 2, 3, 4 };
 	const struct pcapng_epb epb = { .data = data, .caplen = 4, .origlen = 4 };
 	const struct pcapng_isb isb = { .if_id = 0 };
-	void (*old)(int) = signal(SIGPIPE, SIG_IGN);
-	struct pcapng_writer *w;
+	void (*old)(int);
 	int p[2];
+	struct pcapng_writer *w = writer_on_pipe(p, &old);
 
-	assert_int_equal(pipe(p), 0);
-	w = pcapng_writer_open(p[1], NULL);
-	assert_non_null(w);
-	assert_int_equal(pcapng_add_interface(w, NULL, NULL, PCAPNG_LINKTYPE_RAW, 0), 0);
 	close(p[0]);	/* the reader (wireshark) went away */
 	assert_int_equal(pcapng_write_epb(w, &epb), 0);	/* waits in the batch */
 	assert_int_equal(pcapng_writer_flush(w), -EPIPE);
@@ -819,15 +830,10 @@ static void test_pieces_released_on_error(void **state)
 {
 	static uint8_t data[64];
 	struct pcapng_epb epb = { .data = data, .caplen = 64, .origlen = 64, .data_owner = data };
-	void (*old)(int) = signal(SIGPIPE, SIG_IGN);
-	struct pcapng_writer *w;
+	void (*old)(int);
 	int p[2];
+	struct pcapng_writer *w = writer_on_pipe(p, &old);
 
-	assert_int_equal(pipe(p), 0);
-	w = pcapng_writer_open(p[1], NULL);
-	assert_non_null(w);
-	pcapng_writer_set_release(w, count_release, &released);
-	assert_int_equal(pcapng_add_interface(w, NULL, NULL, PCAPNG_LINKTYPE_RAW, 0), 0);
 	released = 0;
 	epb.origlen = 10; /* caplen > origlen */
 	assert_int_equal(pcapng_write_epb(w, &epb), -EINVAL);
