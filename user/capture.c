@@ -105,6 +105,15 @@ static int to_sinks(const struct zrec *r, void *ctx)
 	return 0;
 }
 
+static void busy_to_sinks(void *ctx, const struct zcap_fdinfo *sock, bool busy)
+{
+	struct pipeline *p = ctx;
+
+	for (int i = 0; i < p->nsinks; i++)
+		if (p->sinks[i]->ops->zc_busy)
+			p->sinks[i]->ops->zc_busy(p->sinks[i], sock, busy);
+}
+
 static int on_ring_record(void *ctx, void *data, size_t len)
 {
 	const struct zcap_hdr *h = data;
@@ -247,6 +256,7 @@ int capture_run(const struct capture_opts *o, struct sink **sinks, int nsinks,
 		err = -ENOMEM;
 		goto cleanup;
 	}
+	stitcher_set_busy_cb(p.st, busy_to_sinks, &p);
 	/* name the files open before the capture: CMD inherits our stdio */
 	pathcache_seed_pid(pc, 0);
 	for (int i = 0; i < o->npids; i++)

@@ -8,6 +8,7 @@
 
 #include "escape.h"
 #include "pktattr.h"
+#include "util.h"
 
 #define SOCK_BUCKETS	16384 /* power of two */
 #define SOCK_MAX	(1 << 17)
@@ -48,6 +49,7 @@ struct zc_flow {
 	struct zc_range *r; /* ring of cap entries, n used, head = oldest */
 	unsigned int cap, n, head;
 	uint64_t ts;
+	unsigned int busy; /* zero-copy calls in progress (pktattr_zc_busy) */
 };
 
 struct pktattr {
@@ -60,12 +62,7 @@ struct pktattr {
 
 static uint32_t key_hash(const struct tuple_key *k)
 {
-	const uint8_t *b = (const uint8_t *)k;
-	uint32_t h = 2166136261u; /* FNV-1a */
-
-	for (size_t i = 0; i < sizeof(*k); i++)
-		h = (h ^ b[i]) * 16777619u;
-	return h;
+	return (uint32_t)hash_bytes(k, sizeof(*k));
 }
 
 static bool is_zero(const uint8_t *a, size_t n)
@@ -258,6 +255,17 @@ static void sock_evict(struct pktattr *a)
 	}
 }
 
+/* The key of the packet's sender (src) or receiver end, as that end sees it. */
+static void packet_key(const struct pkt_info *p, bool src, struct tuple_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->proto = p->proto;
+	k->lport = src ? p->sport : p->dport;
+	k->rport = src ? p->dport : p->sport;
+	memcpy(k->laddr, src ? p->saddr : p->daddr, 16);
+	memcpy(k->raddr, src ? p->daddr : p->saddr, 16);
+}
+
 static bool key_of(const struct zcap_fdinfo *f, struct tuple_key *k)
 {
 	memset(k, 0, sizeof(*k));
@@ -409,6 +417,36 @@ static void learn_range(struct pktattr *a, const struct zcap_fdinfo *fi, const s
 	f->ts = r->ev->h->ts_ns;
 }
 
+void pktattr_zc_busy(struct pktattr *a, const struct zcap_fdinfo *sock, bool busy)
+{
+	struct tuple_key k;
+	struct zc_flow *f;
+
+	if (sock->kind != ZCAP_FD_TCP || !key_of(sock, &k))
+		return;
+	f = busy ? flow_get(a, &k) : flow_find(a, &k);
+	if (!f)
+		return;
+	if (busy) {
+		f->busy++;
+		f->ts = a->newest_ts;
+	} else if (f->busy) {
+		f->busy--;
+	}
+}
+
+bool pktattr_zc_pending(struct pktattr *a, const struct pkt_info *p)
+{
+	struct tuple_key k;
+	struct zc_flow *f;
+
+	if (p->proto != IPPROTO_TCP || !p->has_ports || !p->payload_len)
+		return false;
+	packet_key(p, true, &k);
+	f = flow_find(a, &k);
+	return f && f->busy;
+}
+
 void pktattr_learn(struct pktattr *a, const struct zrec *r)
 {
 	const struct zev *ev = r->ev;
@@ -437,16 +475,6 @@ void pktattr_learn(struct pktattr *a, const struct zrec *r)
 	}
 	if (body_sock && r->has_seq && r->src_path)
 		learn_range(a, body_sock, r);
-}
-
-static void packet_key(const struct pkt_info *p, bool src, struct tuple_key *k)
-{
-	memset(k, 0, sizeof(*k));
-	k->proto = p->proto;
-	k->lport = src ? p->sport : p->dport;
-	k->rport = src ? p->dport : p->sport;
-	memcpy(k->laddr, src ? p->saddr : p->daddr, 16);
-	memcpy(k->raddr, src ? p->daddr : p->saddr, 16);
 }
 
 /* The connected socket; unless exact, then one bound to any address

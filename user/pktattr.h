@@ -23,11 +23,15 @@
 
 /* Addresses and ports of a packet; IPv4 addresses as ::ffff:a.b.c.d so
  * that IPv4 packets match AF_INET6 sockets with mapped addresses too. */
+#define PKT_TCP_FIN 0x01
+#define PKT_TCP_SYN 0x02
+#define PKT_TCP_RST 0x04
+
 struct pkt_info {
 	uint8_t version; /* 4 or 6 */
 	uint8_t proto;	 /* IPPROTO_* of the transport header */
 	bool has_ports;	 /* TCP or UDP header present (first fragment) */
-	uint8_t tcp_flags;
+	uint8_t tcp_flags; /* PKT_TCP_* */
 	uint8_t saddr[16], daddr[16];
 	uint16_t sport, dport;
 	uint32_t seq;	      /* TCP sequence number of the first payload byte */
@@ -69,6 +73,14 @@ bool pktattr_owner_connected(struct pktattr *a, const struct pkt_info *p, bool s
  * "sendfile /srv/www/big.bin [65536, 131072)" (adjacent pieces of one file
  * merged). Returns the number of lines. */
 int pktattr_sources(struct pktattr *a, const struct pkt_info *p, pktattr_line_fn fn, void *ctx);
+
+/* A TCP socket's zero-copy call began (busy) or ended: its bodies' file
+ * ranges come with the call's end (stitcher_set_busy_cb). */
+void pktattr_zc_busy(struct pktattr *a, const struct zcap_fdinfo *sock, bool busy);
+
+/* A TCP packet with payload whose sender has a zero-copy call in
+ * progress: the records naming where its bytes came from are still due. */
+bool pktattr_zc_pending(struct pktattr *a, const struct pkt_info *p);
 
 /* Sockets currently known (for tests and statistics). */
 size_t pktattr_sockets(const struct pktattr *a);

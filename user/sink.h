@@ -34,6 +34,8 @@ struct sink_ops {
 	/* end of capture: write trailers, flush */
 	int (*finish)(struct sink *s, const struct zcap_stats *st);
 	void (*destroy)(struct sink *s);
+	/* optional: a socket's zero-copy body began or ended (stitcher_set_busy_cb) */
+	void (*zc_busy)(struct sink *s, const struct zcap_fdinfo *sock, bool busy);
 };
 
 struct sink {

@@ -76,10 +76,14 @@ struct qpkt {
 };
 
 /*
- * The last lines built, by what they say: a flow's packets name the same
- * processes and cgroup packet after packet, and formatting them was most
- * of the sink's time per small packet.
+ * Lines built, by what they say: a flow's packets name the same processes
+ * and cgroup packet after packet, and formatting them was most of the
+ * sink's time per small packet. Owner lines are kept per (pid, tid, fd) in
+ * a small table, not only the last one: a server's connections take turns
+ * and each names its own fd.
  */
+#define OWNER_LINES 64 /* power of two */
+
 struct owner_line_cache {
 	bool valid;
 	struct pkt_owner o;
@@ -105,7 +109,7 @@ struct pkt_sink {
 	struct iface ifs[IFACES_MAX];
 	int nifs;
 	struct qpkt *lo_egress[LO_BUCKETS];
-	struct owner_line_cache snd_line, rcv_line;
+	struct owner_line_cache snd_line[OWNER_LINES], rcv_line[OWNER_LINES];
 	struct cgroup_line_cache cgroup_line;
 	struct qpkt *spare[QPKT_CLASSES]; /* free blocks by size class */
 	size_t n_spare[QPKT_CLASSES];
@@ -227,11 +231,15 @@ static void qpkt_free(struct pkt_sink *s, struct qpkt *q)
 
 static size_t flow_bucket(const struct pkt_info *pi)
 {
-	uint64_t h = 14695981039346656037ULL ^ pi->proto; /* FNV-1a, 64 bits */
+	struct {
+		uint8_t saddr[16], daddr[16];
+		uint16_t sport, dport;
+		uint32_t proto;
+	} k = {.sport = pi->sport, .dport = pi->dport, .proto = pi->proto};
 
-	for (int i = 0; i < 16; i++)
-		h = (h ^ pi->saddr[i] ^ (uint64_t)pi->daddr[i] << 8) * 1099511628211ULL;
-	return (h ^ ((uint32_t)pi->sport << 16 | pi->dport)) & (LO_BUCKETS - 1);
+	memcpy(k.saddr, pi->saddr, 16);
+	memcpy(k.daddr, pi->daddr, 16);
+	return hash_bytes(&k, sizeof(k)) & (LO_BUCKETS - 1);
 }
 
 static bool same_flow(const struct pkt_info *a, const struct pkt_info *b)
@@ -350,9 +358,11 @@ static void comments_free(struct comments *c)
 		free(c->owned[i]);
 }
 
-static void owner_line(struct comments *c, struct owner_line_cache *lc, const char *prefix,
+static void owner_line(struct comments *c, struct owner_line_cache *table, const char *prefix,
 		       const struct pkt_owner *o)
 {
+	struct owner_line_cache *lc =
+		&table[(o->pid * 0x9e3779b1u ^ o->tid * 0x85ebca6bu ^ (uint32_t)o->fd) % OWNER_LINES];
 	char comm[ESC_MAX * ZCAP_COMM_LEN + 1];
 	int n;
 
@@ -564,9 +574,9 @@ static bool emit(struct pkt_sink *s, struct qpkt *q)
 	if (s->ng) {
 		/* the sender unprefixed, as users read "which process sent it" */
 		if (have_snd)
-			owner_line(&c, &s->snd_line, "", &snd);
+			owner_line(&c, s->snd_line, "", &snd);
 		if (have_rcv)
-			owner_line(&c, &s->rcv_line, "to ", &rcv);
+			owner_line(&c, s->rcv_line, "to ", &rcv);
 		if (q->parsed)
 			pktattr_sources(s->attr, &q->pi, add_line, &c);
 		cgroup_lines(&c, &s->cgroup_line, s->base.cgroups, q->cgroup_id);
@@ -592,11 +602,51 @@ static bool emit(struct pkt_sink *s, struct qpkt *q)
 	return taken;
 }
 
-/* Write queued packets captured at least PKT_HOLD_NS before `now`
- * (everything when all). */
+/* Could a record still to come name this end of a TCP packet better? The
+ * kernel matched it to a listener (a handshake before accept() returned),
+ * or named nothing for a SYN (sent before connect() returned). */
+static bool owner_due(struct pkt_sink *s, const struct qpkt *q, bool src)
+{
+	unsigned int known = src ? ZCAP_PKT_SND : ZCAP_PKT_RCV;
+	unsigned int exact = src ? ZCAP_PKT_SND_EXACT : ZCAP_PKT_RCV_EXACT;
+	struct pkt_owner o;
+
+	if (q->owners & exact)
+		return false;
+	if (!(q->owners & known) && !(q->pi.tcp_flags & PKT_TCP_SYN))
+		return false;
+	return !pktattr_owner_connected(s->attr, &q->pi, src, &o);
+}
+
+/* Is a record that changes what this packet says still due? */
+static bool records_due(struct pkt_sink *s, const struct qpkt *q)
+{
+	bool out = q->dir == ZCAP_DIR_OUT;
+
+	if (!q->parsed || q->pi.proto != IPPROTO_TCP || (q->pi.tcp_flags & PKT_TCP_RST))
+		return false;
+	if ((out || q->ifc->loopback) && owner_due(s, q, true))
+		return true;
+	if ((!out || q->ifc->loopback) && owner_due(s, q, false))
+		return true;
+	return pktattr_zc_pending(s->attr, &q->pi);
+}
+
+/* May the oldest queued packet be written, at `now`? After PKT_SETTLE_NS
+ * unless a record is still due for it, after PKT_HOLD_NS at the latest. */
+static bool head_ready(struct pkt_sink *s, uint64_t now)
+{
+	const struct qpkt *q = s->qhead;
+
+	if (q->ts + PKT_HOLD_NS <= now || s->qbytes > QUEUE_BYTES_MAX)
+		return true;
+	return q->ts + PKT_SETTLE_NS <= now && !records_due(s, q);
+}
+
+/* Write the queued packets that are ready (everything when all). */
 static void flush_queue(struct pkt_sink *s, uint64_t now, bool all)
 {
-	while (s->qhead && (all || s->qbytes > QUEUE_BYTES_MAX || s->qhead->ts + PKT_HOLD_NS <= now)) {
+	while (s->qhead && (all || head_ready(s, now))) {
 		struct qpkt *q = s->qhead;
 
 		queue_unlink(s, q);
@@ -868,11 +918,17 @@ static void pkt_destroy(struct sink *base)
 	free(s);
 }
 
+static void pkt_zc_busy(struct sink *base, const struct zcap_fdinfo *sock, bool busy)
+{
+	pktattr_zc_busy(((struct pkt_sink *)base)->attr, sock, busy);
+}
+
 static const struct sink_ops pkt_ops = {
 	.record = pkt_record,
 	.drops = pkt_drops,
 	.finish = pkt_finish,
 	.destroy = pkt_destroy,
+	.zc_busy = pkt_zc_busy,
 };
 
 /* The writer is done with a packet it wrote from the queue's memory. */

@@ -3,9 +3,10 @@
  * The packet sink (`zcap record -o FILE.pcapng`, `.pcap`, `-o -`): writes
  * the IP packets of ZCAP_EV_PKT records with the process and source file
  * each one belongs to (user/pktattr.c), learned from the other records,
- * which it receives too. Packets are held for a short window so that
- * records arriving after them (an accept after the handshake) still name
- * them; they are written in the order captured, whole blocks at a time.
+ * which it receives too. Packets are held for a short window, longer for
+ * those a record is still due for (an accept after the handshake, the end
+ * of a sendfile), so that records arriving after them still name them;
+ * they are written in the order captured, whole blocks at a time.
  */
 #ifndef ZCAP_SINK_PCAPNG_H
 #define ZCAP_SINK_PCAPNG_H
@@ -17,8 +18,17 @@
 
 struct rotator;
 
-/* How long a packet waits for the records that name its owner. */
+/* How long a packet waits for the records that name its owner or the file
+ * range it carries, at most. */
 #define PKT_HOLD_NS 500000000ULL
+/* How long every packet waits: for its loopback delivery (the next records
+ * of the CPU that sent it), for records of other CPUs stamped before it, and
+ * for the records of calls that return at once (connect on loopback, an
+ * unbound socket's first datagram). A packet no record is still due for
+ * goes out after this, not after PKT_HOLD_NS: held packets cost the
+ * consumer cache misses, page faults and allocations in proportion to how
+ * many wait (docs/performance.md). */
+#define PKT_SETTLE_NS 20000000ULL
 
 enum pkt_format {
 	PKT_FORMAT_PCAPNG, /* blocks with process comments, direction, statistics */

@@ -46,6 +46,11 @@ struct stitcher *stitcher_new(struct pathcache *pc, zrec_cb cb, void *ctx)
 	return st;
 }
 
+void stitcher_set_busy_cb(struct stitcher *st, zc_busy_fn fn, void *ctx)
+{
+	zerocopy_set_busy_cb(st->zc, fn, ctx);
+}
+
 static void pending_free(struct pending *p)
 {
 	free(p->buf);

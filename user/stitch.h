@@ -41,6 +41,15 @@ struct pathcache;
 struct stitcher;
 
 struct stitcher *stitcher_new(struct pathcache *pc, zrec_cb cb, void *ctx);
+/*
+ * A socket's zero-copy body is in progress (busy) or over. Its packets can
+ * go out before the records naming their file ranges do (those come at the
+ * call's end), so a packet sink holds the socket's packets while it is
+ * busy. Said once when a thread's message begins and once when the thread
+ * has nothing open any more; sock is the socket the thread sends on.
+ */
+typedef void (*zc_busy_fn)(void *ctx, const struct zcap_fdinfo *sock, bool busy);
+void stitcher_set_busy_cb(struct stitcher *st, zc_busy_fn fn, void *ctx);
 void stitcher_free(struct stitcher *st);
 int stitcher_feed(struct stitcher *st, const struct zev *ev);
 /* Emit every partial record as incomplete (end of capture). */

@@ -94,6 +94,8 @@ struct thread {
 	uint32_t tid;
 	struct msg m;
 	struct call c;
+	bool busy; /* said busy on busy_sock (zc_busy_fn) */
+	struct zcap_fdinfo busy_sock;
 };
 
 struct zerocopy {
@@ -108,6 +110,8 @@ struct zerocopy {
 	/* a transfer's origins, kept between calls: one malloc per sendfile
 	 * was the consumer's largest cost at 1 KiB bodies */
 	struct runs xfer_runs;
+	zc_busy_fn busy_fn;
+	void *busy_ctx;
 };
 
 const struct zc_body *zc_body_of(const struct zrec *r)
@@ -127,6 +131,27 @@ struct zerocopy *zerocopy_new(struct pathcache *pc, zrec_cb cb, void *ctx)
 	zc->cb = cb;
 	zc->ctx = ctx;
 	return zc;
+}
+
+void zerocopy_set_busy_cb(struct zerocopy *zc, zc_busy_fn fn, void *ctx)
+{
+	zc->busy_fn = fn;
+	zc->busy_ctx = ctx;
+}
+
+/* The thread sends on sock now (NULL: on nothing). */
+static void thread_busy(struct zerocopy *zc, struct thread *t, const struct zcap_fdinfo *sock)
+{
+	if (t->busy && sock && !memcmp(&t->busy_sock, sock, sizeof(*sock)))
+		return;
+	if (t->busy && zc->busy_fn)
+		zc->busy_fn(zc->busy_ctx, &t->busy_sock, false);
+	t->busy = sock != NULL;
+	if (!sock)
+		return;
+	t->busy_sock = *sock;
+	if (zc->busy_fn)
+		zc->busy_fn(zc->busy_ctx, sock, true);
 }
 
 static void thread_free(struct thread *t)
@@ -374,6 +399,7 @@ static void thread_idle(struct zerocopy *zc, struct thread *t)
 
 	if (t->m.open || t->c.open)
 		return;
+	thread_busy(zc, t, NULL);
 	for (pp = &zc->threads; *pp; pp = &(*pp)->next) {
 		if (*pp == t) {
 			*pp = t->next;
@@ -636,6 +662,7 @@ static int feed_send(struct zerocopy *zc, const struct zev *ev)
 	} else if (!m->open) {
 		msg_start(m, s, true);
 	}
+	thread_busy(zc, t, &s->f);
 	if (s->flags & ZCAP_F_NOCONTENT)
 		m->nocontent = true;
 	if (s->flags & ZCAP_F_FAULT)

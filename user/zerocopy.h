@@ -44,6 +44,8 @@ struct pathcache;
 struct zerocopy;
 
 struct zerocopy *zerocopy_new(struct pathcache *pc, zrec_cb cb, void *ctx);
+/* See stitcher_set_busy_cb (user/stitch.h). */
+void zerocopy_set_busy_cb(struct zerocopy *zc, zc_busy_fn fn, void *ctx);
 void zerocopy_free(struct zerocopy *zc);
 /* A ZCAP_EV_XFER or ZCAP_EV_SEND event; the callback's result or -errno. */
 int zerocopy_feed(struct zerocopy *zc, const struct zev *ev);

@@ -352,6 +352,39 @@ static void test_sources(void **state)
 	pktattr_free(a);
 }
 
+/* A socket's zero-copy call in progress: its payload packets wait for the
+ * ranges; its ACKs, the other direction and other sockets do not; two
+ * calls at once (two threads) keep it busy until both ended. */
+static void test_zc_pending(void **state)
+{
+	struct pktattr *a = pktattr_new();
+	struct zcap_fdinfo sock, other;
+	struct pkt_info pi, ack, back, elsewhere;
+
+	fill_sock(&sock, AF_INET, ZCAP_FD_TCP, LOCAL, 80, LOCAL, 40000);
+	fill_sock(&other, AF_INET, ZCAP_FD_UDP, LOCAL, 53, LOCAL, 40000);
+	parse4(&pi, IPPROTO_TCP, LOCAL, LOCAL, 80, 40000, 1000, 100);
+	parse4(&ack, IPPROTO_TCP, LOCAL, LOCAL, 80, 40000, 1000, 0);
+	parse4(&back, IPPROTO_TCP, LOCAL, LOCAL, 40000, 80, 1000, 100);
+	parse4(&elsewhere, IPPROTO_TCP, LOCAL, LOCAL, 80, 40001, 1000, 100);
+	assert_false(pktattr_zc_pending(a, &pi));
+	pktattr_zc_busy(a, &sock, true);
+	pktattr_zc_busy(a, &other, true); /* not TCP: no flow */
+	assert_true(pktattr_zc_pending(a, &pi));
+	assert_false(pktattr_zc_pending(a, &ack));
+	assert_false(pktattr_zc_pending(a, &back));
+	assert_false(pktattr_zc_pending(a, &elsewhere));
+	pktattr_zc_busy(a, &sock, true);
+	pktattr_zc_busy(a, &sock, false);
+	assert_true(pktattr_zc_pending(a, &pi));
+	pktattr_zc_busy(a, &sock, false);
+	assert_false(pktattr_zc_pending(a, &pi));
+	pktattr_zc_busy(a, &sock, false); /* one end too many: stays idle */
+	pktattr_zc_busy(a, &sock, true);
+	assert_true(pktattr_zc_pending(a, &pi));
+	pktattr_free(a);
+}
+
 /* A keep-alive flow with hundreds of ranges, some recorded out of order
  * (two CPUs' records): a packet from the middle, the oldest and the newest
  * find exactly theirs, and the ring keeps the newest RANGES_MAX (1024). */
@@ -569,6 +602,7 @@ int main(void)
 		cmocka_unit_test(test_owners),
 		cmocka_unit_test(test_sources),
 		cmocka_unit_test(test_sources_long_flow),
+		cmocka_unit_test(test_zc_pending),
 		cmocka_unit_test(test_sink_loopback),
 		cmocka_unit_test(test_sink_count_and_filter),
 	};

@@ -174,6 +174,117 @@ static void test_fifo_named_by_open(void **state)
 	pathcache_free(pc);
 }
 
+struct busy_log {
+	int n;
+	bool busy[8];
+	int bodies_before[8]; /* body records emitted before each call */
+	uint16_t lport[8];
+	struct got *g;
+};
+
+static void note_busy(void *ctx, const struct zcap_fdinfo *sock, bool busy)
+{
+	struct busy_log *b = ctx;
+
+	assert_true(b->n < 8);
+	b->busy[b->n] = busy;
+	b->lport[b->n] = sock->lport;
+	b->bodies_before[b->n++] = b->g->n;
+}
+
+static void feed_send(struct stitcher *st, uint32_t tid, uint64_t call, uint16_t lport,
+		      uint8_t flags, const char *bytes, uint64_t total)
+{
+	uint8_t buf[sizeof(struct zcap_send_ev) + 64];
+	struct zcap_send_ev *s = (struct zcap_send_ev *)buf;
+	size_t len = strlen(bytes);
+	struct zev ev = { .type = ZCAP_EV_SEND };
+
+	memset(buf, 0, sizeof(buf));
+	s->h.type = ZCAP_EV_SEND;
+	s->h.hdr_len = sizeof(*s);
+	s->h.data_len = len;
+	s->h.pid = s->h.tid = tid;
+	s->f.kind = ZCAP_FD_TCP;
+	s->f.family = 2;
+	s->f.lport = lport;
+	s->f.rport = 40000;
+	s->call_id = call;
+	s->total_len = total;
+	s->iter_type = 2; /* bio_vec: page-backed */
+	s->flags = flags;
+	s->syscall = ZCAP_SYS_SENDFILE64;
+	memcpy(s + 1, bytes, len);
+	ev.h = &s->h;
+	ev.send = s;
+	ev.data = len ? (const uint8_t *)(s + 1) : NULL;
+	ev.data_len = len;
+	assert_int_equal(stitcher_feed(st, &ev), 0);
+}
+
+static void feed_xfer(struct stitcher *st, uint32_t tid, uint64_t call, uint16_t lport,
+		      int64_t ret)
+{
+	struct zcap_xfer_ev x;
+	struct zev ev = { .type = ZCAP_EV_XFER };
+
+	memset(&x, 0, sizeof(x));
+	x.h.type = ZCAP_EV_XFER;
+	x.h.hdr_len = sizeof(x);
+	x.h.pid = x.h.tid = tid;
+	x.in.kind = ZCAP_FD_FILE;
+	x.out.kind = ZCAP_FD_TCP;
+	x.out.family = 2;
+	x.out.lport = lport;
+	x.out.rport = 40000;
+	x.call_id = call;
+	x.ret = x.len = ret;
+	x.off_in = 0;
+	x.off_out = -1;
+	x.syscall = ZCAP_SYS_SENDFILE64;
+	x.fd_in = 3;
+	x.fd_out = 4;
+	ev.h = &x.h;
+	ev.xfer = &x;
+	assert_int_equal(stitcher_feed(st, &ev), 0);
+}
+
+/* A socket is busy from its sendfile's first message until the call's
+ * XFER, said after the bodies went out; a thread moving on to another
+ * socket (its XFER lost) ends the first one's busy state. */
+static void test_zc_busy(void **state)
+{
+	struct got g = { 0 };
+	struct busy_log b = { .g = &g };
+	struct stitcher *st = stitcher_new(NULL, collect, &g);
+
+	assert_non_null(st);
+	stitcher_set_busy_cb(st, note_busy, &b);
+	feed_send(st, 5, 7, 80, ZCAP_F_FIRST, "body", 8);
+	assert_int_equal(b.n, 1);
+	assert_true(b.busy[0]);
+	assert_int_equal(b.lport[0], 80);
+	feed_send(st, 5, 7, 80, 0, "more", 8);
+	feed_send(st, 5, 7, 80, ZCAP_F_LAST, "", 8);
+	assert_int_equal(b.n, 1); /* the call goes on until its XFER */
+	feed_xfer(st, 5, 7, 80, 8);
+	assert_int_equal(b.n, 2);
+	assert_false(b.busy[1]);
+	assert_true(b.bodies_before[1] >= 1); /* its body went out first */
+
+	feed_send(st, 5, 8, 81, ZCAP_F_FIRST, "x", 1);
+	feed_send(st, 5, 8, 81, ZCAP_F_LAST, "", 1);
+	feed_send(st, 5, 9, 82, ZCAP_F_FIRST, "y", 1);
+	assert_int_equal(b.n, 5);
+	assert_true(b.busy[2] && !b.busy[3] && b.busy[4]);
+	assert_int_equal(b.lport[3], 81);
+	assert_int_equal(b.lport[4], 82);
+	assert_int_equal(stitcher_flush(st), 0);
+	assert_int_equal(b.n, 6);
+	assert_false(b.busy[5]);
+	stitcher_free(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -184,6 +295,7 @@ int main(void)
 		cmocka_unit_test(test_lost_last_chunk_flushed),
 		cmocka_unit_test(test_fault_marks_incomplete),
 		cmocka_unit_test(test_fifo_named_by_open),
+		cmocka_unit_test(test_zc_busy),
 	};
 
 	return cmocka_run_group_tests_name("stitch", tests, NULL, NULL);
