@@ -40,6 +40,8 @@ static void output_error(const struct capture_opts *o, int err)
 	zcap_err("cannot write '%s': %s", o->out_name ? o->out_name : "output", strerror(-err));
 }
 
+#define YIELD_CHECK 64
+
 struct pipeline {
 	const struct capture_opts *o;
 	struct stitcher *st;
@@ -52,8 +54,11 @@ struct pipeline {
 	 * (signals, -c, --duration, drop reports wait for it): the ring
 	 * callback hands control back (-EINTR) after yield_s of consuming.
 	 * yield_at is when, set by the first record of a poll (0 before):
-	 * the poll may have slept its whole timeout before records came. */
+	 * the poll may have slept its whole timeout before records came.
+	 * The clock is read every YIELD_CHECK records (a clock read costs
+	 * about what a small record's decoding does). */
 	double yield_s, yield_at;
+	unsigned int unclocked;
 	/* After the stop: deliver what was written before it, nothing newer
 	 * (else a flood would keep the drain going for ever). */
 	bool draining;
@@ -133,10 +138,16 @@ static int on_ring_record(void *ctx, void *data, size_t len)
 		stitcher_feed(p->st, &ev);
 	if (p->draining)
 		return 0;
-	if (!p->yield_at)
-		p->yield_at = mono_now_s() + p->yield_s;
-	else if (stop_signal_caught() || mono_now_s() >= p->yield_at)
+	if (stop_signal_caught())
 		return -EINTR;
+	if (!p->yield_at) {
+		p->yield_at = mono_now_s() + p->yield_s;
+		p->unclocked = 0;
+	} else if (++p->unclocked >= YIELD_CHECK) {
+		p->unclocked = 0;
+		if (mono_now_s() >= p->yield_at)
+			return -EINTR;
+	}
 	return 0;
 }
 

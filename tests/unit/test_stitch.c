@@ -29,7 +29,8 @@ static int collect(const struct zrec *r, void *ctx)
 	assert_true(g->n < 8);
 	g->call[g->n] = r->ev->type == ZCAP_EV_IO ? r->ev->io->call_id : 0;
 	assert_true(r->data_len <= sizeof(g->data[0]));
-	memcpy(g->data[g->n], r->data, r->data_len);
+	if (r->data_len) /* an XFER record has no data: NULL */
+		memcpy(g->data[g->n], r->data, r->data_len);
 	g->len[g->n] = r->data_len;
 	g->total[g->n] = r->len;
 	g->trunc[g->n] = r->truncated;
