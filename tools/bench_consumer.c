@@ -240,6 +240,8 @@ static void usage(void)
 			"[--payload BYTES]\n");
 }
 
+static char null_buf[256 * 1024];
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -301,7 +303,7 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	/* as zcap record buffers its -o output (user/record.c) */
-	setvbuf(null, NULL, _IOFBF, 256 * 1024);
+	setvbuf(null, null_buf, _IOFBF, sizeof(null_buf));
 	if (!strcmp(sink_name, "json")) {
 		run.sink = sink_json_new(null);
 	} else if (!strcmp(sink_name, "text")) {

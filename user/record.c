@@ -715,6 +715,7 @@ static int record_run(struct record_args *a)
 	bool reported = true; /* an output error was already printed */
 	const char *name = "stdout";
 	FILE *out = NULL;
+	char *outbuf = NULL;
 	bool share;
 	int rc, err = 0;
 
@@ -749,8 +750,11 @@ static int record_run(struct record_args *a)
 	 * (capture.c); but whole lines within PIPE_BUF where CMD writes to
 	 * the same pipe */
 	share = a->cap.cmd && a->cap.out_fd == STDOUT_FILENO;
-	if (!share)
-		setvbuf(out, NULL, _IOFBF, OUTPUT_BLOCK);
+	/* glibc ignores the size when it allocates the buffer itself (it
+	 * took 8 KiB: a write(2) per 8 KiB, and ext4 zeroing the rest of the
+	 * block each one ended in cost as much as the copy) */
+	if (!share && (outbuf = malloc(OUTPUT_BLOCK)))
+		setvbuf(out, outbuf, _IOFBF, OUTPUT_BLOCK);
 	if (a->json)
 		sink = sink_json_new(out);
 	else
@@ -778,6 +782,7 @@ cleanup:
 	/* the sink flushed; a failure here (close on a network fs) is news */
 	if (out && fclose(out))
 		err = -errno;
+	free(outbuf); /* after fclose: stdio writes from it until then */
 	if (outfile_close(&of) && !err)
 		err = -errno;
 	if (err && !reported && err != -EPIPE) {
