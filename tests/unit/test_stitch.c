@@ -42,6 +42,15 @@ static int collect(const struct zrec *r, void *ctx)
 
 static uint8_t rec[sizeof(struct zcap_io) + 64];
 
+static void set_hdr(struct zcap_hdr *h, uint16_t type, uint16_t hdr_len, size_t data_len,
+		    uint32_t tid)
+{
+	h->type = type;
+	h->hdr_len = hdr_len;
+	h->data_len = data_len;
+	h->pid = h->tid = tid;
+}
+
 /* Feed one chunk of call `call` covering [off, off+len) of "total" bytes. */
 #define FEED_INO 4242
 
@@ -53,10 +62,7 @@ static void feed(struct stitcher *st, uint64_t call, uint64_t off, const char *b
 	struct zev ev = { .type = ZCAP_EV_IO };
 
 	memset(rec, 0, sizeof(rec));
-	io->h.type = ZCAP_EV_IO;
-	io->h.hdr_len = sizeof(*io);
-	io->h.data_len = len;
-	io->h.pid = 1;
+	set_hdr(&io->h, ZCAP_EV_IO, sizeof(*io), len, 1);
 	io->call_id = call;
 	io->chunk_off = off;
 	io->total_len = total;
@@ -202,10 +208,7 @@ static void feed_send(struct stitcher *st, uint32_t tid, uint64_t call, uint16_t
 	struct zev ev = { .type = ZCAP_EV_SEND };
 
 	memset(buf, 0, sizeof(buf));
-	s->h.type = ZCAP_EV_SEND;
-	s->h.hdr_len = sizeof(*s);
-	s->h.data_len = len;
-	s->h.pid = s->h.tid = tid;
+	set_hdr(&s->h, ZCAP_EV_SEND, sizeof(*s), len, tid);
 	s->f.kind = ZCAP_FD_TCP;
 	s->f.family = 2;
 	s->f.lport = lport;
@@ -230,9 +233,7 @@ static void feed_xfer(struct stitcher *st, uint32_t tid, uint64_t call, uint16_t
 	struct zev ev = { .type = ZCAP_EV_XFER };
 
 	memset(&x, 0, sizeof(x));
-	x.h.type = ZCAP_EV_XFER;
-	x.h.hdr_len = sizeof(x);
-	x.h.pid = x.h.tid = tid;
+	set_hdr(&x.h, ZCAP_EV_XFER, sizeof(x), 0, tid);
 	x.in.kind = ZCAP_FD_FILE;
 	x.out.kind = ZCAP_FD_TCP;
 	x.out.family = 2;
