@@ -21,12 +21,12 @@
 
 #include "stitch.h"
 
-/* Addresses and ports of a packet; IPv4 addresses as ::ffff:a.b.c.d so
- * that IPv4 packets match AF_INET6 sockets with mapped addresses too. */
-#define PKT_TCP_FIN 0x01
+/* TCP header flags (pkt_info.tcp_flags) */
 #define PKT_TCP_SYN 0x02
 #define PKT_TCP_RST 0x04
 
+/* Addresses and ports of a packet; IPv4 addresses as ::ffff:a.b.c.d so
+ * that IPv4 packets match AF_INET6 sockets with mapped addresses too. */
 struct pkt_info {
 	uint8_t version; /* 4 or 6 */
 	uint8_t proto;	 /* IPPROTO_* of the transport header */
