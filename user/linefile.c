@@ -15,6 +15,30 @@ struct linefile {
 	size_t len, cap;
 };
 
+/*
+ * Whole lines in one write(2); when a file does not take them all (a full
+ * disk), again line by line, so that it keeps every line that fits, as the
+ * pcap-ng writer does with blocks. 0 or -errno.
+ */
+static int write_lines(struct linefile *lf, const char *p, size_t n)
+{
+	int err = pcapng_write_unit(lf->fd, p, n, &lf->end);
+	const char *nl;
+
+	if (!err || lf->end < 0)
+		return err;
+	while (n && (nl = memchr(p, '\n', n))) {
+		size_t line = (size_t)(nl - p) + 1;
+		int e = pcapng_write_unit(lf->fd, p, line, &lf->end);
+
+		if (e)
+			return e;
+		p += line;
+		n -= line;
+	}
+	return 0;
+}
+
 static ssize_t lf_write(void *cookie, const char *buf, size_t n)
 {
 	struct linefile *lf = cookie;
@@ -46,7 +70,7 @@ static ssize_t lf_write(void *cookie, const char *buf, size_t n)
 	}
 	if (!whole)
 		return n;
-	err = pcapng_write_unit(lf->fd, lf->part, whole, &lf->end);
+	err = write_lines(lf, lf->part, whole);
 	if (err) {
 		lf->err = -err;
 		errno = -err;
