@@ -67,11 +67,12 @@ def main():
     # make install: binary, man pages, completion under PREFIX in DESTDIR
     dest = tempfile.mkdtemp(prefix="zcap-inst-")
     try:
-        build = os.path.dirname(zt.ZCAP)
+        binary = os.path.abspath(zt.ZCAP)
         # -o: install the binary under test as it is, never relink it (an
-        # ASan build relinked without SANITIZE=1 would not link)
+        # ASan build relinked without SANITIZE=1 would not link); make
+        # knows it by the path the rule names, $(BUILD)/zcap
         p = run(["make", "--no-print-directory", "-C", zt.ROOT, "install", "DESTDIR=" + dest,
-                 "PREFIX=/opt/zc", "BUILD=" + build, "-o", os.path.relpath(zt.ZCAP, zt.ROOT)])
+                 "PREFIX=/opt/zc", "BUILD=" + os.path.dirname(binary), "-o", binary])
         prefix = os.path.join(dest, "opt/zc")
         man = os.path.join(prefix, "share/man/man8")
         bashrc = os.path.join(prefix, "share/bash-completion/completions/zcap")
