@@ -53,10 +53,11 @@
  */
 #define OUT_FLUSH_BYTES (256u << 10)
 
-/* iovecs per writev(2) call (Linux's IOV_MAX): a batch of small pieces
- * goes in several. Every write(2) that ends inside a new block of the file
- * costs ext4 a zeroing of the rest of it: fewer, larger writes. */
-#define IOV_BATCH 1024
+/* iovecs per writev(2) call: a batch of small pieces goes in several.
+ * Not more: a kill -9 that lands in a write(2) to a regular file stops it
+ * at a page boundary, in the middle of a block, and the longer the write,
+ * the likelier (up to IOV_MAX, 1024, the writes were 256 KiB). */
+#define IOV_BATCH 64
 
 /* The output buffer: whole blocks in [0, start), the one being assembled
  * from start on; err sticks at the first allocation failure. */

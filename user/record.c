@@ -30,8 +30,12 @@
 
 
 /* stdio buffer of the text and JSON output: written in blocks this large
- * (or every 100 ms, capture.c), not per line */
-#define OUTPUT_BLOCK (256 * 1024)
+ * (or every 100 ms, capture.c), not per line. Small on purpose: a kill -9
+ * that lands in a write(2) to a regular file stops it at a page boundary,
+ * leaving part of a line, and the longer the write, the likelier (faults.t
+ * failed with 256 KiB writes). 256 KiB writes would save the JSON consumer
+ * about a quarter of its CPU (docs/performance.md, fifth round). */
+#define OUTPUT_BLOCK (8 * 1024)
 
 enum {
 	OPT_COMM = 0x100,
@@ -750,9 +754,7 @@ static int record_run(struct record_args *a)
 	 * (capture.c); but whole lines within PIPE_BUF where CMD writes to
 	 * the same pipe */
 	share = a->cap.cmd && a->cap.out_fd == STDOUT_FILENO;
-	/* glibc ignores the size when it allocates the buffer itself (it
-	 * took 8 KiB: a write(2) per 8 KiB, and ext4 zeroing the rest of the
-	 * block each one ended in cost as much as the copy) */
+	/* our own buffer: glibc ignores the size when it allocates one */
 	if (!share && (outbuf = malloc(OUTPUT_BLOCK)))
 		setvbuf(out, outbuf, _IOFBF, OUTPUT_BLOCK);
 	if (a->json)
