@@ -151,14 +151,21 @@ static int on_ring_record(void *ctx, void *data, size_t len)
 	return 0;
 }
 
-static bool tick(const struct capture_opts *o)
+/* The packet sink's tick (capture_opts): whether to stop. A write it
+ * failed is the capture's error, as one of the loop's own (-EPIPE: the
+ * reader left, however that was noticed first). */
+static bool tick_stops(const struct capture_opts *o, struct pipeline *p)
 {
 	struct timespec ts;
+	int rc;
 
 	if (!o->tick)
 		return false;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return o->tick(o->hook_ctx, (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec);
+	rc = o->tick(o->hook_ctx, (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec);
+	if (rc < 0)
+		p->error = rc;
+	return rc != 0;
 }
 
 static void report_drops(struct loader *l, struct pipeline *p, uint64_t *last_total)
@@ -332,7 +339,7 @@ int capture_run(const struct capture_opts *o, struct sink **sinks, int nsinks,
 			err = n;
 			break;
 		}
-		if (tick(o))
+		if (tick_stops(o, &p))
 			break;
 		if (cmd_pid > 0 && !res->cmd_exited && reap(cmd_pid, res)) {
 			res->cmd_exited = true;
@@ -369,7 +376,7 @@ int capture_run(const struct capture_opts *o, struct sink **sinks, int nsinks,
 		while (!stop_signal_caught() && !p.done && !p.error && mono_now_s() < until) {
 			p.yield_s = 0.05;
 			p.yield_at = 0;
-			if (loader_poll(l, 50) < 0 || tick(o))
+			if (loader_poll(l, 50) < 0 || tick_stops(o, &p))
 				break;
 		}
 	}

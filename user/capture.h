@@ -37,10 +37,11 @@ struct capture_opts {
 	/* text/JSON: records whose socket matches this expression only */
 	struct filter_expr *record_filter;
 	/* Packet output (record -o FILE.pcapng): tick runs after every ring
-	 * poll with the CLOCK_MONOTONIC time in ns and returns true to stop
-	 * (-c); pkt_lost gets each interface's lost packets before the sinks
+	 * poll with the CLOCK_MONOTONIC time in ns and returns 0 to go on, 1
+	 * to stop (-c) or -errno of a failed write (-EPIPE: the reader of the
+	 * output left, as when the loop notices it); pkt_lost gets each interface's lost packets before the sinks
 	 * finish. With lo.want_packets and cmd, CMD gets its own cgroup. */
-	bool (*tick)(void *ctx, uint64_t now_ns);
+	int (*tick)(void *ctx, uint64_t now_ns);
 	void (*pkt_lost)(void *ctx, uint32_t ifindex, uint64_t lost);
 	void *hook_ctx;
 	double linger; /* seconds captured after CMD ended (its last packets) */

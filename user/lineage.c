@@ -271,7 +271,7 @@ static void ol_hand_over(struct ol_stream *st, int err, char *json)
 /* After every ring poll (capture_opts.tick), so only once CMD runs: its
  * START, then a RUNNING each interval. Making an event is quick; the
  * network is the sender thread's. */
-static bool ol_tick(void *ctx, uint64_t now_mono_ns)
+static int ol_tick(void *ctx, uint64_t now_mono_ns)
 {
 	struct ol_stream *st = ctx;
 	double now = now_mono_ns / 1e9;
@@ -287,7 +287,7 @@ static bool ol_tick(void *ctx, uint64_t now_mono_ns)
 		ol_hand_over(st, err, json);
 		st->next_running = now + st->interval;
 	}
-	return false;
+	return 0;
 }
 
 static int ol_emit(void *ctx, const char *json)

@@ -598,7 +598,7 @@ int record_parse_args(int argc, char **argv, struct record_args *a)
 	return compile_filter(a);
 }
 
-static bool tick_hook(void *ctx, uint64_t now_ns)
+static int tick_hook(void *ctx, uint64_t now_ns)
 {
 	return sink_pcapng_tick(ctx, now_ns);
 }

@@ -769,7 +769,7 @@ static void show_progress(struct pkt_sink *s)
 	s->progress_shown = true;
 }
 
-bool sink_pcapng_tick(struct sink *base, uint64_t now_ns)
+int sink_pcapng_tick(struct sink *base, uint64_t now_ns)
 {
 	struct pkt_sink *s = (struct pkt_sink *)base;
 
@@ -784,7 +784,7 @@ bool sink_pcapng_tick(struct sink *base, uint64_t now_ns)
 		s->last_progress_ns = now_ns;
 		show_progress(s);
 	}
-	return s->done || s->error;
+	return s->error ? s->error : s->done;
 }
 
 void sink_pcapng_lost(struct sink *base, uint32_t ifindex, uint64_t lost)

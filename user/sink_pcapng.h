@@ -51,8 +51,9 @@ struct pkt_sink_opts {
 struct sink *sink_pcapng_new(const struct pkt_sink_opts *o);
 
 /* Write the packets whose window has passed by now (CLOCK_MONOTONIC ns)
- * and update the live summary. True once max_packets are written. */
-bool sink_pcapng_tick(struct sink *s, uint64_t now_ns);
+ * and update the live summary. 1 once max_packets are written, -errno
+ * once a write failed, else 0. */
+int sink_pcapng_tick(struct sink *s, uint64_t now_ns);
 
 /* Packets of interface ifindex lost in the kernel so far (cumulative),
  * reported in that interface's statistics block at the end. */
