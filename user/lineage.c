@@ -370,7 +370,7 @@ static int flush_spool(struct lineage_args *a)
 static int write_output(struct lineage *lg, struct outfile *of, const struct lineage_writer *w,
 			json_object *extra, const struct ol_run *run)
 {
-	FILE *f = linefile_open(of->fd >= 0 ? of->fd : STDOUT_FILENO);
+	FILE *f = linefile_open(of->fd >= 0 ? of->fd : STDOUT_FILENO, false);
 	int err;
 
 	if (!f) {

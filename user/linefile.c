@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
@@ -9,11 +11,45 @@
 
 struct linefile {
 	int fd;
+	bool shared; /* another process writes to the same pipe */
 	int err; /* a write failed: the stream stays failed */
 	off_t end;  /* end of the last whole line in a regular file, else -1 */
 	char *part; /* bytes after the last newline written */
 	size_t len, cap;
 };
+
+/* The whole lines at the start of [p, p + n) that fit in PIPE_BUF
+ * together (at least one): a pipe takes that much in one piece. */
+static size_t pipe_piece(const char *p, size_t n)
+{
+	size_t piece = 0;
+
+	while (piece < n) {
+		const char *nl = memchr(p + piece, '\n', n - piece);
+		size_t next = (size_t)(nl - p) + 1; /* n ends with a newline */
+
+		if (piece && next > PIPE_BUF)
+			break;
+		piece = next;
+	}
+	return piece;
+}
+
+/* Into a pipe CMD writes to as well: pieces of whole lines within
+ * PIPE_BUF, which the kernel never interleaves with CMD's writes. */
+static int write_pipe_pieces(struct linefile *lf, const char *p, size_t n)
+{
+	while (n) {
+		size_t piece = pipe_piece(p, n);
+		int err = pcapng_write_unit(lf->fd, p, piece, &lf->end);
+
+		if (err)
+			return err;
+		p += piece;
+		n -= piece;
+	}
+	return 0;
+}
 
 /*
  * Whole lines in one write(2); when a file does not take them all (a full
@@ -22,9 +58,12 @@ struct linefile {
  */
 static int write_lines(struct linefile *lf, const char *p, size_t n)
 {
-	int err = pcapng_write_unit(lf->fd, p, n, &lf->end);
 	const char *nl;
+	int err;
 
+	if (lf->shared)
+		return write_pipe_pieces(lf, p, n);
+	err = pcapng_write_unit(lf->fd, p, n, &lf->end);
 	if (!err || lf->end < 0)
 		return err;
 	while (n && (nl = memchr(p, '\n', n))) {
@@ -91,7 +130,7 @@ static int lf_close(void *cookie)
 	return 0;
 }
 
-FILE *linefile_open(int fd)
+FILE *linefile_open(int fd, bool shared_pipe)
 {
 	static const cookie_io_functions_t io = { .write = lf_write, .close = lf_close };
 	struct linefile *lf = calloc(1, sizeof(*lf));
@@ -100,6 +139,7 @@ FILE *linefile_open(int fd)
 	if (!lf)
 		return NULL;
 	lf->fd = fd;
+	lf->shared = shared_pipe;
 	lf->end = pcapng_unit_start(fd);
 	f = fopencookie(lf, "w", io);
 	if (!f)

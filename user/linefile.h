@@ -9,9 +9,13 @@
 #ifndef ZCAP_LINEFILE_H
 #define ZCAP_LINEFILE_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
-/* A stream writing to fd (left open by fclose); NULL with errno. */
-FILE *linefile_open(int fd);
+/* A stream writing to fd (left open by fclose); NULL with errno.
+ * @shared_pipe: fd is a pipe another process (`-- CMD`) writes to as well;
+ * each write(2) then carries whole lines within PIPE_BUF, so none is
+ * interleaved with the other's writes (a longer line goes alone). */
+FILE *linefile_open(int fd, bool shared_pipe);
 
 #endif

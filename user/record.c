@@ -743,18 +743,19 @@ static int record_run(struct record_args *a)
 		a->cap.out_file = &of;
 	}
 	a->cap.out_fd = of.fd >= 0 ? of.fd : STDOUT_FILENO;
-	/* whole lines only, whatever ends zcap (linefile.h) */
-	out = linefile_open(a->cap.out_fd);
+	/* CMD may write to the same pipe */
+	share = a->cap.cmd && a->cap.out_fd == STDOUT_FILENO;
+	/* whole lines only, whatever ends zcap; pieces within PIPE_BUF
+	 * where shared (linefile.h) */
+	out = linefile_open(a->cap.out_fd, share);
 	if (!out) {
 		zcap_err("out of memory");
 		rc = ZCAP_EXIT_FAIL;
 		goto cleanup;
 	}
 	/* large blocks, flushed by the capture loop at least every 100 ms
-	 * (capture.c); but whole lines within PIPE_BUF where CMD writes to
-	 * the same pipe */
-	share = a->cap.cmd && a->cap.out_fd == STDOUT_FILENO;
-	/* our own buffer: glibc ignores the size when it allocates one */
+	 * (capture.c); our own buffer: glibc ignores the size when it
+	 * allocates one. Shared, stdio's own: CMD's lines and ours soon. */
 	if (!share && (outbuf = malloc(OUTPUT_BLOCK)))
 		setvbuf(out, outbuf, _IOFBF, OUTPUT_BLOCK);
 	if (a->json)
@@ -765,7 +766,6 @@ static int record_run(struct record_args *a)
 		rc = ZCAP_EXIT_FAIL;
 		goto cleanup;
 	}
-	sink->share_pipe = share;
 	if (!a->json)
 		sink_text_set_hex(sink, a->hex);
 	a->cap.status = !a->cap.quiet && status_wanted(a->cap.out_fd);

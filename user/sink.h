@@ -42,9 +42,6 @@ struct sink {
 	const struct sink_ops *ops;
 	FILE *out;
 	uint64_t mono_to_real_ns; /* add to ts_ns for wall-clock time */
-	/* out is a pipe CMD writes to as well: keep each write(2) to whole
-	 * lines within PIPE_BUF, so they cannot interleave with CMD's */
-	bool share_pipe;
 	/* names the cgroup ids of records (user/cgroups.h); NULL: JSON
 	 * carries the bare "cgroup_id", pcap-ng no cgroup comment */
 	struct cgroupmap *cgroups;

@@ -5,7 +5,6 @@
  * tree per record. tests/unit/test_sink_golden.c holds the bytes. */
 #include <errno.h>
 #include <limits.h>
-#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -289,23 +288,13 @@ static void xfer_obj(struct jw *o, uint64_t real_off, const struct zrec *r)
 /* The record in w as one line. */
 static int emit(struct sink *s, struct jw *w)
 {
-	int rc = 0;
-
 	if (w->oom)
 		return -ENOMEM;
 	/* the newline goes in the buffer: one fwrite per line */
 	jw_raw(w, "\n", 1);
-	/*
-	 * With `-- CMD` both zcap and CMD may write to the same pipe: flush
-	 * before a line would straddle PIPE_BUF, so each write(2) carries whole
-	 * lines and (up to PIPE_BUF) cannot be interleaved with CMD's output.
-	 */
-	if (s->share_pipe && __fpending(s->out) && __fpending(s->out) + w->len > PIPE_BUF &&
-	    fflush(s->out))
-		rc = -errno;
-	if (!rc && fwrite(w->buf, 1, w->len, s->out) != w->len)
-		rc = -errno;
-	return rc;
+	if (fwrite(w->buf, 1, w->len, s->out) != w->len)
+		return -errno;
+	return 0;
 }
 
 /* The task's cgroup and the container its path names (user/cgroups.h). */
