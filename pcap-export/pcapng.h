@@ -158,4 +158,20 @@ int pcapng_write_all(int fd, const void *buf, size_t len);
 off_t pcapng_unit_start(int fd);
 int pcapng_write_unit(int fd, const void *buf, size_t len, off_t *end);
 
+/*
+ * A kill -9 stops a write(2) to a regular file at a page boundary, in the
+ * middle of a unit, and the writer never runs again to cut it back. So
+ * the writers say in @mark, memory shared with a process that outlives
+ * them (user/killguard.c), which unit they are writing: while @writing,
+ * @fd's whole units end at @end. Only process @pid's writes are marked
+ * (a forked child writes its own copy of the variables). NULL: none.
+ */
+struct pcapng_unit_mark {
+	int32_t pid;
+	int32_t fd;
+	int64_t end;
+	int32_t writing; /* __atomic: set last, cleared first */
+};
+void pcapng_set_unit_mark(struct pcapng_unit_mark *mark);
+
 #endif /* ZCAP_PCAPNG_H */

@@ -240,7 +240,7 @@ static void usage(void)
 			"[--payload BYTES]\n");
 }
 
-static char null_buf[8 * 1024];
+static char null_buf[256 * 1024];
 
 int main(int argc, char **argv)
 {

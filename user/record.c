@@ -17,6 +17,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "filter_expr.h"
+#include "killguard.h"
 #include "linefile.h"
 #include "outfile.h"
 #include "privs.h"
@@ -30,12 +31,11 @@
 
 
 /* stdio buffer of the text and JSON output: written in blocks this large
- * (or every 100 ms, capture.c), not per line. Small on purpose: a kill -9
- * that lands in a write(2) to a regular file stops it at a page boundary,
- * leaving part of a line, and the longer the write, the likelier (faults.t
- * failed with 256 KiB writes). 256 KiB writes would save the JSON consumer
- * about a quarter of its CPU (docs/performance.md, fifth round). */
-#define OUTPUT_BLOCK (8 * 1024)
+ * (or every 100 ms, capture.c), not per line. Each write(2) that ends in a
+ * new block of an ext4 file costs a zeroing of the rest of it: 8 KiB
+ * writes cost the JSON consumer a quarter of its CPU (docs/performance.md,
+ * fifth round). A kill -9 inside one is cut back by the guard (killguard.h). */
+#define OUTPUT_BLOCK (256 * 1024)
 
 enum {
 	OPT_COMM = 0x100,
@@ -710,7 +710,8 @@ static bool record_wants_read(int argc, char **argv)
 	return false;
 }
 
-static int record_run(struct record_args *a)
+/* text or JSON Lines to -o FILE or stdout */
+static int record_lines(struct record_args *a)
 {
 	struct cgroupmap *cgroups = NULL;
 	struct outfile of = { .fd = -1 };
@@ -723,18 +724,6 @@ static int record_run(struct record_args *a)
 	bool share;
 	int rc, err = 0;
 
-	stop_signals_catch();
-	/* packet output also attaches cgroup_skb programs */
-	if (!privs_ok(record_format_packets(a->format)))
-		return ZCAP_EXIT_USAGE;
-	if (a->cap.cmd && !command_runnable(a->cap.cmd[0]))
-		return 127;
-	/* no BTF, no tracefs: say so before any output file exists */
-	loader_setup_libbpf(zcap_verbose);
-	if (loader_preflight())
-		return ZCAP_EXIT_FAIL;
-	if (record_format_packets(a->format))
-		return record_packets(a);
 	if (a->output && strcmp(a->output, "-")) {
 		rc = open_output(a, &of);
 		if (rc)
@@ -791,6 +780,30 @@ cleanup:
 		zcap_err("cannot write '%s': %s", name, strerror(-err));
 		rc = ZCAP_EXIT_FAIL;
 	}
+	return rc;
+}
+
+static int record_run(struct record_args *a)
+{
+	int rc, err;
+
+	stop_signals_catch();
+	/* packet output also attaches cgroup_skb programs */
+	if (!privs_ok(record_format_packets(a->format)))
+		return ZCAP_EXIT_USAGE;
+	if (a->cap.cmd && !command_runnable(a->cap.cmd[0]))
+		return 127;
+	/* no BTF, no tracefs: say so before any output file exists */
+	loader_setup_libbpf(zcap_verbose);
+	if (loader_preflight())
+		return ZCAP_EXIT_FAIL;
+	/* whole blocks and lines in the output even after a kill -9 */
+	err = killguard_start();
+	if (err && zcap_verbose)
+		zcap_err("no guard for kill -9 (%s): a kill -9 may cut the output's last unit",
+			 strerror(-err));
+	rc = record_format_packets(a->format) ? record_packets(a) : record_lines(a);
+	killguard_stop();
 	return rc;
 }
 

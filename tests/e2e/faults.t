@@ -5,8 +5,10 @@ SIGINT/SIGTERM/SIGHUP at random moments or SIGKILL. Each time: the
 documented exit code (README: 1 for an output error; 0, or 128+N with
 `-- CMD` still running, for a stop; 141 when the reader of the output went
 away while CMD runs), at most one clear `zcap:` line, an output file that is
-valid up to its last whole block, and nothing left in the kernel: zcap's
-BPF programs, links and maps are gone and its zcap-PID cgroup is removed."""
+valid up to its last whole block (after a kill -9, once zcap's guard has
+cut back a block or line the kill cut), and nothing left in the kernel:
+zcap's BPF programs, links and maps are gone and its zcap-PID cgroup is
+removed."""
 import json
 import os
 import random
@@ -109,6 +111,33 @@ class Zcap:
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
         return self.wait()
+
+    def guard(self):
+        """zcap's kill -9 guard (user/killguard.h), a child named zcap-guard."""
+        for kid in ph.children(self.proc.pid):
+            try:
+                with open("/proc/%d/comm" % kid) as f:
+                    if f.read().strip() == "zcap-guard":
+                        return kid
+            except OSError:
+                pass
+        return None
+
+    def kill9(self):
+        """kill -9 zcap; its return code once its guard, which cuts back a
+        unit the kill cut, is gone too (None: zcap had no guard)."""
+        guard = self.guard()
+        rc = self.signal(signal.SIGKILL)
+        deadline = time.monotonic() + 20
+        while guard and time.monotonic() < deadline:
+            try:
+                with open("/proc/%d/stat" % guard) as f:
+                    if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                        break  # ended: reparented, not reaped yet
+            except OSError:
+                break
+            time.sleep(0.005)
+        return rc if guard else None
 
 
 def error_lines(text):
@@ -394,7 +423,7 @@ def sigkill(work, slow_url):
     ready = z.ready()
     z.sample_until(lambda: False, 2)
     had_cgroup = z.held.cgroup and os.path.isdir(z.held.cgroup)
-    rc = z.signal(signal.SIGKILL)
+    rc = z.kill9()
     good, n, why = pcapng_valid(out)
     tap.ok(ready and rc == -9 and good and n > 5,
            "kill -9 mid-capture: the file holds whole blocks only, tshark reads all %d "
@@ -415,7 +444,7 @@ def sigkill_lines(work):
         z = Zcap(["-q", "-o", out] + args,
                  loop_cmd(pidfile, "cat %s > /dev/null" % zt.tool("iogen")))
         z.sample_until(lambda: os.path.exists(out) and os.path.getsize(out) > 300000)
-        rc = z.signal(signal.SIGKILL)
+        rc = z.kill9()
         kill_pidfile(pidfile)
         whole, why = whole_lines(out)
         if whole and name.endswith(".json"):

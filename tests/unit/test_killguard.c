@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The kill -9 guard (user/killguard.c), against a real kill -9 that lands
+ * inside a write(2) every time: the write's buffer has a page missing under
+ * userfaultfd, so the kernel copies the page before it into the file, then
+ * waits, killably, for a page that never comes. Without the guard the file
+ * keeps that cut page; with it, the file ends at its last whole unit.
+ */
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/userfaultfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <cmocka.h>
+
+#include "killguard.h"
+#include "pcapng.h"
+
+static const char HEAD[] = "a whole line\n";
+#define HEAD_LEN (sizeof(HEAD) - 1)
+
+/* A buffer of @pages pages whose first is there and the rest missing
+ * under userfaultfd (the fd stays open, nobody answers it); NULL if not. */
+static char *half_missing(long page, int pages)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
+	char *buf = mmap(NULL, page * pages, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			 -1, 0);
+	int uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC);
+
+	if (buf == MAP_FAILED || uffd < 0 || ioctl(uffd, UFFDIO_API, &api))
+		return NULL;
+	memset(buf, 'x', page);
+	reg.range.start = (unsigned long)buf + page;
+	reg.range.len = page * (pages - 1);
+	if (ioctl(uffd, UFFDIO_REGISTER, &reg))
+		return NULL;
+	return buf;
+}
+
+/* The writer: one whole unit, then a unit whose write stops after its
+ * first page. Exits 2 when it cannot set that up. */
+static void __attribute__((noreturn)) writer(const char *path, bool guarded, long page)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	off_t end = pcapng_unit_start(fd);
+	char *buf = half_missing(page, 3);
+
+	if (fd < 0 || !buf || (guarded && killguard_start()))
+		_exit(2);
+	if (pcapng_write_unit(fd, HEAD, HEAD_LEN, &end))
+		_exit(2);
+	pcapng_write_unit(fd, buf, page * 3, &end); /* waits for the kill */
+	_exit(3);
+}
+
+static off_t file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) ? -1 : st.st_size;
+}
+
+/* The guard of @parent (zcap-guard, a child of @parent), or 0. */
+static pid_t guard_of(pid_t parent)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	pid_t found = 0;
+
+	while (d && !found && (e = readdir(d))) {
+		char path[300], stat[256], comm[32];
+		int ppid = 0;
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(stat, sizeof(stat), f) &&
+		    sscanf(stat, "%*d (%31[^)]) %*c %d", comm, &ppid) == 2 && ppid == parent &&
+		    !strcmp(comm, "zcap-guard"))
+			found = atoi(e->d_name);
+		fclose(f);
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+/*
+ * Run the writer, kill -9 it once the file holds the cut page, and wait
+ * for its guard (reparented to us, a subreaper) to end. The file's size.
+ */
+static off_t killed_mid_write(bool guarded)
+{
+	char path[] = "/tmp/zcap-killguard-XXXXXX";
+	long page = sysconf(_SC_PAGESIZE);
+	struct timespec pause = { 0, 1000 * 1000 };
+	pid_t pid, guard = 0;
+	int fd = mkstemp(path), status, tries;
+	off_t size;
+
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		writer(path, guarded, page);
+	for (tries = 0; tries < 10000 && file_size(path) != (off_t)HEAD_LEN + page; tries++) {
+		assert_int_equal(waitpid(pid, &status, WNOHANG), 0); /* it set up */
+		nanosleep(&pause, NULL);
+	}
+	assert_int_equal(file_size(path), (off_t)HEAD_LEN + page);
+	/* named by prctl once it runs */
+	for (tries = 0; guarded && tries < 10000 && !(guard = guard_of(pid)); tries++)
+		nanosleep(&pause, NULL);
+	assert_true(!guarded || guard > 0);
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	if (guard) {
+		assert_int_equal(waitpid(guard, &status, __WALL), guard);
+		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	size = file_size(path);
+	unlink(path);
+	return size;
+}
+
+/* The set-up cuts a write for real: without the guard the cut page stays. */
+static void test_kill_cuts_unguarded_write(void **state)
+{
+	(void)state;
+	assert_int_equal(killed_mid_write(false), (off_t)HEAD_LEN + sysconf(_SC_PAGESIZE));
+}
+
+static void test_guard_cuts_back_to_whole_unit(void **state)
+{
+	(void)state;
+	assert_int_equal(killed_mid_write(true), (off_t)HEAD_LEN);
+}
+
+/* A normal end: the guard is reaped, and the next unit is written whole. */
+static void test_stop_reaps_guard(void **state)
+{
+	char path[] = "/tmp/zcap-killguard-XXXXXX";
+	int fd = mkstemp(path);
+	off_t end = pcapng_unit_start(fd);
+	pid_t guard;
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(killguard_start(), 0);
+	for (int tries = 0; tries < 10000 && !(guard = guard_of(getpid())); tries++)
+		nanosleep(&(struct timespec){ 0, 1000 * 1000 }, NULL);
+	assert_true(guard > 0);
+	assert_int_equal(pcapng_write_unit(fd, HEAD, HEAD_LEN, &end), 0);
+	killguard_stop();
+	assert_int_equal(kill(guard, 0), -1);
+	assert_int_equal(errno, ESRCH);
+	assert_int_equal(guard_of(getpid()), 0);
+	assert_int_equal(file_size(path), (off_t)HEAD_LEN);
+	close(fd);
+	unlink(path);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_kill_cuts_unguarded_write),
+		cmocka_unit_test(test_guard_cuts_back_to_whole_unit),
+		cmocka_unit_test(test_stop_reaps_guard),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

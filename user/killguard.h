@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * What a kill -9 of zcap leaves in its output files: whole units (pcap-ng
+ * blocks, lines) only. The kernel stops a write(2) to a regular file at a
+ * page boundary when a fatal signal arrives, and zcap never runs again to
+ * cut the file back. So a small child process, which shares zcap's file
+ * table (the output's fd outlives zcap) but not its memory or its process
+ * group, waits for zcap to end; if zcap ended inside a write it had marked
+ * (pcapng_unit_mark), the guard cuts that file back to the start of the
+ * unit, and exits. The file is whole once the guard is gone, within
+ * milliseconds of zcap; zcap's BPF objects, whose fds it shares, go with it.
+ */
+#ifndef ZCAP_KILLGUARD_H
+#define ZCAP_KILLGUARD_H
+
+/* Start the guard and mark zcap's unit writes; 0 or -errno (no guard:
+ * a kill -9 may then leave a cut unit, as it did before). */
+int killguard_start(void);
+/* Stop and reap the guard (a normal end); nothing when none runs. */
+void killguard_stop(void);
+
+#endif
