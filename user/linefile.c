@@ -18,29 +18,28 @@ struct linefile {
 	size_t len, cap;
 };
 
-/* The whole lines at the start of [p, p + n) that fit in PIPE_BUF
- * together (at least one): a pipe takes that much in one piece. */
-static size_t pipe_piece(const char *p, size_t n)
+/* How many bytes the whole lines at the start of [p, p + n) take that fit
+ * in @limit bytes together; at least one line. n ends with a newline. */
+static size_t lines_within(const char *p, size_t n, size_t limit)
 {
 	size_t piece = 0;
 
 	while (piece < n) {
-		const char *nl = memchr(p + piece, '\n', n - piece);
-		size_t next = (size_t)(nl - p) + 1; /* n ends with a newline */
+		size_t next = (size_t)((const char *)memchr(p + piece, '\n', n - piece) - p) + 1;
 
-		if (piece && next > PIPE_BUF)
+		if (piece && next > limit)
 			break;
 		piece = next;
 	}
 	return piece;
 }
 
-/* Into a pipe CMD writes to as well: pieces of whole lines within
- * PIPE_BUF, which the kernel never interleaves with CMD's writes. */
-static int write_pipe_pieces(struct linefile *lf, const char *p, size_t n)
+/* [p, p + n) in writes of whole lines within @limit bytes (a longer line
+ * alone). 0 or -errno. */
+static int write_pieces(struct linefile *lf, const char *p, size_t n, size_t limit)
 {
 	while (n) {
-		size_t piece = pipe_piece(p, n);
+		size_t piece = lines_within(p, n, limit);
 		int err = pcapng_write_unit(lf->fd, p, piece, &lf->end);
 
 		if (err)
@@ -54,28 +53,20 @@ static int write_pipe_pieces(struct linefile *lf, const char *p, size_t n)
 /*
  * Whole lines in one write(2); when a file does not take them all (a full
  * disk), again line by line, so that it keeps every line that fits, as the
- * pcap-ng writer does with blocks. 0 or -errno.
+ * pcap-ng writer does with blocks. Into a pipe CMD writes to as well, in
+ * pieces within PIPE_BUF, which the kernel never interleaves with CMD's
+ * writes. 0 or -errno.
  */
 static int write_lines(struct linefile *lf, const char *p, size_t n)
 {
-	const char *nl;
 	int err;
 
 	if (lf->shared)
-		return write_pipe_pieces(lf, p, n);
+		return write_pieces(lf, p, n, PIPE_BUF);
 	err = pcapng_write_unit(lf->fd, p, n, &lf->end);
 	if (!err || lf->end < 0)
 		return err;
-	while (n && (nl = memchr(p, '\n', n))) {
-		size_t line = (size_t)(nl - p) + 1;
-		int e = pcapng_write_unit(lf->fd, p, line, &lf->end);
-
-		if (e)
-			return e;
-		p += line;
-		n -= line;
-	}
-	return 0;
+	return write_pieces(lf, p, n, 1);
 }
 
 static ssize_t lf_write(void *cookie, const char *buf, size_t n)
