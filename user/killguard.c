@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -19,11 +20,15 @@
 static struct pcapng_unit_mark *mark; /* shared with the guard */
 static pid_t guard = -1;
 static int zcap_pidfd = -1;
+/* zcap's normal end, told to the guard: after -Z zcap may no longer
+ * signal it (a root process) */
+static int stop_fd = -1;
 
 /* The guard: nothing but wait for zcap's end and look at the mark. */
 static void __attribute__((noreturn)) guard_main(void)
 {
-	struct pollfd p = { .fd = zcap_pidfd, .events = POLLIN };
+	struct pollfd p[2] = { { .fd = zcap_pidfd, .events = POLLIN },
+			       { .fd = stop_fd, .events = POLLIN } };
 	sigset_t all;
 
 	/* out of the terminal's and zcap's process group: a ^C or a kill
@@ -32,9 +37,9 @@ static void __attribute__((noreturn)) guard_main(void)
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	prctl(PR_SET_NAME, "zcap-guard");
-	while (poll(&p, 1, -1) < 0 && errno == EINTR)
+	while (poll(p, 2, -1) < 0 && errno == EINTR)
 		;
-	/* zcap ended: after a normal end nothing is marked */
+	/* zcap ended or stopped us: after a normal end nothing is marked */
 	if (__atomic_load_n(&mark->writing, __ATOMIC_ACQUIRE) && ftruncate(mark->fd, mark->end))
 		_exit(1);
 	_exit(0);
@@ -54,7 +59,8 @@ int killguard_start(void)
 	}
 	mark->pid = (int32_t)getpid();
 	zcap_pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0); /* close-on-exec */
-	if (zcap_pidfd < 0) {
+	stop_fd = eventfd(0, EFD_CLOEXEC);
+	if (zcap_pidfd < 0 || stop_fd < 0) {
 		err = -errno;
 		goto fail;
 	}
@@ -72,7 +78,9 @@ int killguard_start(void)
 fail:
 	if (zcap_pidfd >= 0)
 		close(zcap_pidfd);
-	zcap_pidfd = -1;
+	if (stop_fd >= 0)
+		close(stop_fd);
+	zcap_pidfd = stop_fd = -1;
 	guard = -1;
 	munmap(mark, sizeof(*mark));
 	mark = NULL;
@@ -84,12 +92,13 @@ void killguard_stop(void)
 	if (guard <= 0)
 		return;
 	pcapng_set_unit_mark(NULL);
-	kill(guard, SIGKILL);
-	while (waitpid(guard, NULL, __WCLONE) < 0 && errno == EINTR)
-		;
+	if (eventfd_write(stop_fd, 1) == 0)
+		while (waitpid(guard, NULL, __WCLONE) < 0 && errno == EINTR)
+			;
 	guard = -1;
 	close(zcap_pidfd);
-	zcap_pidfd = -1;
+	close(stop_fd);
+	zcap_pidfd = stop_fd = -1;
 	munmap(mark, sizeof(*mark));
 	mark = NULL;
 }

@@ -183,12 +183,36 @@ static void test_stop_reaps_guard(void **state)
 	unlink(path);
 }
 
+/* zcap -Z drops root after starting its guard, which stays root: the
+ * stop must not need to signal it (it hung in waitpid when it did). */
+static void test_stop_after_dropping_root(void **state)
+{
+	pid_t pid = fork();
+	int status;
+
+	(void)state;
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		alarm(20); /* a hang ends the child by SIGALRM */
+		if (killguard_start())
+			_exit(2);
+		if (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
+			_exit(3);
+		killguard_stop();
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kill_cuts_unguarded_write),
 		cmocka_unit_test(test_guard_cuts_back_to_whole_unit),
 		cmocka_unit_test(test_stop_reaps_guard),
+		cmocka_unit_test(test_stop_after_dropping_root),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
