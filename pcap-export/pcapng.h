@@ -170,7 +170,7 @@ struct pcapng_unit_mark {
 	int32_t pid;
 	int32_t fd;
 	int64_t end;
-	int32_t writing; /* __atomic: set last, cleared first */
+	int32_t writing; /* __atomic: set after fd and end, cleared after the write */
 };
 void pcapng_set_unit_mark(struct pcapng_unit_mark *mark);
 
