@@ -45,6 +45,19 @@ static void __attribute__((noreturn)) guard_main(void)
 	_exit(0);
 }
 
+/* Back to no guard: its fds and the shared page go. */
+static void release(void)
+{
+	if (zcap_pidfd >= 0)
+		close(zcap_pidfd);
+	if (stop_fd >= 0)
+		close(stop_fd);
+	zcap_pidfd = stop_fd = -1;
+	guard = -1;
+	munmap(mark, sizeof(*mark));
+	mark = NULL;
+}
+
 int killguard_start(void)
 {
 	int err;
@@ -76,14 +89,7 @@ int killguard_start(void)
 	pcapng_set_unit_mark(mark);
 	return 0;
 fail:
-	if (zcap_pidfd >= 0)
-		close(zcap_pidfd);
-	if (stop_fd >= 0)
-		close(stop_fd);
-	zcap_pidfd = stop_fd = -1;
-	guard = -1;
-	munmap(mark, sizeof(*mark));
-	mark = NULL;
+	release();
 	return err;
 }
 
@@ -95,10 +101,5 @@ void killguard_stop(void)
 	if (eventfd_write(stop_fd, 1) == 0)
 		while (waitpid(guard, NULL, __WCLONE) < 0 && errno == EINTR)
 			;
-	guard = -1;
-	close(zcap_pidfd);
-	close(stop_fd);
-	zcap_pidfd = stop_fd = -1;
-	munmap(mark, sizeof(*mark));
-	mark = NULL;
+	release();
 }
