@@ -141,7 +141,7 @@ FUZZ_LIB_SRCS := user/account.c user/cgroups.c user/container.c user/decode.c us
 		 user/sink_util.c user/pktattr.c user/escape.c user/jtext.c user/lineage_model.c \
 		 user/lineage_out.c user/lineage_out_ol.c user/lineage_hash.c user/lineage_map.c \
 		 user/fscreds.c user/flagnames.c user/sockaddr.c user/status.c user/rotate.c \
-		 user/hexdump.c user/outfile.c user/stopsig.c pcap-export/pcapng.c \
+		 user/hexdump.c user/outfile.c user/killguard.c user/stopsig.c pcap-export/pcapng.c \
 		 pcap-export/pcap_classic.c tests/fuzz/replay.c
 FUZZ_LIB_OBJS := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(FUZZ_LIB_SRCS))
 FUZZERS	   := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))

@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "jtext.h"
 #include "commands.h"
+#include "killguard.h"
 #include "lineage.h"
 #include "lineage_out.h"
 #include "linefile.h"
@@ -437,6 +438,8 @@ int cmd_lineage(int argc, char **argv)
 			goto cleanup;
 	}
 	if (a.output && strcmp(a.output, "-")) {
+		/* a kill -9 leaves FILE as it was, and no temporary beside it */
+		killguard_start();
 		rc = outfile_open(&of, a.output, 0);
 		if (rc)
 			goto cleanup;
@@ -497,6 +500,7 @@ cleanup:
 	lineage_ol_run_clear(&st.run);
 	lineage_free(lg);
 	outfile_close(&of); /* not committed: FILE stays as it was */
+	killguard_stop();
 	free(spool);
 	return rc;
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "killguard.h"
 #include "stopsig.h"
 #include "outfile.h"
 #include "util.h"
@@ -37,6 +38,7 @@ static int open_new(struct outfile *of)
 		of->tmp = NULL;
 		return refuse(of->path, strerror(errno));
 	}
+	killguard_hold_temp(of->fd, of->tmp);
 	return 0;
 }
 
@@ -110,6 +112,7 @@ int outfile_commit(struct outfile *of)
 		return 0;
 	if (rename(of->tmp, of->path))
 		return -errno;
+	killguard_forget_temp(of->fd);
 	free(of->tmp);
 	of->tmp = NULL;
 	return 0;
@@ -119,6 +122,8 @@ int outfile_close(struct outfile *of)
 {
 	int err = 0;
 
+	if (of->tmp)
+		killguard_forget_temp(of->fd);
 	if (of->fd >= 0 && close(of->fd))
 		err = -errno;
 	of->fd = -1;

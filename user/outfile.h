@@ -5,7 +5,9 @@
  * always a new 0600 inode zcap created (O_EXCL in FILE's directory,
  * renamed over FILE by outfile_commit), never an existing file another
  * user could have opened or owns, never whatever a symlink points to.
- * FIFOs and character devices (/dev/null) are written in place.
+ * FIFOs and character devices (/dev/null) are written in place. A kill -9
+ * before the commit leaves PATH as it was: zcap's guard (killguard.h)
+ * removes the new file.
  */
 #ifndef ZCAP_OUTFILE_H
 #define ZCAP_OUTFILE_H

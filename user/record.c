@@ -785,7 +785,7 @@ cleanup:
 
 static int record_run(struct record_args *a)
 {
-	int rc, err;
+	int rc;
 
 	stop_signals_catch();
 	/* packet output also attaches cgroup_skb programs */
@@ -798,10 +798,7 @@ static int record_run(struct record_args *a)
 	if (loader_preflight())
 		return ZCAP_EXIT_FAIL;
 	/* whole blocks and lines in the output even after a kill -9 */
-	err = killguard_start();
-	if (err && zcap_verbose)
-		zcap_err("no guard for kill -9 (%s): a kill -9 may cut the output's last unit",
-			 strerror(-err));
+	killguard_start();
 	rc = record_format_packets(a->format) ? record_packets(a) : record_lines(a);
 	killguard_stop();
 	return rc;

@@ -69,10 +69,10 @@ class Trickle:
 
 
 class Zcap:
-    """zcap record ARGS [-- CMD] in the background; records what it holds."""
+    """zcap record (or SUB) ARGS [-- CMD] in the background; records what it holds."""
 
-    def __init__(self, args, cmd=None, stdout=subprocess.DEVNULL):
-        argv = [ZCAP, "record"] + [str(a) for a in args]
+    def __init__(self, args, cmd=None, stdout=subprocess.DEVNULL, sub="record"):
+        argv = [ZCAP, sub] + [str(a) for a in args]
         if cmd:
             argv += ["--"] + [str(c) for c in cmd]
         self._err = tempfile.NamedTemporaryFile(prefix="zcap-faults-err-")
@@ -455,6 +455,27 @@ def sigkill_lines(work):
         os.unlink(out)
 
 
+def sigkill_lineage(work):
+    """kill -9 of lineage -o FILE while CMD runs, before the record is
+    written: FILE stays as it was and no new file is left beside it."""
+    d = os.path.join(work, "k9-lineage")
+    os.mkdir(d)
+    out = os.path.join(d, "lineage.json")
+    with open(out, "w") as f:
+        f.write("old\n")
+    pidfile = os.path.join(work, "k9-lineage.pid")
+    z = Zcap(["-o", out], ["sh", "-c", "echo $$ > %s; exec sleep 60" % pidfile], sub="lineage")
+    began = z.sample_until(lambda: os.path.exists(pidfile) and
+                           any(n.startswith(".zcap-") for n in os.listdir(d)))
+    rc = z.kill9()
+    kill_pidfile(pidfile)
+    with open(out) as f:
+        kept = f.read()
+    tap.ok(began and rc == -9 and sorted(os.listdir(d)) == ["lineage.json"] and kept == "old\n",
+           "kill -9 of lineage -o FILE while CMD runs: FILE as it was, its new file removed",
+           "began=%r rc=%r dir=%r FILE=%r" % (began, rc, os.listdir(d), kept))
+
+
 SUMMARY = r"lost events: (\d+) ring full, (\d+) map full, (\d+) read faults"
 
 
@@ -545,7 +566,7 @@ def overload(work, big_url):
 
 
 def main():
-    tap.plan(12 + 10 + 4 + 2 * SIGNAL_ROUNDS + 2 + 2 + 5)
+    tap.plan(12 + 10 + 4 + 2 * SIGNAL_ROUNDS + 2 + 2 + 1 + 5)
     work = tempfile.mkdtemp(prefix="zcap-faults-")
     www = os.path.join(work, "www")
     os.makedirs(www)
@@ -560,6 +581,7 @@ def main():
         random_signals(work, srv, big_url)
         sigkill(work, slow.url)
         sigkill_lines(work)
+        sigkill_lineage(work)
         overload(work, big_url)
     finally:
         slow.stop()

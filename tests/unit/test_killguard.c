@@ -30,6 +30,7 @@
 #include <cmocka.h>
 
 #include "killguard.h"
+#include "outfile.h"
 #include "pcapng.h"
 
 static const char HEAD[] = "a whole line\n";
@@ -206,6 +207,160 @@ static void test_stop_after_dropping_root(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* The one .zcap-* name in @dir (outfile's new file), in @name; false if none. */
+static bool find_temp(const char *dir, char *name, size_t size)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	bool found = false;
+
+	while (d && !found && (e = readdir(d)))
+		if (!strncmp(e->d_name, ".zcap-", 6)) {
+			snprintf(name, size, "%s/%s", dir, e->d_name);
+			found = true;
+		}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+static int count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	while (d && (e = readdir(d)))
+		n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+	if (d)
+		closedir(d);
+	return n;
+}
+
+static void put_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+static void assert_file_holds(const char *path, const char *text)
+{
+	char buf[64] = { 0 };
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	assert_true(fd >= 0);
+	assert_true(read(fd, buf, sizeof(buf) - 1) >= 0);
+	close(fd);
+	assert_string_equal(buf, text);
+}
+
+/*
+ * A zcap with its guard opens DIR/out as lineage -o does (a new file beside
+ * it, renamed over it at the end), writes, and is killed -9 before the end.
+ * With @swap, another user has meanwhile renamed the new file away and put
+ * one of theirs under its name. Waits for the guard to end.
+ */
+static void kill_before_commit(const char *dir, bool swap)
+{
+	char out[256], temp[300], moved[300];
+	pid_t pid, guard = 0;
+	int ready[2], status, tries;
+	char c;
+
+	snprintf(out, sizeof(out), "%s/out", dir);
+	put_file(out, "old");
+	assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+	assert_int_equal(pipe(ready), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct outfile of;
+
+		if (killguard_start() || outfile_open(&of, out, 0) || write(of.fd, "new", 3) != 3)
+			_exit(2);
+		if (write(ready[1], "r", 1) != 1)
+			_exit(2);
+		pause();
+		_exit(3);
+	}
+	close(ready[1]);
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	assert_true(find_temp(dir, temp, sizeof(temp)));
+	if (swap) {
+		snprintf(moved, sizeof(moved), "%s/moved", dir);
+		assert_int_equal(rename(temp, moved), 0);
+		put_file(temp, "theirs");
+	}
+	for (tries = 0; tries < 10000 && !(guard = guard_of(pid)); tries++)
+		nanosleep(&(struct timespec){ 0, 1000 * 1000 }, NULL);
+	assert_true(guard > 0);
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(waitpid(guard, &status, __WALL), guard);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_file_holds(out, "old");
+	if (swap) {
+		assert_file_holds(temp, "theirs");
+		assert_file_holds(moved, "new");
+		unlink(temp);
+		unlink(moved);
+	}
+	unlink(out);
+}
+
+/* lineage -o FILE killed -9 while CMD runs: FILE as it was, no temporary */
+static void test_guard_removes_uncommitted_output(void **state)
+{
+	char dir[] = "/tmp/zcap-killguard-XXXXXX";
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	kill_before_commit(dir, false);
+	assert_int_equal(count_entries(dir), 0);
+	rmdir(dir);
+}
+
+/* The guard removes the file zcap made, never what took its name */
+static void test_guard_leaves_a_swapped_name(void **state)
+{
+	char dir[] = "/tmp/zcap-killguard-XXXXXX";
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	kill_before_commit(dir, true);
+	assert_int_equal(count_entries(dir), 0);
+	rmdir(dir);
+}
+
+/* Committed or closed, a file is no longer the guard's: a normal end
+ * keeps the committed one and has removed the other itself. */
+static void test_stop_keeps_committed_output(void **state)
+{
+	char dir[] = "/tmp/zcap-killguard-XXXXXX", out[256], other[256];
+	struct outfile of, dropped;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(out, sizeof(out), "%s/out", dir);
+	snprintf(other, sizeof(other), "%s/other", dir);
+	assert_int_equal(killguard_start(), 0);
+	assert_int_equal(outfile_open(&of, out, 0), 0);
+	assert_int_equal(outfile_open(&dropped, other, 0), 0);
+	assert_int_equal(write(of.fd, "new", 3), 3);
+	assert_int_equal(outfile_commit(&of), 0);
+	assert_int_equal(outfile_close(&dropped), 0);
+	killguard_stop();
+	assert_int_equal(outfile_close(&of), 0);
+	assert_file_holds(out, "new");
+	assert_int_equal(count_entries(dir), 1);
+	unlink(out);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -213,6 +368,9 @@ int main(void)
 		cmocka_unit_test(test_guard_cuts_back_to_whole_unit),
 		cmocka_unit_test(test_stop_reaps_guard),
 		cmocka_unit_test(test_stop_after_dropping_root),
+		cmocka_unit_test(test_guard_removes_uncommitted_output),
+		cmocka_unit_test(test_guard_leaves_a_swapped_name),
+		cmocka_unit_test(test_stop_keeps_committed_output),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
