@@ -87,7 +87,8 @@ static const struct argp_option record_options[] = {
 	  "-u sets them (SHELL left as runuser -u leaves it) (with -- CMD)", 1 },
 	{ NULL, 0, NULL, 0, "How much:", 2 },
 	{ "snaplen", 's', "BYTES", 0,
-	  "Payload bytes captured per call (default 16384; 0 = everything)", 2 },
+	  "Payload bytes captured per call (default 16384; text output without -X or "
+	  "EXPRESSION: what --width shows, at most 16384; 0 = everything)", 2 },
 	{ "buffer-size", 'B', "KIB", 0,
 	  "Ring buffer size in KiB, 16 to 2097152, rounded up to a power of two (default 32768); "
 	  "events that do not fit are counted as lost", 2 },
@@ -533,6 +534,30 @@ static int resolve_format(struct record_args *a)
 	return 0;
 }
 
+/*
+ * Text output shows `width` columns of each payload, a byte taking one
+ * column or more: as strace -s does, capture no more than that, unless
+ * -s says how much, -X shows whole payloads, or an expression may look at
+ * any byte of them. Copying 16 KiB of every call to show 100 bytes of it
+ * cost the traced processes and filled the ring (make bench, write loop).
+ */
+static void text_snaplen(struct record_args *a)
+{
+	struct capture_opts *c = &a->cap;
+
+	if (a->format != RECORD_FMT_TEXT)
+		return;
+	if (!a->width_set)
+		a->width = terminal_width();
+	if (a->snaplen_set || a->hex || a->filter)
+		return;
+	if (a->width > 0)
+		c->lo.snaplen = (uint32_t)a->width < c->lo.snaplen ? (uint32_t)a->width
+								   : c->lo.snaplen;
+	else
+		c->lo.want_payload = false;
+}
+
 /* The filter expression: in the kernel for packets, on records else. */
 static int compile_filter(struct record_args *a)
 {
@@ -595,7 +620,10 @@ int record_parse_args(int argc, char **argv, struct record_args *a)
 		zcap_err("record: --user needs a command after --");
 		return ZCAP_EXIT_USAGE;
 	}
-	return compile_filter(a);
+	rc = compile_filter(a);
+	if (!rc)
+		text_snaplen(a);
+	return rc;
 }
 
 static int tick_hook(void *ctx, uint64_t now_ns)
@@ -750,7 +778,7 @@ static int record_lines(struct record_args *a)
 	if (a->json)
 		sink = sink_json_new(out);
 	else
-		sink = sink_text_new(out, a->width_set ? a->width : terminal_width());
+		sink = sink_text_new(out, a->width); /* text_snaplen resolved it */
 	if (!sink) {
 		rc = ZCAP_EXIT_FAIL;
 		goto cleanup;
