@@ -32,7 +32,10 @@ static void test_defaults(void **state)
 	struct record_args a;
 
 	assert_int_equal(parse(&a, NULL), 0);
-	assert_int_equal(a.cap.lo.snaplen, DEFAULT_SNAPLEN);
+	/* text: what a preview shows (the terminal's width, else 100) */
+	assert_true(a.width > 0 && a.width <= DEFAULT_SNAPLEN);
+	assert_int_equal(a.cap.lo.snaplen, a.width);
+	assert_true(a.cap.lo.want_payload);
 	assert_false(a.cap.lo.filter_port);
 	assert_int_equal(a.cap.lo.ncomms, 0);
 	assert_int_equal(a.cap.lo.fd_kinds, 0);
@@ -42,6 +45,29 @@ static void test_defaults(void **state)
 	assert_null(a.cap.cmd);
 	assert_false(a.json);
 	assert_int_equal(a.cap.lo.ringbuf_bytes, DEFAULT_BUFFER_KIB * 1024ULL);
+}
+
+/* Text output captures what --width shows, unless -s, -X or an
+ * expression wants more; other formats keep -s's default. */
+static void test_text_snaplen(void **state)
+{
+	struct record_args a;
+
+	assert_int_equal(parse(&a, "--json", NULL), 0);
+	assert_int_equal(a.cap.lo.snaplen, DEFAULT_SNAPLEN);
+	assert_int_equal(parse(&a, "--width", "37", NULL), 0);
+	assert_int_equal(a.cap.lo.snaplen, 37);
+	assert_int_equal(parse(&a, "--width", "30000", NULL), 0);
+	assert_int_equal(a.cap.lo.snaplen, DEFAULT_SNAPLEN);
+	assert_int_equal(parse(&a, "--width", "0", NULL), 0);
+	assert_false(a.cap.lo.want_payload);
+	assert_int_equal(parse(&a, "-s", "500", "--width", "37", NULL), 0);
+	assert_int_equal(a.cap.lo.snaplen, 500);
+	assert_int_equal(parse(&a, "-X", "--width", "37", NULL), 0);
+	assert_int_equal(a.cap.lo.snaplen, DEFAULT_SNAPLEN);
+	assert_int_equal(parse(&a, "--width", "37", "tcp", "port", "80", NULL), 0);
+	assert_int_equal(a.cap.lo.snaplen, DEFAULT_SNAPLEN);
+	record_args_free(&a);
 }
 
 static void test_values(void **state)
@@ -152,6 +178,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_text_snaplen),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_command),
 		cmocka_unit_test(test_filters),
