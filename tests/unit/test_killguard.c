@@ -207,31 +207,22 @@ static void test_stop_after_dropping_root(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
-/* The one .zcap-* name in @dir (outfile's new file), in @name; false if none. */
-static bool find_temp(const char *dir, char *name, size_t size)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	bool found = false;
-
-	while (d && !found && (e = readdir(d)))
-		if (!strncmp(e->d_name, ".zcap-", 6)) {
-			snprintf(name, size, "%s/%s", dir, e->d_name);
-			found = true;
-		}
-	if (d)
-		closedir(d);
-	return found;
-}
-
-static int count_entries(const char *dir)
+/* How many entries of @dir (not . and ..) start with @prefix; the last
+ * one's path in @name when given. */
+static int dir_entries(const char *dir, const char *prefix, char *name, size_t size)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
 	int n = 0;
 
-	while (d && (e = readdir(d)))
-		n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+	while (d && (e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
+		    strncmp(e->d_name, prefix, strlen(prefix)))
+			continue;
+		if (name)
+			snprintf(name, size, "%s/%s", dir, e->d_name);
+		n++;
+	}
 	if (d)
 		closedir(d);
 	return n;
@@ -289,7 +280,7 @@ static void kill_before_commit(const char *dir, bool swap)
 	close(ready[1]);
 	assert_int_equal(read(ready[0], &c, 1), 1);
 	close(ready[0]);
-	assert_true(find_temp(dir, temp, sizeof(temp)));
+	assert_int_equal(dir_entries(dir, ".zcap-", temp, sizeof(temp)), 1); /* outfile's */
 	if (swap) {
 		snprintf(moved, sizeof(moved), "%s/moved", dir);
 		assert_int_equal(rename(temp, moved), 0);
@@ -320,7 +311,7 @@ static void test_guard_removes_uncommitted_output(void **state)
 	(void)state;
 	assert_non_null(mkdtemp(dir));
 	kill_before_commit(dir, false);
-	assert_int_equal(count_entries(dir), 0);
+	assert_int_equal(dir_entries(dir, "", NULL, 0), 0);
 	rmdir(dir);
 }
 
@@ -332,7 +323,7 @@ static void test_guard_leaves_a_swapped_name(void **state)
 	(void)state;
 	assert_non_null(mkdtemp(dir));
 	kill_before_commit(dir, true);
-	assert_int_equal(count_entries(dir), 0);
+	assert_int_equal(dir_entries(dir, "", NULL, 0), 0);
 	rmdir(dir);
 }
 
@@ -356,7 +347,7 @@ static void test_stop_keeps_committed_output(void **state)
 	killguard_stop();
 	assert_int_equal(outfile_close(&of), 0);
 	assert_file_holds(out, "new");
-	assert_int_equal(count_entries(dir), 1);
+	assert_int_equal(dir_entries(dir, "", NULL, 0), 1);
 	unlink(out);
 	rmdir(dir);
 }
