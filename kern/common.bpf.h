@@ -851,6 +851,105 @@ static __always_inline struct file *current_fd_file(int fd)
 #endif
 }
 
+/* ---- fd details once per connection ------------------------------------ */
+
+/*
+ * An IO or transfer record's fd details walk the file, its inode and its
+ * socket: about fifteen reads. A TCP socket's ends cannot change while it
+ * is connected, so they are walked once per connection and kept here,
+ * keyed by the struct sock; a record then reads only what says the entry
+ * is still this socket's (its file, its state) and the file's flags, which
+ * fcntl changes. Every TCP state change removes the socket's entry first
+ * (rtp_sock_state in kern/syscalls.bpf.c): a socket that disconnects and
+ * connects again, or a new one at a freed one's address, is walked again.
+ * Until that program is attached the cache is off.
+ */
+struct fd_details {
+	struct zcap_fdinfo f;
+	__u64 file;
+	__u32 state;
+	__u32 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u64);
+	__type(value, struct fd_details);
+} fd_details SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, ZCAP_FDD_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} fd_details_stats SEC(".maps");
+
+/* Slot 0 set by userspace once rtp_sock_state is attached
+ * (user/part_syscalls.c): before, a state change could go unseen. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} fd_details_on SEC(".maps");
+
+static __always_inline void fd_details_count(__u32 slot)
+{
+	__u64 *n = bpf_map_lookup_elem(&fd_details_stats, &slot);
+
+	if (n)
+		*n += 1;
+}
+
+/* States in which a TCP socket's four-tuple is fixed. */
+static __always_inline bool tcp_ends_fixed(__u32 state)
+{
+	return state == TCP_ESTABLISHED || state == TCP_FIN_WAIT1 || state == TCP_FIN_WAIT2 ||
+	       state == TCP_CLOSE_WAIT || state == TCP_LAST_ACK || state == TCP_CLOSING;
+}
+
+/* fill_fd_info for records that carry payload (IO, transfers): from the
+ * cache, or walked (and kept when they are a connected TCP socket's). */
+static __always_inline struct file *fill_fd_details(struct zcap_fdinfo *fi, int fd)
+{
+	struct file *file = current_fd_file(fd);
+	struct fd_details *d, nd;
+	struct sock *sk = NULL;
+	__u32 zero = 0, *on = bpf_map_lookup_elem(&fd_details_on, &zero);
+	__u32 state = 0;
+	__u64 key = 0;
+
+	if (on && *on && file && (BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) == S_IFSOCK) {
+		struct socket *sock = BPF_CORE_READ(file, private_data);
+
+		sk = BPF_CORE_READ(sock, sk);
+		key = (__u64)sk;
+		state = BPF_CORE_READ(sk, __sk_common.skc_state);
+		d = sk ? bpf_map_lookup_elem(&fd_details, &key) : NULL;
+		if (d && d->file == (__u64)file && d->state == state) {
+			*fi = d->f;
+			fi->flags = BPF_CORE_READ(file, f_flags);
+			fd_details_count(ZCAP_FDD_CACHED);
+			return file;
+		}
+	}
+	fill_file_info(fi, file);
+	fd_details_count(ZCAP_FDD_WALKED);
+	if (!sk || fi->kind != ZCAP_FD_TCP || !tcp_ends_fixed(state))
+		return file;
+	nd.f = *fi;
+	nd.file = (__u64)file;
+	nd.state = state;
+	nd._pad = 0;
+	bpf_map_update_elem(&fd_details, &key, &nd, BPF_ANY);
+	/* A state change between the first look and the update removed
+	 * nothing: the entry must not outlive it. */
+	if (BPF_CORE_READ(sk, __sk_common.skc_state) != state)
+		bpf_map_delete_elem(&fd_details, &key);
+	return file;
+}
+
 /*
  * --port at syscall entry: can a call on this fd be one the port selects?
  * Only an inet socket with that local or remote port can; everything else

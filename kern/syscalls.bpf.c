@@ -150,6 +150,16 @@ static __always_inline void peer_from_sockaddr(struct zcap_io *ev, __u64 uaddr)
 	}
 }
 
+/* Every TCP state change: the socket's cached details may be stale now. */
+SEC("raw_tp/inet_sock_set_state")
+int BPF_PROG(rtp_sock_state, struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+
+	bpf_map_delete_elem(&fd_details, &key);
+	return 0;
+}
+
 /* Fill the fixed part of an IO record; false when the fd is filtered out. */
 static __always_inline bool io_begin(struct zcap_io *ev, struct inflight *in, __u16 sc, __u8 dir,
 				     __s64 ret)
@@ -157,7 +167,7 @@ static __always_inline bool io_begin(struct zcap_io *ev, struct inflight *in, __
 	int fd = (int)in->args[0];
 
 	fill_hdr(&ev->h, ZCAP_EV_IO, sizeof(*ev));
-	fill_fd_info(&ev->f, fd);
+	fill_fd_details(&ev->f, fd);
 	if (!fd_wanted(&ev->f))
 		return false;
 	ev->call_id = in->call_id;

@@ -150,6 +150,14 @@ enum zcap_drop_cause {
 	ZCAP_DROP_MAX,
 };
 
+/* Slots of the fd_details_stats map (kern/common.bpf.h): fds of IO and
+ * transfer records described from the per-connection cache, and walked. */
+enum zcap_fd_details_stat {
+	ZCAP_FDD_CACHED = 0,
+	ZCAP_FDD_WALKED = 1,
+	ZCAP_FDD_MAX,
+};
+
 /* struct zcap_io.flags (also used by zcap_send) */
 #define ZCAP_F_FIRST	  0x01 /* first chunk of this call/message */
 #define ZCAP_F_LAST	  0x02 /* last chunk of this call/message */

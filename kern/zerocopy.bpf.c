@@ -930,8 +930,8 @@ static __always_inline int xfer_exit(struct bpf_raw_tracepoint_args *ctx, __u16 
 			__builtin_memcpy(&x->out, &pipe, sizeof(pipe));
 		}
 	} else {
-		in_file = fill_fd_info(&x->in, x->fd_in);
-		fill_fd_info(&x->out, x->fd_out);
+		in_file = fill_fd_details(&x->in, x->fd_in);
+		fill_fd_details(&x->out, x->fd_out);
 	}
 	/* A transfer into or out of a pipe that the fd filters hide is still
 	 * sent, marked as context: the stitcher needs it to name the file

@@ -203,6 +203,22 @@ static void print_summary(const struct zcap_stats *st)
 		limited);
 }
 
+/* -v: how many fds of IO and transfer records the kernel described from
+ * its per-connection cache of fd details rather than by walking them. */
+static void print_fd_details(const struct loader *l)
+{
+	uint64_t n[ZCAP_FDD_MAX];
+
+	loader_fd_details(l, n);
+	if (n[ZCAP_FDD_CACHED] + n[ZCAP_FDD_WALKED])
+		fprintf(stderr,
+			"zcap: fd details of %llu I/O and transfer fds: %llu from the "
+			"connection cache, %llu walked\n",
+			(unsigned long long)(n[ZCAP_FDD_CACHED] + n[ZCAP_FDD_WALKED]),
+			(unsigned long long)n[ZCAP_FDD_CACHED],
+			(unsigned long long)n[ZCAP_FDD_WALKED]);
+}
+
 /* The live status line: records, bytes and lost events so far. */
 static void show_status(const struct zcap_stats *st, double elapsed)
 {
@@ -418,6 +434,8 @@ cleanup:
 	}
 	if (!o->quiet && l)
 		print_summary(&res->stats);
+	if (zcap_verbose && l)
+		print_fd_details(l);
 	loader_close(l);
 	stitcher_free(p.st);
 	pathcache_free(pc);

@@ -27,7 +27,8 @@
 static const char *const shared_maps[] = { "events",	 "drops",	"traced_pids",
 					   "scratch",	 "inflight",	"sys_of_nr",
 					   "enter_progs", "exit_progs", "trunc_ino",
-					   "comm_filter", "sock_owner", "inflight_pending" };
+					   "comm_filter", "sock_owner", "inflight_pending",
+					   "fd_details", "fd_details_stats", "fd_details_on" };
 
 /* The parts, in load order; the first creates the shared maps. */
 static const struct bpf_part *const all_parts[] = {
@@ -348,6 +349,16 @@ static void test_break_program(struct bpf_object *obj)
 		bpf_program__set_type(prog, BPF_PROG_TYPE_SOCKET_FILTER);
 }
 
+static void disable_programs(struct bpf_object *obj, char *const names[], int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct bpf_program *prog = bpf_object__find_program_by_name(obj, names[i]);
+
+		if (prog)
+			bpf_program__set_autoload(prog, false);
+	}
+}
+
 /* Open, prepare and load one part, its programs in disabled[] left out. */
 static int load_part(struct loader *l, const struct bpf_part *p, const struct loader_opts *o,
 		     char *const disabled[], int ndisabled, char *desc, size_t desclen,
@@ -366,17 +377,13 @@ static int load_part(struct loader *l, const struct bpf_part *p, const struct lo
 	set_config(p->config(skel), o);
 	size_maps(p->object(skel), o);
 	err = share_maps(l, p->object(skel), o);
+	/* before prepare too, so its hook description leaves them out */
+	disable_programs(p->object(skel), disabled, ndisabled);
 	if (!err && p->prepare)
 		err = p->prepare(skel, o, desc, desclen);
 	if (err)
 		return err;
-	for (int i = 0; i < ndisabled; i++) {
-		struct bpf_program *prog =
-			bpf_object__find_program_by_name(p->object(skel), disabled[i]);
-
-		if (prog)
-			bpf_program__set_autoload(prog, false);
-	}
+	disable_programs(p->object(skel), disabled, ndisabled);
 	test_break_program(p->object(skel));
 	failed_prog[0] = 0;
 	*at_load = true;
@@ -540,21 +547,34 @@ int loader_drain(struct loader *l)
 	return ring_buffer__consume(l->rb);
 }
 
-void loader_drops(const struct loader *l, uint64_t out[ZCAP_DROP_MAX])
+/* out[k] = slot k of a per-CPU array of counters, summed over the CPUs;
+ * zeros where the map is missing or unreadable. */
+static void sum_percpu(const struct loader *l, const struct bpf_map *m, uint64_t *out, __u32 n)
 {
 	uint64_t *vals = calloc(l->ncpus, sizeof(*vals));
-	struct bpf_map *drops = map_of(l->first, "drops");
 
-	memset(out, 0, sizeof(uint64_t) * ZCAP_DROP_MAX);
-	if (!vals)
-		return;
-	for (__u32 k = 0; k < ZCAP_DROP_MAX; k++) {
-		if (bpf_map__lookup_elem(drops, &k, sizeof(k), vals, sizeof(*vals) * l->ncpus, 0))
+	memset(out, 0, sizeof(uint64_t) * n);
+	for (__u32 k = 0; m && vals && k < n; k++) {
+		if (bpf_map__lookup_elem(m, &k, sizeof(k), vals, sizeof(*vals) * l->ncpus, 0))
 			continue;
 		for (int c = 0; c < l->ncpus; c++)
 			out[k] += vals[c];
 	}
 	free(vals);
+}
+
+void loader_drops(const struct loader *l, uint64_t out[ZCAP_DROP_MAX])
+{
+	sum_percpu(l, map_of(l->first, "drops"), out, ZCAP_DROP_MAX);
+}
+
+void loader_fd_details(const struct loader *l, uint64_t out[ZCAP_FDD_MAX])
+{
+	const struct bpf_map *m = NULL;
+
+	for (int i = 0; i < l->nparts && !m; i++)
+		m = map_of(l->parts[i]->object(l->skels[i]), "fd_details_stats");
+	sum_percpu(l, m, out, ZCAP_FDD_MAX);
 }
 
 int loader_drops_fd(const struct loader *l)

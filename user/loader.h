@@ -70,6 +70,9 @@ int loader_poll(struct loader *l, int timeout_ms);
 /* Deliver whatever is in the ring now. */
 int loader_drain(struct loader *l);
 void loader_drops(const struct loader *l, uint64_t out[ZCAP_DROP_MAX]);
+/* IO records whose fd details the kernel took from its per-connection
+ * cache, and those it walked (kern/syscalls.bpf.c); zeros without it. */
+void loader_fd_details(const struct loader *l, uint64_t out[ZCAP_FDD_MAX]);
 /* The loss counters' map fd (for -Z: can another user still read it?). */
 int loader_drops_fd(const struct loader *l);
 /* Packets lost per interface so far (packet part): fn(ctx, ifindex, lost). */

@@ -53,6 +53,10 @@ void part_choose_dispatch(struct bpf_object *obj, const struct loader_opts *o)
 
 PART_SKEL_OPENER(syscalls)
 
+/* What rtp_sock_state serves: IO records on a connected TCP socket read
+ * its details from a cache the program keeps right (kern/syscalls.bpf.c). */
+#define FD_DETAILS_FEATURE "the per-connection cache of fd details"
+
 static void *sys_open(void)
 {
 	return syscalls_open_skel();
@@ -90,6 +94,7 @@ static bool pkt_owner_call(const char *prog)
 
 static int sys_prepare(void *skel, const struct loader_opts *o, char *desc, size_t len)
 {
+	struct bpf_program *sock_state = ((struct syscalls_bpf *)skel)->progs.rtp_sock_state;
 	struct bpf_program *prog;
 	int err = tracefs_ensure(NULL);
 
@@ -101,13 +106,27 @@ static int sys_prepare(void *skel, const struct loader_opts *o, char *desc, size
 		bpf_object__for_each_program(prog, sys_object(skel))
 			if (!pkt_owner_call(bpf_program__name(prog)))
 				bpf_program__set_autoload(prog, false);
+		/* few records: nothing for the fd details cache to save */
+		bpf_program__set_autoload(sock_state, false);
 		snprintf(desc, len, "%s (socket owners), sched",
 			 part_pkt_tracepoints(o) ? "syscall tracepoints of accept, connect, bind, sends"
 						 : "raw_tp sys_enter/sys_exit");
 		return 0;
 	}
-	snprintf(desc, len, "raw_tp sys_enter/sys_exit, sched");
+	if (!tracepoint_exists("sock", "inet_sock_set_state")) {
+		bpf_program__set_autoload(sock_state, false);
+		if (!o->quiet_optional)
+			zcap_warn("%s disabled: this kernel has no inet_sock_set_state tracepoint",
+				  FD_DETAILS_FEATURE);
+	}
+	snprintf(desc, len, "raw_tp sys_enter/sys_exit, sched%s",
+		 bpf_program__autoload(sock_state) ? ", inet_sock_set_state" : "");
 	return 0;
+}
+
+static const char *sys_optional(const char *prog)
+{
+	return strcmp(prog, "rtp_sock_state") ? NULL : FD_DETAILS_FEATURE;
 }
 
 static int sys_load(void *skel)
@@ -117,12 +136,24 @@ static int sys_load(void *skel)
 
 static int sys_attach(void *skel, const struct loader_opts *o)
 {
-	int err = syscalls_bpf__attach(skel);
+	struct syscalls_bpf *s = skel;
+	int err = syscalls_bpf__attach(s);
 
-	if (err)
+	if (err) {
 		zcap_err("cannot attach the syscall raw tracepoints: %s (`zcap doctor` checks the kernel)",
 			 strerror(-err));
-	return err;
+		return err;
+	}
+	/* only now: before, a state change could leave an entry stale */
+	if (bpf_program__autoload(s->progs.rtp_sock_state)) {
+		__u32 zero = 0, on = 1;
+
+		err = bpf_map__update_elem(s->maps.fd_details_on, &zero, sizeof(zero), &on,
+					   sizeof(on), BPF_ANY);
+		if (err) /* an array slot: cannot fail short of a broken kernel */
+			zcap_warn("%s disabled: %s", FD_DETAILS_FEATURE, strerror(-err));
+	}
+	return 0;
 }
 
 static void sys_destroy(void *skel)
@@ -141,4 +172,5 @@ const struct bpf_part part_syscalls = {
 	.load = sys_load,
 	.attach = sys_attach,
 	.destroy = sys_destroy,
+	.optional = sys_optional,
 };

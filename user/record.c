@@ -133,7 +133,9 @@ static const struct argp_option record_options[] = {
 	{ "file-count", 'W', "N", 0,
 	  "With -C: a ring of N files FILE0 .. FILE<N-1> (zero-padded), the oldest replaced; "
 	  "with -G alone: stop after N files", 4 },
-	{ "verbose", 'v', NULL, 0, "libbpf messages on stderr (twice: debug)", 3 },
+	{ "verbose", 'v', NULL, 0,
+	  "The hooks attached, counters at the end and libbpf messages on stderr (twice: debug)",
+	  3 },
 	{ 0 },
 };
 
