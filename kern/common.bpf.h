@@ -324,12 +324,18 @@ struct {
 	__type(value, __u64);
 } call_seq SEC(".maps");
 
-static __always_inline void count_drop(__u32 cause)
+/* One more in slot of a per-CPU array of counters. */
+static __always_inline void count_in(void *counters, __u32 slot)
 {
-	__u64 *c = bpf_map_lookup_elem(&drops, &cause);
+	__u64 *c = bpf_map_lookup_elem(counters, &slot);
 
 	if (c)
 		*c += 1;
+}
+
+static __always_inline void count_drop(__u32 cause)
+{
+	count_in(&drops, cause);
 }
 
 static __always_inline __u64 next_call_id(void)
@@ -894,14 +900,6 @@ struct {
 	__type(value, __u32);
 } fd_details_on SEC(".maps");
 
-static __always_inline void fd_details_count(__u32 slot)
-{
-	__u64 *n = bpf_map_lookup_elem(&fd_details_stats, &slot);
-
-	if (n)
-		*n += 1;
-}
-
 /* States in which a TCP socket's four-tuple is fixed. */
 static __always_inline bool tcp_ends_fixed(__u32 state)
 {
@@ -930,12 +928,12 @@ static __always_inline struct file *fill_fd_details(struct zcap_fdinfo *fi, int 
 		if (d && d->file == (__u64)file && d->state == state) {
 			*fi = d->f;
 			fi->flags = BPF_CORE_READ(file, f_flags);
-			fd_details_count(ZCAP_FDD_CACHED);
+			count_in(&fd_details_stats, ZCAP_FDD_CACHED);
 			return file;
 		}
 	}
 	fill_file_info(fi, file);
-	fd_details_count(ZCAP_FDD_WALKED);
+	count_in(&fd_details_stats, ZCAP_FDD_WALKED);
 	if (!sk || fi->kind != ZCAP_FD_TCP || !tcp_ends_fixed(state))
 		return file;
 	nd.f = *fi;
