@@ -134,8 +134,8 @@ def check(work, what, env_extra, cached_want):
     got = {(r["syscall"], r["lport"], r["rport"], zt.payload_of(r)) for r in recs
            if r.get("data")}
     want = expected(conns)
-    tap.ok(got == want and want, "%s: every payload record names its own connection's ports, exactly "
-           "(%d records)" % (what, len(got)),
+    tap.ok(got == want and want, "%s: every payload record names its own connection's ports, "
+           "exactly (%d records)" % (what, len(got)),
            "missing %r\nunexpected %r" % (sorted(want - got)[:8], sorted(got - want)[:8]))
     # the server's read that the d connection's reset fails: its socket is
     # closed, unhashed, its local port 0 by then, cached or walked alike
