@@ -53,8 +53,9 @@ void part_choose_dispatch(struct bpf_object *obj, const struct loader_opts *o)
 
 PART_SKEL_OPENER(syscalls)
 
-/* What rtp_sock_state serves: IO records on a connected TCP socket read
- * its details from a cache the program keeps right (kern/syscalls.bpf.c). */
+/* What rtp_sock_state serves: IO and transfer records on a connected TCP
+ * socket read its details from a cache the program keeps right
+ * (kern/common.bpf.h). */
 #define FD_DETAILS_FEATURE "the per-connection cache of fd details"
 
 static void *sys_open(void)
